@@ -1,0 +1,40 @@
+"""Assembling what every command needs from its flags: settings, the database path, the price table, a store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .pricing import PriceTable
+from .store import Store
+from .writer_lock import WriterLock
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db_path: Path
+    config_path: Path | None
+
+    _prices: PriceTable | None = None
+
+    @property
+    def prices(self) -> PriceTable:
+        if self._prices is None:
+            self._prices = PriceTable.load(overrides=self.settings.prices or None)
+        return self._prices
+
+    def open_store(self, readonly: bool = False) -> Store:
+        return Store(self.db_path, prices=None if readonly else self.prices, readonly=readonly)
+
+    def writer_lock(self) -> WriterLock:
+        return WriterLock(self.db_path)
+
+
+def make_context(db: str | None = None, config: str | None = None) -> Context:
+    """`--db` beats $TOKENTOP_DB beats the config's db_path beats ~/.claude-usage/usage.db."""
+    config_path = Path(config).expanduser() if config else None
+    settings = load_settings(config_path)
+    db_path = Path(db).expanduser() if db else settings.db_file()
+    return Context(settings, db_path, config_path)

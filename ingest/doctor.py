@@ -1,0 +1,135 @@
+"""`tokentop doctor`: what was found, what the store holds, what was skipped — and rebuilding a damaged store."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from .discovery import discover
+from .store import SCHEMA_VERSION, Store, StoreError
+
+
+def examine(ctx) -> dict:
+    found = discover(ctx.settings)
+    report: dict = {
+        "roots": [{"path": r.path, "source": r.source, "exists": r.exists, "files": r.files} for r in found.roots],
+        "files_on_disk": len(found.files),
+        "walk_problems": found.problems,
+        "database": {"path": str(ctx.db_path), "exists": ctx.db_path.exists()},
+    }
+    db = report["database"]
+    if not db["exists"]:
+        db["ok"] = True
+        db["note"] = "not created yet; `tokentop ingest` creates it"
+        return report
+    db["size_bytes"] = sum(p.stat().st_size for p in _db_files(ctx.db_path))
+    db["mode"] = oct(ctx.db_path.stat().st_mode & 0o777)
+    try:
+        with Store(ctx.db_path, readonly=True) as store:
+            check = store.db.execute("PRAGMA quick_check").fetchone()[0]
+            db["schema_version"] = store.version
+            db["schema_expected"] = SCHEMA_VERSION
+            db["integrity"] = check
+            db.update(store.counts())
+            db["skipped_lines"] = store.skipped_by_reason()
+            first, last = store.db.execute(
+                "SELECT MIN(t), MAX(t) FROM (SELECT MIN(ts) t FROM requests UNION ALL SELECT MAX(ts) FROM requests "
+                "UNION ALL SELECT MIN(slot) FROM rollups UNION ALL SELECT MAX(slot) FROM rollups)").fetchone()
+            db["history_from"] = _iso(first)
+            db["history_to"] = _iso(last)
+            db["ok"] = check == "ok"
+    except (StoreError, sqlite3.DatabaseError) as exc:
+        db["ok"] = False
+        db["error"] = str(exc)
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = ["Log roots:"]
+    for r in report["roots"]:
+        mark = "✓" if r["exists"] else "✗"
+        lines.append(f"  {mark} {r['path']}  [{r['source']}]  {r['files'] if r['exists'] else 'missing'}"
+                     f"{' files' if r['exists'] else ''}")
+    lines.append(f"Session files on disk: {report['files_on_disk']}")
+    for reason, n in report["walk_problems"].items():
+        lines.append(f"  passed over: {n} × {reason}")
+    db = report["database"]
+    lines.append(f"Database: {db['path']}")
+    if not db["exists"]:
+        lines.append(f"  {db['note']}")
+        return "\n".join(lines)
+    lines.append(f"  size {db['size_bytes'] / 1e6:.1f} MB, mode {db['mode']}")
+    if "error" in db:
+        lines.append(f"  PROBLEM: {db['error']}")
+        return "\n".join(lines)
+    lines.append(f"  schema version {db['schema_version']} (this tokentop: {db['schema_expected']}), "
+                 f"integrity: {db['integrity']}")
+    lines.append(f"  {db['requests']:,} responses, {db['rolled_up_requests']:,} more in {db['rollup_rows']:,} rollup rows, "
+                 f"{db['sessions']:,} sessions, {db['files']:,} files tracked, {db['tool_calls']:,} tool calls")
+    lines.append(f"  history: {db['history_from'] or '—'} → {db['history_to'] or '—'}")
+    skipped = db["skipped_lines"]
+    if skipped:
+        lines.append("  skipped lines: " + ", ".join(f"{n} {reason}" for reason, n in skipped.items()))
+    else:
+        lines.append("  skipped lines: none")
+    return "\n".join(lines)
+
+
+def rebuild(ctx) -> str:
+    """Move the database aside and rebuild from the logs on disk; say what history could not come back."""
+    from .ingester import Ingester
+    old = _old_summary(ctx.db_path)
+    moved = None
+    if ctx.db_path.exists():
+        moved = ctx.db_path.with_name(f"{ctx.db_path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        for p in _db_files(ctx.db_path):
+            os.replace(p, str(moved) + str(p)[len(str(ctx.db_path)):])
+    with ctx.open_store() as store:
+        summary = Ingester(store, ctx.settings).ingest_all()
+        new_requests, new_first = store.db.execute(
+            "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COALESCE(SUM(requests), 0) FROM rollups), "
+            "(SELECT MIN(ts) FROM requests)").fetchone()
+    lines = []
+    if moved:
+        lines.append(f"Moved the old database to {moved}.")
+    lines.append(f"Rebuilt {ctx.db_path} from the logs on disk: {summary.line()}.")
+    if old is None:
+        if moved:
+            lines.append("The old database could not be read, so how much older history was lost is unknown; "
+                         "logs Claude Code already deleted (after 30 days by default) cannot come back.")
+    else:
+        lost = old["requests"] - new_requests
+        if lost > 0:
+            lines.append(f"{lost:,} responses in the old database ({_iso(old['first'])} onward) are no longer in any "
+                         f"log file and could not be recovered.")
+        else:
+            lines.append("Every response in the old database was recovered.")
+    return "\n".join(lines)
+
+
+def _old_summary(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            n, first = con.execute(
+                "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COALESCE(SUM(requests), 0) FROM rollups), "
+                "MIN((SELECT MIN(ts) FROM requests), COALESCE((SELECT MIN(slot) FROM rollups), 1e18))").fetchone()
+        finally:
+            con.close()
+        return {"requests": n, "first": first}
+    except sqlite3.Error:
+        return None
+
+
+def _db_files(path: Path) -> list[Path]:
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+
+
+def _iso(ms) -> str | None:
+    if ms is None or ms >= 1e17:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))

@@ -1,0 +1,66 @@
+"""The plain values that flow from the parsers into the store: one record per API response, per session, per tool call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CLAUDE_CODE = "claude-code"
+OPENCLAW = "openclaw"
+SOURCES = (CLAUDE_CODE, OPENCLAW)
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """One billable API response, after dedup. Holds counts and names only, never message text."""
+
+    dedup_key: str
+    """(message.id, requestId) joined, or message.id alone when requestId is missing; OpenClaw: the entry id."""
+    message_id: str
+    request_id: str | None
+    source: str
+    session_id: str
+    project: str | None
+    """The working directory the session ran in (a path, from `cwd`)."""
+    agent_id: str | None
+    """Sub-agent id for lines from `<session>/subagents/agent-*.jsonl`, else None."""
+    is_sidechain: bool
+    model: str
+    ts_ms: int
+    """Response time, Unix milliseconds UTC."""
+    input_tokens: int
+    output_tokens: int
+    cache_write_5m: int
+    cache_write_1h: int
+    cache_read: int
+    speed: str | None = None
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    """(tool_use id, tool name) pairs for every tool this response called."""
+    reported_cost: float | None = None
+    """A cost the source itself wrote (OpenClaw `cost.total`); used only when > 0 and the model is unpriced."""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """What a file tells about its session besides usage: where it ran, its title, branch and activity span."""
+
+    session_id: str
+    source: str
+    project: str | None = None
+    title: str | None = None
+    title_rank: int = 0
+    """Which kind of line gave the title (custom > summary > AI-made); a stronger kind replaces a weaker one."""
+    git_branch: str | None = None
+    first_ts_ms: int | None = None
+    last_ts_ms: int | None = None
+
+    def seen(self, ts_ms: int | None) -> None:
+        if ts_ms is None:
+            return
+        if self.first_ts_ms is None or ts_ms < self.first_ts_ms:
+            self.first_ts_ms = ts_ms
+        if self.last_ts_ms is None or ts_ms > self.last_ts_ms:
+            self.last_ts_ms = ts_ms

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets that render what they are given and never touch the store."""
