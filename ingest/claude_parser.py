@@ -67,7 +67,7 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         scratch.skipped[BAD_FIELD] += 1
         return
     ts = parse_timestamp(entry.get("timestamp"))
-    counts = [as_count(usage.get(k)) for k in (
+    counts = [as_count(usage.get(k, 0)) for k in (
         "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
     if ts is None or None in counts:
         scratch.skipped[BAD_FIELD] += 1
@@ -76,9 +76,9 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
     write_1h = 0
     split = usage.get("cache_creation")
     if isinstance(split, dict):
-        write_1h = as_count(split.get("ephemeral_1h_input_tokens")) or 0
+        write_1h = as_count(split.get("ephemeral_1h_input_tokens", 0)) or 0
         if not cache_write:  # some writers give only the split
-            cache_write = (as_count(split.get("ephemeral_5m_input_tokens")) or 0) + write_1h
+            cache_write = (as_count(split.get("ephemeral_5m_input_tokens", 0)) or 0) + write_1h
         write_1h = min(write_1h, cache_write)
     request_id = entry.get("requestId")
     if not isinstance(request_id, str) or not request_id:

@@ -53,9 +53,7 @@ def looks_like_json_object(line: bytes) -> bool:
 
 
 def as_count(value) -> int | None:
-    """A token count: a non-negative int (bools and strings are wrong types); missing means 0."""
-    if value is None:
-        return 0
+    """A token count: a non-negative int; bools, strings and nulls are wrong types (callers default a missing key to 0)."""
     if type(value) is int and value >= 0:
         return value
     if type(value) is float and value >= 0 and value.is_integer():

@@ -67,7 +67,7 @@ def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> N
     if not isinstance(usage, dict):
         skipped[BAD_FIELD] += 1
         return
-    counts = [as_count(usage.get(k)) for k in ("input", "output", "cacheWrite", "cacheRead")]
+    counts = [as_count(usage.get(k, 0)) for k in ("input", "output", "cacheWrite", "cacheRead")]
     ts = message.get("timestamp")
     ts = int(ts) if type(ts) in (int, float) and ts > 0 else parse_timestamp(entry.get("timestamp"))
     if None in counts or ts is None:

@@ -355,9 +355,11 @@ class Store:
             if rec.is_sidechain and (rec.message_id in main_ids or rec.message_id in main_in_db):
                 continue
             keep.append(rec)
+        dropped = 0
         if main_ids:
             for chunk in _chunks(list(main_ids)):
-                db.execute(f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})", chunk)
+                dropped += db.execute(f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})",
+                                      chunk).rowcount
         before = db.total_changes
         rows = []
         for rec in keep:
@@ -373,8 +375,8 @@ class Store:
         db.executemany(_UPSERT_SQL, rows)
         if rows:
             added = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] - max_before
-            result.new_requests = max(added, 0)
-            result.updated_requests = max(db.total_changes - before - result.new_requests, 0)
+            result.new_requests = max(added - dropped, 0)
+            result.updated_requests = max(db.total_changes - before - added, 0)
         if tools:
             db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)",
                            [(k, m, n) for k, (m, n) in tools.items()])
