@@ -179,6 +179,9 @@ class Ingester:
 
     def _read(self, fd: int, st: os.stat_result, log: LogFile, outcome: FileOutcome) -> None:
         fs = self._known(log, st)
+        if (fs.id is not None and not fs.gone and fs.inode == st.st_ino and fs.device == st.st_dev
+                and fs.size == st.st_size and fs.mtime_ns == st.st_mtime_ns):
+            return  # untouched since the last read: the common case on every warm run and safety poll
         fs.session_id, fs.agent_id, fs.gone = log.session_id, log.agent_id, False
         extra = json.loads(fs.state) if fs.state else {}
         restart = None
@@ -193,8 +196,6 @@ class Ingester:
             fs.offset, fs.lines, extra = 0, 0, {}
             if fs.id is not None:
                 self.store.forget_skips(fs.id)
-        if st.st_size == fs.offset and fs.mtime_ns == st.st_mtime_ns and not restart and fs.id is not None:
-            return
         fs.device, fs.inode = st.st_dev, st.st_ino
         offset = fs.offset
         carry = b""
