@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cmd_core
+from . import cmd_core, cmd_limits
 
 # Each module adds its subcommands; a handler takes (args) and returns an exit code.
-COMMAND_MODULES = [cmd_core]
+COMMAND_MODULES = [cmd_core, cmd_limits]
 
 
 def build_parser() -> argparse.ArgumentParser:

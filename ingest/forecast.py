@@ -1,0 +1,179 @@
+"""Burn-rate forecasts: an active-hours, exponentially weighted pace projected to a window's end, with a band."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+
+HALF_LIFE_ACTIVE = 4.0
+"""Half-life of the pace, counted in *active* buckets: an idle night neither drags the pace to zero nor makes it
+spike when work resumes, because idle buckets do not age the history."""
+BAND_RECENT = 24
+"""The low/high band comes from the spread (25th/75th percentile) of this many most recent active buckets."""
+MIN_DUTY_SPAN_MS = DAY_MS
+"""The active share of time is measured over at least a day, so one busy hour is not read as 24/7 use."""
+PROJECTION_STEPS = 60
+
+
+@dataclass
+class Forecast:
+    """Where a window is heading at the current pace. Units are % of the cap, or USD when no cap is known."""
+
+    rate_pct_per_hour: float | None
+    """Current burn while active (EWMA over active hours), in % of the cap per hour; None without a cap."""
+    eta_ms: int | None
+    """When 100% is reached at this pace; None if not before the window ends (or no cap)."""
+    pct_at_reset: float | None
+    """Projected % at the window's end; None without a cap."""
+    low_pct_at_reset: float | None
+    high_pct_at_reset: float | None
+    history: list[tuple[int, float]]
+    """Cumulative % used (USD when no cap) at points through the window so far, ascending."""
+    projection: list[tuple[int, float, float, float]]
+    """(ts_ms, mid, low, high) from now to the window's end, same units as history."""
+    summary: str
+    """One phrase for people: "cap reached in 1d 20h (Sat 14:20)", "on pace to end the week at 78%", …"""
+    unit: str = "%"
+    """"%" when history/projection are % of a cap, "$" when they are estimated USD (no cap known)."""
+    projected_total: float | None = None
+    """Projected estimated USD at the window's end (month budget, or any window without a cap)."""
+    rate_per_hour: float | None = None
+    """Burn while active in `unit` per hour (the same as rate_pct_per_hour when unit is "%")."""
+    duty: float = 0.0
+    """Share of wall-clock time that is active, over the recent past: what turns the active pace into a forecast."""
+
+
+@dataclass
+class Pace:
+    """How fast usage grows: per active hour, and how much of the time is active."""
+
+    rate: float | None
+    """Units per active hour, exponentially weighted over active buckets (None: no activity seen)."""
+    low: float | None
+    high: float | None
+    duty: float
+    active_buckets: int = 0
+    rates: list[float] = field(default_factory=list)
+
+    @property
+    def expected(self) -> float:
+        """Units per wall-clock hour: the pace times the share of time that is active."""
+        return (self.rate or 0.0) * self.duty
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def pace(buckets: Sequence[tuple[int, float]], now_ms: int, bucket_ms: int = HOUR_MS,
+         half_life: float = HALF_LIFE_ACTIVE, min_span_ms: int = MIN_DUTY_SPAN_MS,
+         span_start_ms: int | None = None) -> Pace:
+    """The pace from (bucket_start_ms, amount) buckets, ascending; buckets without usage may be left out.
+
+    Only complete buckets count, unless the current partial one is the only activity (then it is scaled by
+    the time elapsed in it). The active share is active buckets / buckets since the first active one (or since
+    `span_start_ms`), over at least `min_span_ms`."""
+    current = now_ms - now_ms % bucket_ms
+    per_hour = HOUR_MS / bucket_ms
+    complete = [(ts, amount) for ts, amount in buckets if ts < current and amount > 0]
+    if not complete:
+        partial = sum(amount for ts, amount in buckets if ts >= current)
+        if partial <= 0:
+            return Pace(None, None, None, 0.0)
+        elapsed = max(now_ms - current, 5 * MINUTE_MS)
+        rate = partial * HOUR_MS / elapsed
+        return Pace(rate, rate, rate, 1.0, 1, [rate])
+    rates = [amount * per_hour for _, amount in complete]
+    n = len(rates)
+    weights = [0.5 ** ((n - 1 - i) / half_life) for i in range(n)]
+    rate = sum(w * r for w, r in zip(weights, rates)) / sum(weights)
+    recent = rates[-BAND_RECENT:]
+    low = min(_percentile(recent, 0.25), rate)
+    high = max(_percentile(recent, 0.75), rate)
+    first = complete[0][0] if span_start_ms is None else min(span_start_ms - span_start_ms % bucket_ms, complete[0][0])
+    span_buckets = max((current - first) // bucket_ms, -(-min_span_ms // bucket_ms), 1)
+    duty = min(1.0, n / span_buckets)
+    return Pace(rate, low, high, duty, n, rates)
+
+
+# -- presenting times -------------------------------------------------------------------------------
+
+
+def fmt_duration(ms: int) -> str:
+    """3_600_000 * 44 → "1d 20h"; 5_400_000 → "1h 30m"; under a minute → "<1m"."""
+    minutes = max(0, int(ms // MINUTE_MS))
+    if minutes < 1:
+        return "<1m"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m"
+
+
+def fmt_when(ms: int, zone: tzinfo, now_ms: int | None = None) -> str:
+    """A local time: "Sat 14:20"; within the same local day as `now_ms`, just "14:20"."""
+    when = datetime.fromtimestamp(ms / 1000, zone)
+    if now_ms is not None and datetime.fromtimestamp(now_ms / 1000, zone).date() == when.date():
+        return when.strftime("%H:%M")
+    return when.strftime("%a %H:%M")
+
+
+# -- the forecast -----------------------------------------------------------------------------------
+
+_ENDS = {"week": "the week", "five_hour": "the 5-hour window", "month": "the month"}
+
+
+def build_forecast(*, name: str, used: float, history: list[tuple[int, float]], pace_: Pace, now_ms: int,
+                   end_ms: int, zone: tzinfo, capped: bool, usd_per_unit: float | None = None) -> Forecast:
+    """Project `used` (in % when `capped`, else USD) to `end_ms` at `pace_`."""
+    remaining_h = max(0, end_ms - now_ms) / HOUR_MS
+    mid_rate = pace_.expected
+    low_rate = (pace_.low or 0.0) * pace_.duty
+    high_rate = (pace_.high or 0.0) * pace_.duty
+    mid, low, high = (used + r * remaining_h for r in (mid_rate, low_rate, high_rate))
+    steps = PROJECTION_STEPS if end_ms > now_ms else 0
+    projection = []
+    for i in range(steps + 1):
+        ts = now_ms + (end_ms - now_ms) * i // steps if steps else now_ms
+        h = (ts - now_ms) / HOUR_MS
+        projection.append((ts, used + mid_rate * h, used + low_rate * h, used + high_rate * h))
+    projected_total = None
+    if usd_per_unit is not None:
+        projected_total = mid * usd_per_unit
+    end_phrase = _ENDS.get("week" if name.startswith("week") else name, "the window")
+    if not capped:
+        total = mid if usd_per_unit is None else projected_total
+        what = "budget" if name == "month" else "cap"
+        return Forecast(None, None, None, None, None, history, projection,
+                        f"no {what} set: on pace for ${total:,.2f} by the end of {end_phrase} (est)",
+                        unit="$", projected_total=total, rate_per_hour=pace_.rate, duty=pace_.duty)
+    eta = None
+    if used >= 100:
+        eta = now_ms
+    elif mid_rate > 0:
+        eta_candidate = now_ms + int((100 - used) / mid_rate * HOUR_MS)
+        if eta_candidate < end_ms:
+            eta = eta_candidate
+    what = "budget" if name == "month" else "cap"
+    if used >= 100:
+        summary = f"{what} reached — resets {fmt_when(end_ms, zone, now_ms)}"
+    elif eta is not None:
+        summary = f"{what} reached in {fmt_duration(eta - now_ms)} ({fmt_when(eta, zone, now_ms)})"
+    elif name == "month" and projected_total is not None:
+        summary = f"on pace to end the month at {mid:.0f}% (${projected_total:,.2f} est)"
+    else:
+        summary = f"on pace to end {end_phrase} at {mid:.0f}%"
+    return Forecast(pace_.rate, eta, mid, low, high, history, projection, summary, unit="%",
+                    projected_total=projected_total, rate_per_hour=pace_.rate, duty=pace_.duty)
