@@ -1,0 +1,252 @@
+"""The Textual app: owns the watcher service, the clock tick, the keymap, and routes store changes to screens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+import tokentop
+from tokentop.ingest.store import Store
+
+from .messages import DataChanged
+from .overview import OverviewScreen
+
+CSS_FILE = Path(tokentop.__file__).parent / "usage.tcss"
+CLOCK_REFRESH_MS = 60_000
+"""With no new lines, the screens still re-read once a minute: live markers expire and windows roll over."""
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TokentopApp(App[int]):
+    """`top` for Claude usage. Widgets never touch the database: screens read it in thread workers."""
+
+    CSS_PATH = str(CSS_FILE)
+    TITLE = "tokentop"
+    # The command palette (ctrl+p) is how a user picks another Textual theme; every colour follows it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    VIEWS = Binding.Group("Views", compact=True)
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Leave tokentop"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="List every key binding"),
+        Binding("m", "view('models')", "Models", id="view_models", tooltip="Usage per model", group=VIEWS),
+        Binding("p", "view('projects')", "Projects", id="view_projects", tooltip="Usage per project", group=VIEWS),
+        Binding("t", "view('tools')", "Tools", id="view_tools", tooltip="Calls and tokens per tool", group=VIEWS),
+        Binding("d", "view('days')", "Days", id="view_days", tooltip="Usage per day", group=VIEWS),
+        Binding("a", "view('alerts')", "Alerts", id="view_alerts", tooltip="Cap alerts that fired", group=VIEWS),
+    ]
+
+    def __init__(self, ctx, *, clock: Callable[[], int] | None = None, watch: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.clock = clock or wall_clock_ms
+        self.watch_enabled = watch
+        self.tz = self._zone()
+        self.keymap: dict[str, str] = dict(getattr(ctx.settings, "keys", {}) or {})
+        self.service = None
+        self._unsubscribe = None
+        self._last_clock_refresh = 0
+        self._backfill_timer = None
+        self._prices = None
+
+    def _zone(self):
+        from zoneinfo import ZoneInfo
+        try:
+            return self.ctx.settings.zone()
+        except Exception:  # noqa: BLE001 - a bad zone must not stop the monitor; reports say so
+            return ZoneInfo("UTC")
+
+    # -- helpers used by the screens ----------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int(self.clock())
+
+    def prices(self):
+        """The price table, or None if the config's overrides are broken (windows then use stored costs)."""
+        if self._prices is None:
+            try:
+                self._prices = self.ctx.prices
+            except Exception:  # noqa: BLE001
+                return None
+        return self._prices
+
+    @contextmanager
+    def reading(self) -> Iterator[Store | None]:
+        """A read-only store for one worker call (a Store is not shared across threads); None before it exists."""
+        if not Path(self.ctx.db_path).exists():
+            yield None
+            return
+        store = self.ctx.open_store(readonly=True)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def role_text(self) -> str:
+        service = self.service
+        if service is None:
+            return ""
+        role = service.role
+        if role == "follower":
+            pid = getattr(service, "writer_pid", None)
+            return f"following pid {pid}" if pid else "following"
+        return "live" if role == "writer" else role
+
+    # -- start-up -----------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> OverviewScreen:
+        return OverviewScreen()
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+            self._check_keymap()
+        # The one timer that always runs: it repaints the countdown and nothing else.
+        self.set_interval(1.0, self._tick)
+        self._last_clock_refresh = self.now_ms()
+        if self.watch_enabled:
+            self.call_after_refresh(self._start_service)
+
+    def _check_keymap(self) -> None:
+        from .help_screen import binding_sections
+        known = {b.id for _, bindings in binding_sections(self) for b in bindings if b.id}
+        unknown = sorted(set(self.keymap) - known)
+        if unknown:
+            self.notify(f"config [keys]: no binding with id {', '.join(unknown)}", severity="warning", timeout=8)
+
+    def _start_service(self) -> None:
+        try:
+            from tokentop.ingest.watcher import WatchService
+        except ImportError:
+            self._catch_up_once()
+            return
+        self.service = WatchService.from_context(self.ctx)
+        self._unsubscribe = self.service.subscribe(self._on_change)
+        self.service.start()
+        self.screen_refresh_all()
+
+    @work(thread=True, exclusive=True, group="catch-up", exit_on_error=False)
+    def _catch_up_once(self) -> None:
+        """Without the watcher module: one catch-up pass if no other process is the writer."""
+        from tokentop.tui.cmd_core import run_ingest
+        with self.ctx.open_store() as store:
+            run_ingest(self.ctx, store, quiet=True)
+        self.post_message(DataChanged(reason="catch-up"))
+
+    def _on_change(self, change) -> None:
+        """Called on the ingest thread: hand over to the event loop and return at once."""
+        self.post_message(DataChanged(frozenset(change.sessions), change.newest_ts))
+
+    def on_unmount(self) -> None:
+        self.stop_service()
+
+    def stop_service(self) -> None:
+        service, self.service = self.service, None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if service is not None:
+            service.stop()
+
+    # -- live updates -------------------------------------------------------------------------------
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.screen_refresh_all()
+
+    def screen_refresh_all(self) -> None:
+        """Re-read for the screen on top now; screens underneath re-read when they come back."""
+        top = self.screen
+        for screen in self.screen_stack:
+            if screen is top and hasattr(screen, "refresh_data"):
+                screen.refresh_data()
+            elif hasattr(screen, "stale"):
+                screen.stale = True
+        if not hasattr(top, "refresh_data"):  # a modal on top: refresh what is under it
+            below = [s for s in self.screen_stack if hasattr(s, "refresh_data")]
+            if below:
+                below[-1].refresh_data()
+
+    def _tick(self) -> None:
+        now = self.now_ms()
+        overview = self._overview()
+        if overview is not None and overview.is_current:
+            overview.tick(now)
+        if now - self._last_clock_refresh >= CLOCK_REFRESH_MS:
+            self._last_clock_refresh = now
+            self.post_message(DataChanged(reason="clock"))
+
+    def _overview(self) -> OverviewScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, OverviewScreen):
+                return screen
+        return None
+
+    def _catching_up(self) -> bool:
+        return self.service is not None and self.service.role == "writer" and not self.service.wait_ready(0)
+
+    def watch_backfill(self, on: bool) -> None:
+        """While the store is empty and this process reads the logs for the first time, show how far it got
+        (4 times a second); the timer stops as soon as that first read is over."""
+        if on and self._catching_up():
+            if self._backfill_timer is None:
+                self._backfill_timer = self.set_interval(0.25, self._backfill_progress)
+        elif self._backfill_timer is not None:
+            self._backfill_timer.stop()
+            self._backfill_timer = None
+        if on:
+            self._backfill_progress()
+
+    def _backfill_progress(self) -> None:
+        overview = self._overview()
+        stats = self.service.stats if self.service is not None else None
+        if overview is not None:
+            overview.show_backfill(*((stats.catchup_done, stats.catchup_total) if stats is not None else (0, 0)))
+        if not self._catching_up() and self._backfill_timer is not None:
+            self._backfill_timer.stop()
+            self._backfill_timer = None
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from .help_screen import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_view(self, view: str) -> None:
+        from .views import ViewScreen
+        if isinstance(self.screen, ViewScreen):
+            if self.screen.view == view:
+                return
+            self.pop_screen()
+        self.push_screen(ViewScreen(view))
+
+    def show_sessions_filtered(self, text: str) -> None:
+        """Back to the overview with its sessions filtered (Enter on a project or model in a view)."""
+        overview = self._overview()
+        if overview is None:
+            return
+        while self.screen is not overview:
+            self.pop_screen()
+        overview.set_filter(text)
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+
+def run_app(ctx) -> int:
+    """Open the monitor; returns the exit code."""
+    app = TokentopApp(ctx)
+    try:
+        result = app.run()
+    finally:
+        app.stop_service()
+    return int(result or app.return_code or 0)

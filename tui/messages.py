@@ -1,0 +1,48 @@
+"""The TUI's messages: store changes coming in from the watcher thread, and typed query results from workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+
+@dataclass
+class DataChanged(Message):
+    """The store changed (or the clock moved on enough to matter). A burst collapses into the newest one."""
+
+    sessions: frozenset[str] = frozenset()
+    newest_ts: int | None = None
+    reason: str = "data"
+
+    def can_replace(self, message: Message) -> bool:
+        # Every handler re-reads the store, so only the newest of a queued burst needs handling.
+        return isinstance(message, DataChanged)
+
+
+@dataclass
+class OverviewLoaded(Message):
+    overview: object
+    """An `ingest.queries.Overview`."""
+
+
+@dataclass
+class SessionLoaded(Message):
+    detail: object
+    """An `ingest.queries.SessionDetail`."""
+
+
+@dataclass
+class ViewLoaded(Message):
+    view: str
+    data: object
+    """A `reports.Report` for models/projects/tools/days, `queries.AlertRows` for alerts; None without a store."""
+
+
+@dataclass
+class FirstRunFound(Message):
+    """What discovery found when the store was empty: roots (with existence and file counts) and the file count."""
+
+    roots: list = field(default_factory=list)
+    files: int = 0
+    hint: str = ""
