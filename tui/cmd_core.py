@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -71,11 +72,31 @@ def context(args):
 def open_store(ctx, readonly: bool = False):
     from tokentop.ingest.store import StoreError
     try:
-        return ctx.open_store(readonly=readonly)
+        if readonly:
+            return ctx.open_store(readonly=True)
+        # A writing command checks the file first: a damaged one is moved aside and rebuilt from the logs.
+        from tokentop.ingest.recovery import open_checked
+        return open_checked(ctx, notify=lambda message: print(f"tokentop: {message}", file=sys.stderr))
     except StoreError as exc:
         raise UserFacingError(str(exc)) from None
     except OSError as exc:
         raise UserFacingError(f"{ctx.db_path}: cannot open the database ({exc.strerror or exc})") from None
+
+
+def explained(handler):
+    """Wrap a command so a store failure half-way (disk full, locked, read-only, damaged) is one line, not a traceback."""
+    @functools.wraps(handler)
+    def run(args):
+        import sqlite3
+
+        from tokentop.ingest.store import StoreError, explain
+        try:
+            return handler(args)
+        except StoreError as exc:
+            raise UserFacingError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise UserFacingError(str(explain(context(args).db_path, exc))) from None
+    return run
 
 
 # -- ingest -----------------------------------------------------------------------------------------
@@ -110,7 +131,11 @@ def run_ingest(ctx, store, quiet: bool = True):
         return None
     try:
         found = discover(ctx.settings)
-        return Ingester(store, ctx.settings).ingest_all(found, progress=ProgressBar(not quiet and sys.stderr.isatty()))
+        summary = Ingester(store, ctx.settings).ingest_all(found, progress=ProgressBar(not quiet and sys.stderr.isatty()))
+        if store.moved():
+            raise UserFacingError(f"{ctx.db_path} was deleted or replaced while this run was writing to it, so its "
+                                  "rows went to the old file; run `tokentop ingest` again to catch up from the logs.")
+        return summary
     finally:
         lock.release()
 
@@ -125,10 +150,12 @@ def roots_hint(summary_or_found) -> str:
     return "\n".join(lines)
 
 
+@explained
 def cmd_ingest(args) -> int:
     ctx = context(args)
     if args.follow:
         from tokentop.tui.cmd_follow import follow
+        open_store(ctx).close()  # a damaged database is moved aside and rebuilt before following starts
         return follow(ctx, args)
     with open_store(ctx) as store:
         summary = run_ingest(ctx, store, quiet=args.quiet)
@@ -157,6 +184,7 @@ def resolve_zone(ctx, name: str | None):
         raise UserFacingError(f"--tz {name!r} is not a known time zone (try e.g. Europe/Berlin or UTC)") from None
 
 
+@explained
 def cmd_report(args) -> int:
     from tokentop.ingest.reports import build_report, to_csv, to_table
     ctx = context(args)
@@ -179,6 +207,7 @@ def cmd_report(args) -> int:
 
 # -- doctor -----------------------------------------------------------------------------------------
 
+@explained
 def cmd_doctor(args) -> int:
     from tokentop.ingest import doctor
     ctx = context(args)
@@ -226,6 +255,7 @@ def cmd_config(args) -> int:
 
 def run_tui(args) -> int:
     ctx = context(args)
+    open_store(ctx).close()  # a damaged database is moved aside and rebuilt before the screen opens
     try:
         from tokentop.tui.app import run_app
     except ImportError as exc:  # pragma: no cover - only when the install is broken
