@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -80,17 +79,13 @@ def format_report(report: dict) -> str:
 def rebuild(ctx) -> str:
     """Move the database aside and rebuild from the logs on disk; say what history could not come back."""
     from .ingester import Ingester
-    old = _old_summary(ctx.db_path)
-    moved = None
-    if ctx.db_path.exists():
-        moved = ctx.db_path.with_name(f"{ctx.db_path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        for p in _db_files(ctx.db_path):
-            os.replace(p, str(moved) + str(p)[len(str(ctx.db_path)):])
+    from .recovery import history_in, move_aside
+    old = history_in(ctx.db_path) if ctx.db_path.exists() else None
+    moved = move_aside(ctx.db_path, "rebuilt") if ctx.db_path.exists() else None
     with ctx.open_store() as store:
         summary = Ingester(store, ctx.settings).ingest_all()
-        new_requests, new_first = store.db.execute(
-            "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COALESCE(SUM(requests), 0) FROM rollups), "
-            "(SELECT MIN(ts) FROM requests)").fetchone()
+        new_requests = store.db.execute(
+            "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COALESCE(SUM(requests), 0) FROM rollups)").fetchone()[0]
     lines = []
     if moved:
         lines.append(f"Moved the old database to {moved}.")
@@ -100,29 +95,14 @@ def rebuild(ctx) -> str:
             lines.append("The old database could not be read, so how much older history was lost is unknown; "
                          "logs Claude Code already deleted (after 30 days by default) cannot come back.")
     else:
-        lost = old["requests"] - new_requests
+        old_requests, old_first = old
+        lost = old_requests - new_requests
         if lost > 0:
-            lines.append(f"{lost:,} responses in the old database ({_iso(old['first'])} onward) are no longer in any "
-                         f"log file and could not be recovered.")
+            lines.append(f"{lost:,} responses in the old database ({_iso(old_first)} onward) are no longer in any "
+                         "log file and could not be recovered; the old file is kept.")
         else:
             lines.append("Every response in the old database was recovered.")
     return "\n".join(lines)
-
-
-def _old_summary(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            n, first = con.execute(
-                "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COALESCE(SUM(requests), 0) FROM rollups), "
-                "MIN((SELECT MIN(ts) FROM requests), COALESCE((SELECT MIN(slot) FROM rollups), 1e18))").fetchone()
-        finally:
-            con.close()
-        return {"requests": n, "first": first}
-    except sqlite3.Error:
-        return None
 
 
 def _db_files(path: Path) -> list[Path]:

@@ -328,15 +328,17 @@ class WriteResult:
     newest_ts: int | None = None
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create the store's directory 0700; tighten an existing one that others can read."""
+def ensure_private_dir(path: Path) -> str | None:
+    """Create the store's directory 0700; tighten an existing one that others can read, and say so."""
     path.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         try:
             os.chmod(path, 0o700)
-        except OSError:
-            pass
+            return f"{path} was readable by other users (mode {mode:o}); tightened to 700"
+        except OSError as exc:
+            return f"{path} is readable by other users (mode {mode:o}) and could not be tightened: {exc.strerror}"
+    return None
 
 
 class Store:
@@ -346,8 +348,12 @@ class Store:
         self.path = Path(path)
         self.prices = prices
         self.readonly = readonly
+        self.warnings: list[str] = []
+        """Things worth telling the user about the files (permissions tightened); callers print them."""
         if str(path) != ":memory:":
-            ensure_private_dir(self.path.parent)
+            tightened = ensure_private_dir(self.path.parent)
+            if tightened:
+                self.warnings.append(tightened)
             if not readonly and not self.path.exists():
                 # A -wal/-shm left by a deleted database would be replayed into this new, empty file.
                 for suffix in ("-wal", "-shm"):
@@ -384,8 +390,10 @@ class Store:
         for suffix in ("", "-wal", "-shm"):
             p = Path(str(self.path) + suffix)
             try:
-                if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077:
+                mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else 0
+                if mode & 0o077:
                     os.chmod(p, 0o600)
+                    self.warnings.append(f"{p} was readable by other users (mode {mode:o}); tightened to 600")
             except OSError:
                 pass
 

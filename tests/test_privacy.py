@@ -71,12 +71,16 @@ def test_store_is_private(home):
     assert stat.S_IMODE(os.stat(db.parent).st_mode) == 0o700
 
 
-def test_world_readable_store_is_tightened(home):
+def test_world_readable_store_is_tightened_with_a_warning(home, capsys):
     db = home / ".claude-usage" / "usage.db"
     db.parent.mkdir(mode=0o755)
     os.chmod(db.parent, 0o755)
     db.touch(mode=0o644)
     os.chmod(db, 0o644)
+    capsys.readouterr()
     assert main(["ingest", "--quiet"]) == 0
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(db.parent).st_mode) == 0o700
+    err = capsys.readouterr().err
+    assert "was readable by other users (mode 755); tightened to 700" in err
+    assert "usage.db was readable by other users (mode 644); tightened to 600" in err

@@ -76,7 +76,10 @@ def open_store(ctx, readonly: bool = False):
             return ctx.open_store(readonly=True)
         # A writing command checks the file first: a damaged one is moved aside and rebuilt from the logs.
         from tokentop.ingest.recovery import open_checked
-        return open_checked(ctx, notify=lambda message: print(f"tokentop: {message}", file=sys.stderr))
+        store = open_checked(ctx, notify=lambda message: print(f"tokentop: {message}", file=sys.stderr))
+        for warning in store.warnings:
+            print(f"tokentop: warning: {warning}", file=sys.stderr)
+        return store
     except StoreError as exc:
         raise UserFacingError(str(exc)) from None
     except OSError as exc:
