@@ -12,6 +12,11 @@ from datetime import date
 from pathlib import Path
 
 
+# Kept here rather than imported from ingest.reports so that building the parser (on every statusline and hook
+# run) does not import the report code; tests/test_cli_parser.py checks the two lists agree.
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
+
+
 class UserFacingError(Exception):
     """A problem explained in one line (bad config, damaged or locked store); printed without a traceback."""
 
@@ -23,9 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
     p.set_defaults(handler=cmd_ingest)
 
-    from tokentop.ingest.reports import REPORTS
     p = sub.add_parser("report", help="usage tables (costs are estimates at API list prices)")
-    p.add_argument("kind", nargs="?", default="daily", choices=REPORTS)
+    p.add_argument("kind", nargs="?", default="daily", choices=REPORTS)  # same names as ingest.reports.REPORTS
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON for scripts")
     fmt.add_argument("--csv", action="store_true", help="CSV for spreadsheets")

@@ -183,6 +183,11 @@ def status_text(statuses, active, level, zone, now) -> str:
 
 
 def cmd_status(args) -> int:
+    from tokentop.tui.cmd_core import explained
+    return explained(_status)(args)  # a store failure half-way is one line, not a traceback
+
+
+def _status(args) -> int:
     from tokentop.ingest.alerts import active_alerts, check_alerts, status_level
     from tokentop.ingest.limits import compute_status
     from tokentop.tui.cmd_core import context, open_store, run_ingest

@@ -1,0 +1,21 @@
+"""The command line's parser: report names match the report code, and the fast commands stay light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tokentop.ingest.reports import REPORTS
+from tokentop.tui import cmd_core
+
+
+def test_report_choices_match_the_report_code():
+    assert cmd_core.REPORTS == REPORTS
+
+
+def test_building_the_parser_imports_no_report_or_textual_code():
+    code = ("import sys; from tokentop.tui.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('tokentop.ingest.reports', 'textual', "
+            "'tokentop.ingest.store', 'tokentop.ingest.limits'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
