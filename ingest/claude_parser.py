@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .jsonl import BAD_FIELD, NO_ID, ParseResult, as_count, complete_lines, loads, looks_like_json_object
+from .jsonl import BAD_FIELD, MALFORMED, NO_ID, ParseResult, as_count, loads, looks_like_json_object
 from .records import CLAUDE_CODE, UsageRecord
 
 SYNTHETIC_MODEL = "<synthetic>"
+TYPE_HEAD_BYTES = 2048
+"""How far into a line its top-level `"type"` is looked for (Claude Code writes it within ~300 bytes)."""
 # Title sources, weakest first: a user-set title beats Claude's summary, which beats an AI-made title.
 TITLE_RANK = {"ai-title": 1, "summary": 2, "custom-title": 3}
+_DECODED_TYPES = frozenset([b"assistant", *(kind.encode() for kind in TITLE_RANK)])
 _TITLE_FIELDS = ("customTitle", "aiTitle", "title", "summary")
 
 
@@ -30,19 +33,44 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     own `sessionId` wins for main-thread files. Only `assistant` lines carry billable usage; `progress` lines
     embed sub-agent usage that is also in the sub-agent's own file, so they are never counted."""
     result = ParseResult()
-    for line, end in complete_lines(data, final_tail):
-        if end is not None:
-            result.consumed = end
+    # Pre-filter, so that only lines that can matter are sliced and decoded. Most bytes are `user` lines with big
+    # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
+    # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
+    find = data.find
+    count = data.count
+    size = len(data)
+    start = 0
+    while start < size:
+        end = find(b"\n", start)
+        complete = end >= 0
+        if complete:
             result.lines += 1
-        if not line.strip():
-            continue
-        # Pre-filter: most bytes are user lines with big tool results; decode only lines that can matter.
-        if b'"assistant"' in line:
-            _assistant(line, session_id, agent_id, result, end is not None)
-        elif b'"summary"' in line or b'title"' in line:
-            _title(line, session_id, result, end is not None)
-        elif end is not None and not looks_like_json_object(line):
-            result.skipped["malformed-json"] += 1
+            result.consumed = end + 1
+        elif final_tail:
+            end = size
+        else:
+            break
+        if data[start] == 0x7B:  # '{'
+            at = find(b'"type":"', start, min(end, start + TYPE_HEAD_BYTES))
+            # No other brace before it: the key is in the top-level object, so it is the line's type. (In valid
+            # JSON these quotes cannot be inside a string: they would be escaped.) Assistant lines put their own
+            # `type` after the message, so they fail this test and are searched in full below.
+            if at >= 0 and count(b"{", start, at) == 1 and count(b"}", start, at) == 0:
+                close = find(b'"', at + 8, end)
+                if close >= 0 and data[at + 8:close] not in _DECODED_TYPES:
+                    if complete and data[end - 1] != 0x7D and not looks_like_json_object(data[start:end]):
+                        result.skipped[MALFORMED] += 1  # e.g. a line cut short
+                    start = end + 1
+                    continue
+        if find(b'"assistant"', start, end) >= 0:
+            _assistant(data[start:end], session_id, agent_id, result, complete)
+        elif find(b'"summary"', start, end) >= 0 or find(b'title"', start, end) >= 0:
+            _title(data[start:end], session_id, result, complete)
+        elif complete and not (data[start] == 0x7B and data[end - 1] == 0x7D):  # not '{' … '}'
+            line = data[start:end].strip()
+            if line and not looks_like_json_object(line):
+                result.skipped[MALFORMED] += 1
+        start = end + 1
     return result
 
 

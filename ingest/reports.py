@@ -151,14 +151,15 @@ def period_key(kind: str, day: date) -> str:
 
 
 def _by_period(store, kind, tz, lo, hi, source) -> list[Row]:
-    where, args = _where(lo, hi, source)
-    sql = f"SELECT slot, model, {_SUMS} FROM ({USAGE_SQL}){where} GROUP BY slot, model"
+    # From the per-slot sums (store migration 2): a few thousand rows, not every request. Local day boundaries are
+    # slot boundaries in every real zone (offsets are whole quarter hours), so grouping slots by day is exact.
+    where, args = _where(lo, hi, source, ts_col="slot")
+    table = _slot_table(store)
+    sql = (f"SELECT {_local_day_sql(store, table, tz, lo, hi)} AS day, model, {_SLOT_SUMS} FROM {table}{where} "
+           "GROUP BY day, model HAVING SUM(requests) > 0")
     rows: dict[str, Row] = {}
-    slot_day: dict[int, str] = {}
-    for slot, model, *sums in store.db.execute(sql, args):
-        key = slot_day.get(slot)
-        if key is None:
-            key = slot_day[slot] = period_key(kind, datetime.fromtimestamp(slot / 1000, tz).date())
+    for day, model, *sums in store.db.execute(sql, args):
+        key = period_key(kind, date.fromordinal(_EPOCH_ORDINAL + day))
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key, extra={"models": []})
@@ -168,6 +169,60 @@ def _by_period(store, kind, tz, lo, hi, source) -> list[Row]:
     for row in rows.values():
         row.extra["models"].sort()
     return [rows[k] for k in sorted(rows)]
+
+
+_SLOT_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+              "SUM(cost_usd), SUM(requests), SUM(unpriced)")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+DAY_MS = 86_400_000
+
+
+def _slot_table(store) -> str:
+    """slot_usage, or the same sums computed from every row when the store predates it (opened read-only while
+    an older tokentop is the writer, so it was never migrated)."""
+    if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
+        return "slot_usage"
+    return (f"(SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
+            f"cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced FROM ({USAGE_SQL}))")
+
+
+def _local_day_sql(store, table, tz, lo, hi) -> str:
+    """SQL for the local calendar day of `slot` (days since 1970-01-01): the slot plus the zone's UTC offset at
+    that instant, with one CASE branch per offset change (DST) inside the stored span."""
+    first, last = store.db.execute(f"SELECT MIN(slot), MAX(slot) FROM {table}").fetchone()
+    if first is None:
+        return "0"
+    first, last = max(first, lo if lo is not None else first), min(last, hi if hi is not None else last)
+    changes = _offset_changes(tz, first, max(first, last))
+    if len(changes) == 1:
+        return f"(slot + {changes[0][1]}) / {DAY_MS}"
+    branches = " ".join(f"WHEN slot < {at} THEN {offset}" for (_, offset), (at, _) in zip(changes, changes[1:]))
+    return f"(slot + CASE {branches} ELSE {changes[-1][1]} END) / {DAY_MS}"
+
+
+def _offset_ms(tz, ms: int) -> int:
+    return int(datetime.fromtimestamp(ms / 1000, tz).utcoffset().total_seconds() * 1000)
+
+
+def _offset_changes(tz, first: int, last: int) -> list[tuple[int, int]]:
+    """[(from_ms, offset_ms)]: the zone's UTC offset from `first` on, and each change up to `last`. Sampled daily
+    (zones change offset months apart), each change then pinned to the millisecond by bisection."""
+    out = [(first, _offset_ms(tz, first))]
+    at = first
+    while at < last:
+        step = min(at + DAY_MS, last)
+        offset = _offset_ms(tz, step)
+        if offset != out[-1][1]:
+            before, after = at, step  # offset(before) is the old one, offset(after) the new one
+            while after - before > 1:
+                mid = (before + after) // 2
+                if _offset_ms(tz, mid) == offset:
+                    after = mid
+                else:
+                    before = mid
+            out.append((after, offset))
+        at = step
+    return out
 
 
 def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):

@@ -330,7 +330,10 @@ class WriteResult:
 
 def ensure_private_dir(path: Path) -> str | None:
     """Create the store's directory 0700; tighten an existing one that others can read, and say so."""
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # made now, so nobody else could have read it: no warning
+        return None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         try:

@@ -27,6 +27,14 @@ def home(tmp_path_factory, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def real_logs() -> Path:
+    """The folder of public real transcripts (skips the test when it is not beside the repository)."""
+    if not REAL_LOGS.is_dir():
+        pytest.skip(f"real logs not found at {REAL_LOGS}")
+    return REAL_LOGS
+
+
+@pytest.fixture
 def real_logs_home(home: Path) -> Path:
     """The public real transcripts under `~/.claude/projects/<folder>/…`, as Claude Code lays them out."""
     if not REAL_LOGS.is_dir():

@@ -16,11 +16,10 @@ def run_json(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_main_spotter_file_alone_follows_the_dedup_rule(home, capsys):
-    from conftest import REAL_LOGS
+def test_main_spotter_file_alone_follows_the_dedup_rule(home, real_logs, capsys):
     target = home / ".claude" / "projects" / "-home-USER-projects-spotter"
     target.mkdir(parents=True)
-    shutil.copy(REAL_LOGS / "marot-spotter" / f"{SPOTTER}.jsonl", target)
+    shutil.copy(real_logs / "marot-spotter" / f"{SPOTTER}.jsonl", target)
     (home / "cfg.toml").write_text("retention_days = 100000\n")
     report = run_json(capsys, "--config", str(home / "cfg.toml"), "report", "sessions", "--json")
     [row] = report["rows"]
