@@ -152,6 +152,11 @@ def round_minute(ms: int) -> int:
     return (ms + MINUTE_MS // 2) // MINUTE_MS * MINUTE_MS
 
 
+# How long each official window lasts: a sample's reset must fall within that span of the moment it was taken.
+WINDOW_LENGTH_MS = {"five_hour": 5 * 3_600_000, "seven_day": 7 * 86_400_000, "seven_day_opus": 7 * 86_400_000,
+                    "seven_day_sonnet": 7 * 86_400_000}
+
+
 def record_samples(store, samples: Iterable[Sample], taken_ms: int, session_id: str | None = None) -> int:
     """Store each sample that differs from the newest stored one of its window; returns how many were new.
     An unchanged one only refreshes that row's `seen_ms`, at most once per SEEN_REFRESH_MS.
@@ -168,6 +173,9 @@ def record_samples(store, samples: Iterable[Sample], taken_ms: int, session_id: 
             if latest is None or latest[1] <= taken_ms:
                 continue
             resets = latest[1]
+        length = WINDOW_LENGTH_MS.get(s.window)
+        if length is not None and not taken_ms - 60_000 <= resets <= taken_ms + length + 60_000:
+            continue  # a reset outside the window it names (or in the past) is not a real sample
         if latest is not None and latest[0] == s.used_pct and latest[1] == resets:
             if taken_ms - latest[3] >= SEEN_REFRESH_MS:
                 seen.append((taken_ms, latest[2]))

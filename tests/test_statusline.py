@@ -191,3 +191,14 @@ def test_status_json_after_a_statusline_sample(home, monkeypatch, capsys):
     assert data["windows"]["five_hour"]["used_pct"] == 12.0
     assert code == data["exit_code"] == 0
     assert data["alerts"] == [] and data["new_alerts"] == []  # 40 % is under the first threshold (60 %)
+
+
+def test_a_reset_outside_its_window_is_not_recorded(tmp_path):
+    db = tmp_path / "usage.db"
+    store = make_store(tmp_path)
+    bogus = payload(five_hour={"used_percentage": 18, "resets_at": WEEK_RESET_S},  # 23 h away: not a 5-hour window
+                    seven_day={"used_percentage": 62.4, "resets_at": NOW // 1000 - 3600})  # already past
+    render(bogus, Settings(timezone="UTC"), db, NOW)
+    assert store.db.execute("SELECT COUNT(*) FROM official_samples").fetchone()[0] == 0
+    render(FULL, Settings(timezone="UTC"), db, NOW)
+    assert store.db.execute("SELECT COUNT(*) FROM official_samples").fetchone()[0] == 2

@@ -30,6 +30,10 @@ async def _wait(pilot, condition, timeout: float = 10.0) -> None:
 async def _overview_loaded(pilot) -> None:
     ov = pilot.app._overview()
     await _wait(pilot, lambda: ov.overview is not None and not ov._loading)
+    # The fixture crosses alert thresholds: keep the banner, drop the toasts (they would cover the table).
+    await _wait(pilot, lambda: ov.query_one("#alert-banner").display)
+    pilot.app.clear_notifications()
+    await pilot.pause()
 
 
 async def _session_loaded(pilot) -> None:

@@ -24,6 +24,10 @@ class DataChanged(Message):
 class OverviewLoaded(Message):
     overview: object
     """An `ingest.queries.Overview`."""
+    fired: list = field(default_factory=list)
+    """`ingest.alerts.Alert`s that fired with this read (each once per window and level, across processes)."""
+    active: list = field(default_factory=list)
+    """Alerts whose window has not reset yet, for the banner."""
 
 
 @dataclass

@@ -82,6 +82,7 @@ class OverviewScreen(Reloads, Screen):
             yield BurnUpChart(id="chart")
             yield ModelSplit(id="split")
         yield BurnSparkline(id="burn-line")
+        yield Static("", id="alert-banner", markup=False)
         with Vertical(id="firstrun"):
             yield Static("Opening the store…", id="firstrun-text", markup=False)
             yield ProgressBar(id="backfill", show_eta=False)
@@ -94,6 +95,7 @@ class OverviewScreen(Reloads, Screen):
         self.query_one("#split").border_title = "Model split (this week)"
         self.query_one("#chart").border_title = "Weekly cap burn-up"
         self.query_one("#firstrun").display = False
+        self.query_one("#alert-banner").display = False
         self.query_one("#backfill").display = False
         self._caption()
         self.tick(self.app.now_ms())
@@ -118,12 +120,28 @@ class OverviewScreen(Reloads, Screen):
             else:
                 data = queries.overview(store, app.ctx.settings, now, tz=app.tz, prices=app.prices(),
                                         filter_text=filter_text, sort=sort)
-        self.post_message(OverviewLoaded(data))
+        fired, active = self._alerts(data) if data.has_data else ([], [])
+        self.post_message(OverviewLoaded(data, fired, active))
+
+    def _alerts(self, data: queries.Overview) -> tuple[list, list]:
+        """Fire the thresholds the windows crossed (on the worker thread: it writes a row per alert).
+
+        The alerts table's unique key makes each alert fire once per window and level, whichever tokentop
+        process (this TUI, another pane, `tokentop status`) sees the crossing first."""
+        from tokentop.ingest.alerts import active_alerts, check_alerts
+        app = self.app
+        try:
+            with app.ctx.open_store() as store:
+                fired = check_alerts(store, app.ctx.settings, data.now_ms, statuses=data.windows)
+                return fired, active_alerts(store, data.now_ms)
+        except Exception:  # noqa: BLE001 - a read-only or busy store must not stop the overview from painting
+            return [], []
 
     def on_overview_loaded(self, message: OverviewLoaded) -> None:
         self.overview = message.overview
         with self.app.batch_update():
             self._apply(message.overview)
+            self._show_alerts(message.fired, message.active)
         self.load_finished()
 
     @on(Worker.StateChanged)
@@ -168,6 +186,20 @@ class OverviewScreen(Reloads, Screen):
     def _top_sessions(ov: queries.Overview, week) -> list[tuple[str, float]]:
         names = {s.session_id: f"{fmt.project_name(s.project)} · {s.title or s.session_id[:8]}" for s in ov.sessions}
         return [(names.get(sid, sid[:8]), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
+
+    def _show_alerts(self, fired: list, active: list) -> None:
+        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one."""
+        for alert in fired:
+            self.app.notify(alert.message, title="tokentop alert",
+                            severity="error" if alert.severity == "critical" else "warning", timeout=15)
+        if fired and self.app.ctx.settings.bell:
+            self.app.bell()
+        banner = self.query_one("#alert-banner", Static)
+        worst = max(active, key=lambda a: (a.severity == "critical", a.level), default=None)
+        banner.display = worst is not None
+        if worst is not None:
+            banner.update(f"▲ {worst.message}" + (f"  (+{len(active) - 1} more: a)" if len(active) > 1 else ""))
+            banner.set_class(worst.severity == "critical", "critical")
 
     def _status(self, ov: queries.Overview, week, data: BurnData | None) -> None:
         parts = []
