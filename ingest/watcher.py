@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .discovery import LogFile, classify, configured_roots, discover
-from .ingester import FileOutcome, Ingester
-from .store import Store
+from .ingester import FileOutcome, Ingester, IngestSummary
+from .recovery import diagnose, move_aside
+from .store import Store, StoreDamaged, StoreError
 from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,9 @@ class WatchStats:
     skipped: Counter = field(default_factory=Counter)
     errors: int = 0
     last_error: str | None = None
+    """The last failure, or the last notice about the database file (deleted, replaced, damaged)."""
+    reopens: int = 0
+    """Times the database file was found deleted or replaced while running and the new one taken up."""
 
 
 def make_ingester(store: Store, settings) -> Ingester:
@@ -161,7 +166,7 @@ class WatchService:
         self._stats_lock = threading.Lock()
         self.last_change: Change | None = None
         self.catchup = None
-        """The IngestSummary of the last startup catch-up (None until it finished, or for a follower)."""
+        """The IngestSummary of the startup catch-up (None until it finished, or for a follower)."""
         self.failure: BaseException | None = None
         """Set when the ingest thread died; the service then does nothing more."""
         # Ingest-thread state.
@@ -173,6 +178,9 @@ class WatchService:
         self._watches: dict[tuple[str, bool], object] = {}  # (watched path, recursive) -> ObservedWatch
         self._store: Store | None = None
         self._ingester: Ingester | None = None
+        self._db_file: Path | None = None  # where the store was last opened (db_path, or learnt from the Store)
+        self._side_files: dict[str, tuple[int, int]] = {}  # our connection's -wal/-shm: suffix -> (device, inode)
+        self._lost: str | None = None  # 'deleted' / 'replaced' until a new store has been filled
         self._retry: set[tuple[str, str, str]] = set()
         self._retry_at = float("inf")
         self._retry_delay = 1.0
@@ -266,7 +274,10 @@ class WatchService:
         return factory(self._store, self.settings)
 
     def _run_writer(self) -> None:
-        self._store = self._open_store()
+        self._store, damaged = self._open_writable()
+        if damaged is not None:
+            self._tell(f"the database {self._db_file} was damaged ({damaged[0]}); moved it to {damaged[1]} and "
+                       "rebuilding it from the logs on disk")
         try:
             self._ingester = self._make_ingester()
             roots = self._roots_override if self._roots_override is not None else configured_roots(self.settings)
@@ -298,11 +309,12 @@ class WatchService:
                         next_walk = now + REDISCOVER_SECONDS
                     next_poll = time.monotonic() + self.poll_interval
                 if now >= next_prune:
-                    self._safely(self._store.prune, getattr(self.settings, "retention_days", 90) or 90)
+                    self._safely(self._prune)
                     next_prune = now + PRUNE_SECONDS
         finally:
             self._stop_observer()
-            self._store.close()
+            if self._store is not None:
+                self._store.close()
             self._store = self._ingester = None
 
     def _safely(self, step: Callable, *args) -> bool:
@@ -324,7 +336,8 @@ class WatchService:
             log.warning("ingest step failed (will retry): %s", exc, exc_info=True)
             return False
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, refill: bool = False) -> IngestSummary:
+        """Every file under every root. `refill`: into a new database after the old file went away."""
         found = discover(roots=[(Path(root), source) for root, source in self._roots])
 
         def progress(done: int, total: int, path: str) -> None:
@@ -334,14 +347,110 @@ class WatchService:
 
         self._set(catchup_total=len(found.files))
         summary = self._ingester.ingest_all(found, progress=progress)
-        self.catchup = summary
-        with self._stats_lock:
-            self._stats.catchup_seconds = summary.seconds
-            self._stats.skipped.update(summary.skipped)
+        if not refill:  # a refill re-reads old lines: not news for the startup figures or the skipped counts
+            self.catchup = summary
+            with self._stats_lock:
+                self._stats.catchup_seconds = summary.seconds
+                self._stats.skipped.update(summary.skipped)
         self._count_files()
-        if summary.new_requests or summary.updated_requests:
+        # After a refill even "nothing new" is news: the new database may hold less than the old one showed.
+        if refill or summary.new_requests or summary.updated_requests:
             self._notify(Change(frozenset(summary.sessions), summary.newest_ts, summary.new_requests,
                                 summary.files_read, summary.updated_requests))
+        return summary
+
+    def _prune(self) -> None:
+        self._check_store()
+        self._store.prune(getattr(self.settings, "retention_days", 90) or 90)
+
+    # -- the database file itself -------------------------------------------------------------------
+
+    def _tell(self, text: str) -> None:
+        """One line for the person running us: logged, and shown as the last error in status lines."""
+        with self._stats_lock:
+            self._stats.errors += 1
+            self._stats.last_error = text
+        log.warning("%s", text)
+
+    def _open_writable(self) -> tuple[Store, tuple[str, Path] | None]:
+        """Open the store for writing. A file at the path that is not a usable database (garbage copied over it,
+        a torn copy) is moved aside, never deleted, and a new store made: the second value is (why, where to).
+        We hold the writer lock, so no other tokentop is using the file."""
+        path = self.db_path or self._db_file
+        reason = diagnose(path) if path is not None else None
+        store = None
+        if reason is None:
+            try:
+                store = self._open_store()
+            except StoreDamaged as exc:
+                if path is None:
+                    raise
+                reason = f"SQLite reports: {exc.__cause__ or exc}"
+        damaged = None
+        if store is None:
+            damaged = (reason, move_aside(path))
+            store = self._open_store()
+        self._db_file = store.path
+        self._side_files = _side_file_ids(store.path)
+        return store, damaged
+
+    def _check_store(self) -> None:
+        """Take up a new database when the file was deleted or replaced under us (`rm`, a restored backup, garbage
+        copied over it): SQLite would go on writing, without an error, to a file nobody can see any more. The
+        new store gets every log read into it, so it ends as a cold ingest would. One stat when nothing happened."""
+        if self._store is not None and not self._store.moved():
+            return
+        if self._store is not None:
+            old, self._store = self._store, None
+            self._lost = "replaced" if old.path.exists() else "deleted"
+            # SQLite sees that its file moved: this close neither checkpoints into nor deletes what is at the path.
+            old.close()
+        # (With no store, an earlier attempt failed: the disk, the folder's permissions. Try again.)
+        if self._lost is not None and self._db_file is not None:
+            self._drop_stale_side_files(self._db_file)
+        self._store, damaged = self._open_writable()
+        self._ingester = self._make_ingester()  # its cached file positions were the old database's
+        try:
+            summary = self._catch_up(refill=True)
+        except _Stopped:
+            raise
+        except Exception:
+            # The walk of every root is retried with the other failed steps; the store itself is usable.
+            self._retry.update((root, root, source) for root, source in self._live.items())
+            self._tell_new_store(damaged, None)
+            raise
+        self._tell_new_store(damaged, summary)
+
+    def _drop_stale_side_files(self, path: Path) -> None:
+        """Our closed connection's -wal and -shm, if still at the path, next to a file that replaced the database:
+        opening it would replay our WAL's pages into that other database. (Beside no file at all, Store removes
+        them itself.) A -wal that came with the replacement has another inode and is kept."""
+        if not path.exists():
+            return
+        for suffix, identity in self._side_files.items():
+            try:
+                st = os.stat(f"{path}{suffix}")
+                if (st.st_dev, st.st_ino) == identity:
+                    os.remove(f"{path}{suffix}")
+            except FileNotFoundError:
+                pass
+
+    def _tell_new_store(self, damaged: tuple[str, Path] | None, summary: IngestSummary | None) -> None:
+        what, self._lost = self._lost or "replaced", None
+        text = f"the database {self._db_file} was {what} while running"
+        if damaged is not None:
+            text += f", by a file that is not a usable database ({damaged[0]}): moved that to {damaged[1]}"
+        if summary is None:
+            text += "; filling the new one from the logs on disk failed for now and will be retried"
+        elif what == "deleted" or damaged is not None:
+            text += (f"; started a new one and filled it from the logs on disk ({summary.new_requests:,} responses "
+                     f"from {summary.files:,} files; history whose logs are gone is not in it)")
+        else:
+            text += (f"; switched to the new file and caught it up from the logs on disk "
+                     f"({summary.new_requests:,} responses added)")
+        with self._stats_lock:
+            self._stats.reopens += 1
+        self._tell(text)
 
     # -- roots and the observer ---------------------------------------------------------------------
 
@@ -435,6 +544,7 @@ class WatchService:
     # -- a batch ------------------------------------------------------------------------------------
 
     def _process(self, items: set[tuple[str, str, str]]) -> None:
+        self._check_store()
         if _RECHECK in items:
             items.discard(_RECHECK)
             items |= self._refresh_roots()
@@ -444,6 +554,7 @@ class WatchService:
                 logs[found.path] = found
         if logs:
             self._ingest(list(logs.values()))
+            self._check_store()  # deleted during the batch: its rows went to the old file; refill at once
 
     def _collect(self, path: str, root: str, source: str) -> list[LogFile]:
         """The session files an event path stands for: itself, everything under a directory, or (for a
@@ -560,6 +671,7 @@ class WatchService:
 
     def _poll(self, full: bool = False) -> None:
         """Stat known files and directories; queue what changed. `full` walks every root from scratch."""
+        self._check_store()  # also when no log changed: a deleted database is noticed within one poll
         items = self._refresh_roots()
         if full:
             items |= {(root, root, source) for root, source in self._live.items()}
@@ -604,13 +716,44 @@ class WatchService:
         store = None
         next_try = time.monotonic() + self.takeover_interval
         version = last_id = None
+        db_file = self.db_path
+        lost = False  # the file was deleted or replaced: subscribers hear once the new one can be read
+        problem = None  # why the file could not be opened, said once per reason
         try:
             while True:
-                if store is None and (self.db_path is None or self.db_path.exists()):
-                    store = self._open_store(readonly=True)
-                    version = store.db.execute("PRAGMA data_version").fetchone()[0]
-                    last_id = store.db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
-                    self._ready.set()
+                if store is not None and store.moved():
+                    # The writer takes up a new database (or a restored copy): follow that one, not the old file.
+                    what = "replaced" if store.path.exists() else "deleted"
+                    store.close()
+                    store, lost = None, True
+                    self._tell(f"the database {db_file} was {what} while running; following the new one as soon "
+                               "as the writer has made it")
+                if store is None and (db_file is None or db_file.exists()):
+                    try:
+                        reason = diagnose(db_file) if db_file is not None else None
+                        if reason is not None:  # not even opened: SQLite would read it through the old file's WAL
+                            raise StoreDamaged(f"{db_file}: {reason}")
+                        store = self._open_store(readonly=True)
+                        db_file = store.path
+                        version = store.db.execute("PRAGMA data_version").fetchone()[0]
+                        last_id = store.db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+                    except (StoreError, sqlite3.DatabaseError) as exc:
+                        # Damaged (the writer moves it aside and rebuilds), or so new that the writer has not made
+                        # its tables yet: look again next round rather than stop following.
+                        if store is not None:
+                            store.close()
+                            store = None
+                        if isinstance(exc, StoreError) and str(exc) != problem:
+                            problem = str(exc)
+                            self._tell(f"cannot read the database yet: {exc}")
+                    else:
+                        problem = None
+                        self._ready.set()
+                        if lost:
+                            lost = False
+                            with self._stats_lock:
+                                self._stats.reopens += 1
+                            self._notify(Change(frozenset(), None, 0, 0))  # everything may differ: re-read it
                 if store is not None:
                     now_version = store.db.execute("PRAGMA data_version").fetchone()[0]
                     if now_version != version:
@@ -681,3 +824,15 @@ def _nearest_existing(path: str) -> str:
             return ""
         current = parent
     return current
+
+
+def _side_file_ids(path: Path) -> dict[str, tuple[int, int]]:
+    """(device, inode) of the -wal and -shm beside an open database: SQLite keeps these open while connected."""
+    ids = {}
+    for suffix in ("-wal", "-shm"):
+        try:
+            st = os.stat(f"{path}{suffix}")
+        except OSError:
+            continue
+        ids[suffix] = (st.st_dev, st.st_ino)
+    return ids

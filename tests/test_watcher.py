@@ -292,6 +292,129 @@ def test_a_store_that_cannot_open_ends_the_service_and_frees_the_role(home):
     service.stop()
 
 
+# -- the database file deleted or replaced while running -----------------------------------------------------
+
+
+def stored(db: Path) -> tuple[list[tuple], list[tuple]]:
+    """Every response's final numbers and every file's position: what a cold ingest must reproduce exactly."""
+    return (query("SELECT dedup_key, output_tokens, cache_read FROM requests ORDER BY 1", db=db),
+            query("SELECT path, size, offset, gone FROM files ORDER BY 1", db=db))
+
+
+def cold(tmp_path: Path) -> tuple[list[tuple], list[tuple]]:
+    from tokentop.ingest.ingester import Ingester
+    ctx = make_context(str(tmp_path / "cold" / "usage.db"))
+    with ctx.open_store() as store:
+        Ingester(store, ctx.settings).ingest_all()
+    return stored(ctx.db_path)
+
+
+def test_database_deleted_while_running_is_refilled_from_the_logs(projects, start, tmp_path):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond(output=100)
+    other = LiveSession(projects / "-q" / f"{SESSION_B}.jsonl")
+    other.respond(output=400)
+    service = start()  # default 10 s safety poll: the append below is what wakes it
+    db = make_context().db_path
+    session.respond(output=200)  # committed to the old file only, then gone with it
+    wait_for(lambda: totals()[:2] == (3, 700), message="the append before the delete")
+    changes = collect(service)
+
+    for suffix in ("", "-wal", "-shm"):  # `rm ~/.claude-usage/usage.db*`
+        os.remove(f"{db}{suffix}")
+    session.respond(output=3000)
+    expected = Ledger()
+    expected += session.ledger
+    expected += other.ledger
+    wait_for(lambda: totals() == expected.as_tuple(), message="older and newer lines in the new database")
+    assert totals()[:2] == (4, 3700)
+    assert stored(db) == cold(tmp_path)
+    stats = service.stats
+    assert stats.reopens == 1 and stats.last_error.startswith(f"the database {db} was deleted while running")
+    assert stats.responses_added == 1  # the append before; the refill re-read the rest, which is not news
+    assert any(c.sessions == {SESSION_A, SESSION_B} for c in changes)  # subscribers told to re-read everything
+    assert service.running and service.failure is None
+
+
+def test_deleted_database_is_noticed_by_the_safety_poll_without_its_old_wal(projects, start, tmp_path):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond(output=100)
+    service = start(poll_interval=0.2)
+    db = make_context().db_path
+    session.respond(output=200)
+    wait_for(lambda: totals()[:2] == (2, 300), message="the append before the delete")
+    assert Path(f"{db}-wal").stat().st_size > 0
+    os.remove(db)  # only the main file: the old -wal and -shm stay, and must not be replayed into the new one
+    # No log changes: only the poll can notice.
+    wait_for(lambda: service.stats.reopens == 1, timeout=5, message="the poll noticing")
+    assert totals() == session.ledger.as_tuple() and stored(db) == cold(tmp_path)
+    assert query("PRAGMA integrity_check", db=db) == [("ok",)]
+    session.respond(output=4000)
+    wait_for(lambda: totals() == session.ledger.as_tuple(), message="an append into the new database")
+    assert totals()[:2] == (3, 4300)
+
+
+def test_database_replaced_by_an_older_copy_is_caught_up(projects, start, tmp_path):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond(output=100)
+    service = start()
+    db = make_context().db_path
+    copy = tmp_path / "yesterday.db"
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close(), dst.close()
+    session.respond(output=200)
+    session.respond(output=300)
+    wait_for(lambda: totals()[:2] == (3, 600), message="appends after the copy")
+    os.replace(copy, db)  # a person restores yesterday's copy while tokentop runs
+    session.respond(output=4000)
+    wait_for(lambda: totals() == session.ledger.as_tuple(), message="the copy caught up")
+    assert totals()[:2] == (4, 4600)  # the copy's row is not counted twice
+    assert stored(db) == cold(tmp_path)
+    assert service.stats.reopens == 1 and "was replaced while running" in service.stats.last_error
+
+
+def test_garbage_over_the_database_is_moved_aside_and_ingest_carries_on(projects, start):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond()
+    session.respond()
+    service = start()
+    db = make_context().db_path
+    garbage = b"this is not a database\n" * 300
+    (db.parent / "junk").write_bytes(garbage)
+    os.replace(db.parent / "junk", db)
+    session.respond()
+    wait_for(lambda: service.stats.reopens == 1, message="the damaged replacement noticed")
+    wait_for(lambda: totals() == session.ledger.as_tuple(), message="the rebuilt database")
+    # Only the garbage is kept aside, byte for byte: our own old -wal/-shm were not mistaken for its.
+    aside = sorted(db.parent.glob("usage.db.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == garbage
+    assert str(aside[0]) in service.stats.last_error and "not a usable database" in service.stats.last_error
+    session.respond()
+    wait_for(lambda: totals() == session.ledger.as_tuple(), message="ingest going on")
+    assert service.running and service.failure is None
+
+
+def test_follower_reads_the_new_database_after_a_delete(projects, start):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond()
+    writer = start()
+    follower = start(follow_interval=0.05, takeover_interval=60)
+    assert follower.role == FOLLOWER
+    changes = collect(follower)
+    db = make_context().db_path
+    for suffix in ("", "-wal", "-shm"):
+        os.remove(f"{db}{suffix}")
+    session.respond()
+    wait_for(lambda: totals() == session.ledger.as_tuple(), message="the writer's new database")
+    wait_for(lambda: follower.stats.reopens == 1, message="the follower on the new file")
+    seen = len(changes)
+    session.respond()
+    wait_for(lambda: any(c.new_requests == 1 and c.sessions == {SESSION_A} for c in changes[seen:]),
+             message="the follower's notice of a commit to the new file")
+    assert "was deleted while running" in follower.stats.last_error and writer.stats.reopens == 1
+
+
 # -- several processes --------------------------------------------------------------------------------------
 
 # The real `tokentop` CLI, with commits every 64 KB instead of 64 MB so a kill lands between commits of a file.

@@ -309,8 +309,6 @@ def test_database_deleted_under_an_open_connection_new_runs_start_clean(home, tm
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=False, reason="the live watcher (ingest/watcher.py) keeps writing to a deleted database "
-                                        "until restarted; Store.moved() tells it when to reopen and catch up")
 def test_follower_notices_its_database_deleted(home, tmp_path):
     add_sessions(home, 0, 3)
     db = tmp_path / "db" / "usage.db"
