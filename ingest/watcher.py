@@ -98,6 +98,10 @@ class _Stopped(Exception):
     """Raised from the catch-up progress hook to abandon a long catch-up when the service stops."""
 
 
+class _LostWriterRole(Exception):
+    """The lock file vanished (its folder was deleted) and another process locked the new one: stop writing."""
+
+
 class _Inbox:
     """Paths waiting for the ingest thread. A set, so a burst of events on one file is one entry; no I/O here."""
 
@@ -252,8 +256,15 @@ class WatchService:
         try:
             while not self._stopping.is_set():
                 if self.role == WRITER:
-                    self._run_writer()
-                    return
+                    try:
+                        self._run_writer()
+                        return
+                    except _LostWriterRole:
+                        self._tell("the database folder was deleted and another tokentop took the writer role; "
+                                   "following it")
+                        self._lock.release()
+                        self._set(role=FOLLOWER)
+                        continue
                 if not self._run_follower():
                     return
                 self._set(role=WRITER)
@@ -325,6 +336,8 @@ class WatchService:
             return True
         except _Stopped:
             return True
+        except _LostWriterRole:
+            raise
         except Exception as exc:  # noqa: BLE001
             # The Ingester's cached positions may have run ahead of a rolled-back commit: reload them.
             self._ingester = self._make_ingester()
@@ -397,7 +410,10 @@ class WatchService:
     def _check_store(self) -> None:
         """Take up a new database when the file was deleted or replaced under us (`rm`, a restored backup, garbage
         copied over it): SQLite would go on writing, without an error, to a file nobody can see any more. The
-        new store gets every log read into it, so it ends as a cold ingest would. One stat when nothing happened."""
+        new store gets every log read into it, so it ends as a cold ingest would. One stat when nothing happened.
+        The writer lock is checked the same way: deleting the folder deletes the lock file with it."""
+        if not self._lock.still_held() and not self._lock.renew():
+            raise _LostWriterRole()
         if self._store is not None and not self._store.moved():
             return
         if self._store is not None:

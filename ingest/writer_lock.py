@@ -45,6 +45,28 @@ class WriterLock:
                 os.close(self._fd)
                 self._fd = None
 
+    def still_held(self) -> bool:
+        """True while the file at the path is the one this process locked. Deleting the database folder deletes
+        the lock file too, and then another process could lock a new one: the holder must notice and `renew`."""
+        if self._fd is None:
+            return False
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd)
+        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def renew(self) -> bool:
+        """Lock the file now at the path in place of a vanished one; False when another process got it first
+        (the caller must then stop writing)."""
+        old, self._fd = self._fd, None
+        try:
+            return self.acquire()
+        finally:
+            if old is not None:
+                os.close(old)
+
     def holder_pid(self) -> int | None:
         """The pid written by the current holder, if any process holds the lock."""
         try:

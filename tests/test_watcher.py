@@ -336,6 +336,39 @@ def test_database_deleted_while_running_is_refilled_from_the_logs(projects, star
     assert service.running and service.failure is None
 
 
+def test_database_folder_deleted_the_writer_locks_the_new_lock_file(projects, start):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond(output=100)
+    service = start()
+    db = make_context().db_path
+    shutil.rmtree(db.parent)  # `rm -rf ~/.claude-usage`: the lock file goes too
+    session.respond(output=200)
+    wait_for(lambda: db.exists() and totals()[:2] == (2, 300), message="the refilled store")
+    from tokentop.ingest.writer_lock import WriterLock
+    other = WriterLock(db)
+    assert not other.acquire()  # the writer holds the *new* lock file: no second writer can start
+    assert service.role == WRITER
+
+
+def test_writer_steps_down_when_another_process_took_the_new_lock(projects, start):
+    session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
+    session.respond(output=100)
+    service = start()
+    db = make_context().db_path
+    shutil.rmtree(db.parent)
+    from tokentop.ingest.writer_lock import WriterLock
+    usurper = WriterLock(db)
+    assert usurper.acquire()  # another tokentop started in the gap and locked a fresh lock file
+    try:
+        session.respond(output=200)  # wakes the writer, which finds its lock gone and the new one taken
+        wait_for(lambda: service.role == FOLLOWER, message="the old writer to step down")
+        assert service.running
+        assert "another tokentop took the writer role" in (service.stats.last_error or "")
+    finally:
+        usurper.release()
+    wait_for(lambda: service.role == WRITER, message="taking the role back once it is free")
+
+
 def test_deleted_database_is_noticed_by_the_safety_poll_without_its_old_wal(projects, start, tmp_path):
     session = LiveSession(projects / "-p" / f"{SESSION_A}.jsonl")
     session.respond(output=100)
