@@ -362,6 +362,14 @@ def to_table(report: Report, width: int = 100) -> str:
     if report.kind == "tools":
         total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
     widths = [max(len(r[i]) for r in [headers, total, *body]) for i in range(len(headers))]
+    # On a narrow terminal the least telling columns go first (JSON and CSV always carry them all).
+    for name in ("Input", "Total", "Cache wr"):
+        if sum(widths[1:]) + 2 * (len(widths) - 1) + 12 <= width:
+            break
+        i = headers.index(name)
+        for cells in (headers, total, *body):
+            del cells[i]
+        del widths[i]
     fixed = sum(widths[1:]) + 2 * (len(widths) - 1)
     widths[0] = max(8, min(widths[0], width - fixed))
     lines = []

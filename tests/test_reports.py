@@ -94,3 +94,13 @@ def test_changing_prices_reprices_history(tmp_path):
         assert s.db.execute("SELECT cost_usd FROM requests").fetchone()[0] == pytest.approx(5.0)
     with Store(path, prices=PriceTable.load()) as s:
         assert s.db.execute("SELECT cost_usd FROM requests").fetchone()[0] == pytest.approx(15.0)
+
+
+def test_table_fits_a_narrow_terminal_by_dropping_columns(store):
+    from tokentop.ingest.reports import to_table
+    report = build_report(store, "models", ZoneInfo("UTC"))
+    wide = to_table(report, width=120).splitlines()
+    assert "Input" in wide[0] and max(len(line) for line in wide[:-1]) <= 120
+    narrow = to_table(report, width=60).splitlines()
+    assert max(len(line) for line in narrow[:-1]) <= 60  # the note line may wrap; the table does not
+    assert "Input" not in narrow[0] and "Output" in narrow[0] and "Cost est" in narrow[0]
