@@ -52,25 +52,24 @@ def run_cli(args, *, home: Path | None = None, db: Path | None = None, prelude: 
     env = dict(os.environ if env is None else env)
     if home is not None:
         env["HOME"] = str(home)
-    argv = (["--db", str(db)] if db is not None else []) + list(args)
-    if prelude:
-        code = prelude + "\nimport sys\nfrom tokentop.tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-        cmd = [sys.executable, "-c", code, *argv]
-    else:
-        cmd = [*CLI, *argv]
+    cmd = _command(args, db, prelude)
     return subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env, preexec_fn=preexec_fn,
                           cwd=str(home) if home is not None else None)
+
+
+def _command(args, db: Path | None, prelude: str) -> list[str]:
+    """The argv for `tokentop ARGS`, run after PRELUDE (Python that patches a fault in) when one is given."""
+    argv = (["--db", str(db)] if db is not None else []) + list(args)
+    if not prelude:
+        return [*CLI, *argv]
+    code = prelude + "\nimport sys\nfrom tokentop.tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    return [sys.executable, "-c", code, *argv]
 
 
 def start_cli(args, *, home: Path, db: Path | None = None, prelude: str = "", **kw) -> subprocess.Popen:
     """Start `tokentop ARGS` without waiting (to kill it, or to hold it running)."""
     env = dict(os.environ, HOME=str(home))
-    argv = (["--db", str(db)] if db is not None else []) + list(args)
-    if prelude:
-        code = prelude + "\nimport sys\nfrom tokentop.tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-        cmd = [sys.executable, "-c", code, *argv]
-    else:
-        cmd = [*CLI, *argv]
+    cmd = _command(args, db, prelude)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(home), **kw)
 
 
