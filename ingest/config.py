@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import ast
-import difflib
 import functools
-import inspect
 import json
 import math
 import os
 import re
 import string
-import textwrap
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
@@ -299,6 +295,7 @@ def parse_settings(text: str, path: Path | str = "config.toml") -> Settings:
     values = {}
     for key, value in data.items():
         if key not in hints:
+            import difflib  # only for a misspelt key: kept off the statusline's and hook's start-up path
             close = difflib.get_close_matches(key, list(hints), n=1)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise ConfigError(path, f"unknown setting {_show(key)}{hint}", key, _find_line(text, (key,)))
@@ -353,6 +350,9 @@ def system_zone() -> ZoneInfo:
 def field_docs() -> dict[str, str]:
     """Each Settings field's attribute docstring, read from this module's source."""
     try:
+        import ast  # the docstrings are read only to write the default file or show help: a lazy import
+        import inspect
+        import textwrap
         tree = ast.parse(textwrap.dedent(inspect.getsource(Settings)))
     except (OSError, TypeError):  # no source shipped (e.g. a .pyc-only install)
         return {}
@@ -382,6 +382,7 @@ def _toml_value(value: object) -> str:
 
 def default_config_text() -> str:
     """A config.toml listing every setting with its docstring and default, all commented out."""
+    import textwrap
     out = [
         "# tokentop configuration. Every setting is listed with its default, commented out:",
         "# remove the leading '#' to change one. Costs are estimates from list prices.",
