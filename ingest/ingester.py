@@ -145,15 +145,13 @@ class Ingester:
             for index, (log, parsed) in enumerate(self._prefetched(found.files)):
                 if parsed:
                     group.append((log, parsed))
-                    if len(group) < APPLY_GROUP_FILES:
-                        continue
-                if group:
+                if group and (not parsed or len(group) >= APPLY_GROUP_FILES):
                     for outcome in self._apply(group):
                         summary.add(outcome)
                     group = []
                 if not parsed and not self._untouched(log):
                     summary.add(self.ingest_file(log))
-                if progress:
+                if progress:  # (a file parsed ahead counts as done here; its group is written moments later)
                     progress(index + 1, len(found.files), log.path)
             for outcome in self._apply(group):
                 summary.add(outcome)

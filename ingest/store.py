@@ -328,11 +328,20 @@ class WriteResult:
     newest_ts: int | None = None
 
 
+OWN_DIR_NAME = ".claude-usage"
+"""tokentop's own folder (`~/.claude-usage`): the only existing folder whose permissions it changes."""
+
+
 def ensure_private_dir(path: Path) -> str | None:
-    """Create the store's directory 0700; tighten an existing one that others can read, and say so."""
+    """Create the store's directory 0700; tighten tokentop's own folder when others can read it, and say so.
+
+    A folder the user pointed `--db` into (a project, /tmp, a synced folder) is theirs: it is left as it is,
+    and the database file itself is still 0600."""
     if not path.exists():
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)  # made now, so nobody else could have read it: no warning
+        return None
+    if path.name != OWN_DIR_NAME:
         return None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:

@@ -84,3 +84,12 @@ def test_world_readable_store_is_tightened_with_a_warning(home, capsys):
     err = capsys.readouterr().err
     assert "was readable by other users (mode 755); tightened to 700" in err
     assert "usage.db was readable by other users (mode 644); tightened to 600" in err
+
+
+def test_a_folder_the_user_chose_keeps_its_permissions(home, tmp_path):
+    shared = tmp_path / "project"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    assert main(["--db", str(shared / "usage.db"), "ingest", "--quiet"]) == 0
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o755  # not ours to change
+    assert stat.S_IMODE(os.stat(shared / "usage.db").st_mode) == 0o600

@@ -114,6 +114,7 @@ class ProgressBar:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.last = 0.0
+        self.drawn = 0
 
     def __call__(self, done: int, total: int, path: str) -> None:
         now = time.monotonic()
@@ -123,10 +124,17 @@ class ProgressBar:
         width = 30
         filled = int(width * done / total) if total else width
         name = os.path.basename(path)[:30]
-        sys.stderr.write(f"\r[{'█' * filled}{' ' * (width - filled)}] {done}/{total} files  {name:<30}")
-        if done == total:
-            sys.stderr.write("\r" + " " * (width + 50) + "\r")
+        line = f"\r[{'█' * filled}{' ' * (width - filled)}] {done}/{total} files  {name:<30}"
+        sys.stderr.write(line)
         sys.stderr.flush()
+        self.drawn = len(line)
+
+    def finish(self) -> None:
+        """Wipe the bar so the summary line starts on a clean line."""
+        if self.enabled and self.drawn:
+            sys.stderr.write("\r" + " " * self.drawn + "\r")
+            sys.stderr.flush()
+            self.drawn = 0
 
 
 def run_ingest(ctx, store, quiet: bool = True):
@@ -138,7 +146,11 @@ def run_ingest(ctx, store, quiet: bool = True):
         return None
     try:
         found = discover(ctx.settings)
-        summary = Ingester(store, ctx.settings).ingest_all(found, progress=ProgressBar(not quiet and sys.stderr.isatty()))
+        bar = ProgressBar(not quiet and sys.stderr.isatty())
+        try:
+            summary = Ingester(store, ctx.settings).ingest_all(found, progress=bar)
+        finally:
+            bar.finish()
         if store.moved():
             raise UserFacingError(f"{ctx.db_path} was deleted or replaced while this run was writing to it, so its "
                                   "rows went to the old file; run `tokentop ingest` again to catch up from the logs.")
