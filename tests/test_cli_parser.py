@@ -19,3 +19,13 @@ def test_building_the_parser_imports_no_report_or_textual_code():
             "'tokentop.ingest.store', 'tokentop.ingest.limits'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_db_and_config_work_before_or_after_the_command():
+    from tokentop.tui.cli import build_parser
+    parser = build_parser()
+    before = parser.parse_args(["--db", "/a.db", "--config", "/c.toml", "report", "daily"])
+    after = parser.parse_args(["report", "daily", "--db", "/a.db", "--config", "/c.toml"])
+    neither = parser.parse_args(["report"])
+    assert (before.db, before.config) == (after.db, after.config) == ("/a.db", "/c.toml")
+    assert (neither.db, neither.config) == (None, None)

@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
+    # `tokentop report --db X` works as well as `tokentop --db X report` (SUPPRESS keeps the global value when the
+    # flag is not repeated after the command).
+    for command in sub.choices.values():
+        command.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="SQLite store (as above)")
+        command.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (as above)")
     return parser
 
 
