@@ -274,32 +274,47 @@ def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
     return out
 
 
-_TOOL_SUMS = ("SUM(r.input_tokens), SUM(r.output_tokens), SUM(r.cache_write_5m), SUM(r.cache_write_1h), "
-              "SUM(r.cache_read), SUM(r.cost_usd), COUNT(*), SUM(CASE WHEN r.priced = 0 THEN 1 ELSE 0 END)")
+# Tool usage, kept or rolled up, in one shape: one row per (tool, response) for kept responses, sums per slot for
+# rolled-up ones. name = '' rows count each response that called any tool once (the report's totals).
+_TOOL_USAGE_SQL = """
+    SELECT t.name AS name, t.calls AS calls, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
+           r.cache_read, r.cost_usd, 1 AS requests, (r.priced = 0) AS unpriced, r.ts AS ts, r.source AS source
+      FROM ({tools}) t JOIN requests r ON r.message_id = t.message_id
+    UNION ALL
+    SELECT name, calls, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_usd, requests,
+           CASE WHEN priced = 0 THEN requests ELSE 0 END, slot, source
+      FROM tool_rollups WHERE {rollup_filter}
+"""
+_PER_TOOL = _TOOL_USAGE_SQL.format(
+    tools="SELECT message_id, name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id, name",
+    rollup_filter="name != ''")
+_ANY_TOOL = _TOOL_USAGE_SQL.format(
+    tools="SELECT message_id, '' AS name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id",
+    rollup_filter="name = ''")
+_TOOL_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+              "SUM(cost_usd), SUM(requests), SUM(unpriced)")
 
 
 def _tools(store, kind, tz, lo, hi, source) -> list[Row]:
     """Per tool: how often it was called, and the tokens of the responses that called it.
 
     A response that called two tools counts toward both rows, so rows do not add up to the totals."""
-    where, args = _where(lo, hi, source, "r.ts", "r.source")
-    sql = (f"SELECT t.name, SUM(t.calls), {_TOOL_SUMS} FROM "
-           f"(SELECT message_id, name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id, name) t "
-           f"JOIN requests r ON r.message_id = t.message_id{where} GROUP BY t.name ORDER BY 2 DESC, 1")
+    where, args = _where(lo, hi, source)
+    sql = f"SELECT name, SUM(calls), {_TOOL_SUMS} FROM ({_PER_TOOL}){where} GROUP BY name ORDER BY 2 DESC, 1"
     out = []
     for name, calls, *sums in store.db.execute(sql, args):
-        row = Row(name, extra={"calls": calls, "mcp_server": name.split("__")[1] if name.startswith("mcp__") and name.count("__") >= 2 else None})
+        server = name.split("__")[1] if name.startswith("mcp__") and name.count("__") >= 2 else None
+        row = Row(name, extra={"calls": calls, "mcp_server": server})
         row.totals.add(*sums)
         out.append(row)
     return out
 
 
 def _tool_totals(store, lo, hi, source) -> Totals:
-    where, args = _where(lo, hi, source, "r.ts", "r.source")
-    sql = (f"SELECT {_TOOL_SUMS} FROM requests r WHERE r.message_id IN (SELECT message_id FROM tool_calls)"
-           + (where.replace(" WHERE ", " AND ", 1) if where else ""))
+    """The responses that called any tool, each counted once."""
+    where, args = _where(lo, hi, source)
+    row = store.db.execute(f"SELECT {_TOOL_SUMS} FROM ({_ANY_TOOL}){where}", args).fetchone()
     totals = Totals()
-    row = store.db.execute(sql, args).fetchone()
     if row and row[6]:
         totals.add(*[v or 0 for v in row])
     return totals

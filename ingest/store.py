@@ -252,6 +252,28 @@ MIGRATIONS: list[str] = [
             requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced;
     END;
     """,
+    # 3: per-tool sums of rolled-up responses, so the tools report over old months still adds up after retention.
+    # name = '' holds the responses that called any tool, each once: the report's totals.
+    """
+    CREATE TABLE tool_rollups (
+        slot INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        model TEXT NOT NULL,
+        speed TEXT NOT NULL,
+        long_context INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_write_5m INTEGER NOT NULL,
+        cache_write_1h INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        priced INTEGER NOT NULL,
+        PRIMARY KEY (slot, source, model, speed, long_context, name)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -499,6 +521,9 @@ class Store:
                             "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read) "
                             "WHERE priced = 1 OR tt_priced(model) = 1")
             self.db.execute("UPDATE rollups SET priced = tt_priced(model)")
+            self.db.execute("UPDATE tool_rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), "
+                            "long_context, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read), "
+                            "priced = tt_priced(model) WHERE priced = 1 OR tt_priced(model) = 1")
             self.set_meta("price_fingerprint", fingerprint)
         return True
 
@@ -668,6 +693,30 @@ class Store:
                   requests = rollups.requests + excluded.requests,
                   cost_usd = rollups.cost_usd + excluded.cost_usd,
                   priced = MIN(rollups.priced, excluded.priced)""", (cutoff,))
+            for name_sql, tools_sql in (("t.name", "SELECT message_id, name, COUNT(*) AS calls FROM tool_calls "
+                                                   "GROUP BY message_id, name"),
+                                        ("''", "SELECT message_id, COUNT(*) AS calls FROM tool_calls "
+                                               "GROUP BY message_id")):
+                self.db.execute(f"""
+                    INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, calls, requests,
+                                             input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,
+                                             cost_usd, priced)
+                    SELECT ts - ts % {SLOT_MS}, source, model, COALESCE(speed, ''), {threshold_sql}, {name_sql},
+                           SUM(t.calls), COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
+                           SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced)
+                      FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
+                     WHERE r.ts < ?
+                     GROUP BY 1, 2, 3, 4, 5, 6
+                    ON CONFLICT DO UPDATE SET
+                      calls = tool_rollups.calls + excluded.calls,
+                      requests = tool_rollups.requests + excluded.requests,
+                      input_tokens = tool_rollups.input_tokens + excluded.input_tokens,
+                      output_tokens = tool_rollups.output_tokens + excluded.output_tokens,
+                      cache_write_5m = tool_rollups.cache_write_5m + excluded.cache_write_5m,
+                      cache_write_1h = tool_rollups.cache_write_1h + excluded.cache_write_1h,
+                      cache_read = tool_rollups.cache_read + excluded.cache_read,
+                      cost_usd = tool_rollups.cost_usd + excluded.cost_usd,
+                      priced = MIN(tool_rollups.priced, excluded.priced)""", (cutoff,))
             self.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
                             "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ?", (cutoff,))
             self.db.execute("DELETE FROM requests WHERE ts < ?", (cutoff,))
