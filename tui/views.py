@@ -158,7 +158,7 @@ class ViewScreen(Reloads, Screen):
             rows.sort(key=lambda r: r[0], reverse=self.view == "days")
         table.set_rows([(k, cells) for k, _, cells in rows])
         t = report.totals
-        text = (f"{len(rows)} rows · total {fmt.tokens(t.total_tokens)} tokens · {fmt.money(t.cost_usd)} est "
+        text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · {fmt.money(t.cost_usd)} est "
                 f"({report.tz})")
         if self.view == "tools":
             text += " · a response that called several tools counts in each row"
@@ -196,7 +196,7 @@ class ViewScreen(Reloads, Screen):
                 continue
             rows.append((str(record.get("id", i)), tuple(cells)))
         table.set_rows(rows)
-        note.update(f"{len(rows)} alerts" if rows else "no alerts")
+        note.update(fmt.count(len(rows), "alert") if rows else "no alerts")
 
     # -- actions ------------------------------------------------------------------------------------
 

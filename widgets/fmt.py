@@ -130,3 +130,8 @@ def spark(values: list[float], top: float | None = None) -> str:
         level = round(min(max(v, 0) / top, 1) * 8)
         out.append(BLOCKS[max(level, 1) if v > 0 else 1])
     return "".join(out)
+
+
+def count(n: int, noun: str) -> str:
+    """`1 row`, `2 rows`: a number with its noun in the right form."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
