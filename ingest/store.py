@@ -35,7 +35,51 @@ class StoreLocked(StoreError):
     """Another process held the database past the busy timeout."""
 
 
-# Each migration moves the schema from version i to i+1; never edit a shipped one, append a new one.
+SUMMED = ("input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read", "cost_usd")
+"""The columns every summary table (slot_usage, rollups, tool_rollups) adds up."""
+
+
+def fold_on_conflict(table: str, counts: tuple[str, ...], extra: str = "") -> str:
+    """`ON CONFLICT DO UPDATE SET c = table.c + excluded.c, …`: fold a new row of sums into the existing one."""
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
+    return f"ON CONFLICT DO UPDATE SET {sets}{', ' + extra if extra else ''}"
+
+
+_SLOT_COUNTS = (*SUMMED, "requests", "unpriced")
+# What a trigger adds to / takes from slot_usage for one row of `requests` (NEW./OLD.) or of `rollups`.
+_REQUEST_SLOT = "{row}.ts - {row}.ts % 900000"
+_ROLLUP_SLOT = "{row}.slot"
+_REQUEST_COUNTS = ("1", "({row}.priced = 0)")
+_ROLLUP_COUNTS = ("{row}.requests", "(CASE WHEN {row}.priced = 0 THEN {row}.requests ELSE 0 END)")
+
+
+def _slot_add(slot: str, counts: tuple[str, str]) -> str:
+    values = ", ".join([slot, "NEW.source", "NEW.model", *(f"NEW.{c}" for c in SUMMED), *counts]).format(row="NEW")
+    return f"INSERT INTO slot_usage VALUES ({values}) {fold_on_conflict('slot_usage', _SLOT_COUNTS)};"
+
+
+def _slot_subtract(slot: str, counts: tuple[str, str]) -> str:
+    sets = ", ".join([*(f"{c} = {c} - OLD.{c}" for c in SUMMED), f"requests = requests - {counts[0]}",
+                      f"unpriced = unpriced - {counts[1]}"]).format(row="OLD")
+    where = f"slot = {slot.format(row='OLD')} AND source = OLD.source AND model = OLD.model"
+    return f"UPDATE slot_usage SET {sets} WHERE {where};"
+
+
+def _slot_triggers(table: str, slot: str, counts: tuple[str, str]) -> str:
+    """Keep slot_usage equal to the sums of `table` on every UPDATE and DELETE (and INSERT, for rollups)."""
+    insert = (f"CREATE TRIGGER {table}_usage_insert AFTER INSERT ON {table} BEGIN {_slot_add(slot, counts)} END;"
+              if table == "rollups" else "")
+    return f"""
+    {insert}
+    CREATE TRIGGER {table}_usage_delete AFTER DELETE ON {table} BEGIN {_slot_subtract(slot, counts)} END;
+    CREATE TRIGGER {table}_usage_update AFTER UPDATE ON {table} BEGIN
+        {_slot_subtract(slot, counts)}
+        {_slot_add(slot, counts)}
+    END;"""
+
+
+# Each migration moves the schema from version i to i+1; never edit a shipped one, append a new one. (Migration 2
+# is built from the helpers above: they must keep producing the same SQL.)
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -183,74 +227,8 @@ MIGRATIONS: list[str] = [
         SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,
                cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END FROM rollups)
      GROUP BY slot, source, model;
-    CREATE TRIGGER requests_usage_delete AFTER DELETE ON requests BEGIN
-        UPDATE slot_usage SET
-            input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens,
-            cache_write_5m = cache_write_5m - OLD.cache_write_5m,
-            cache_write_1h = cache_write_1h - OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read,
-            cost_usd = cost_usd - OLD.cost_usd, requests = requests - 1, unpriced = unpriced - (OLD.priced = 0)
-         WHERE slot = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND model = OLD.model;
-    END;
-    CREATE TRIGGER requests_usage_update AFTER UPDATE ON requests BEGIN
-        UPDATE slot_usage SET
-            input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens,
-            cache_write_5m = cache_write_5m - OLD.cache_write_5m,
-            cache_write_1h = cache_write_1h - OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read,
-            cost_usd = cost_usd - OLD.cost_usd, requests = requests - 1, unpriced = unpriced - (OLD.priced = 0)
-         WHERE slot = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND model = OLD.model;
-        INSERT INTO slot_usage VALUES (
-            NEW.ts - NEW.ts % 900000, NEW.source, NEW.model, NEW.input_tokens, NEW.output_tokens,
-            NEW.cache_write_5m, NEW.cache_write_1h, NEW.cache_read, NEW.cost_usd, 1, (NEW.priced = 0))
-        ON CONFLICT DO UPDATE SET
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-            cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-            cache_read = cache_read + excluded.cache_read, cost_usd = cost_usd + excluded.cost_usd,
-            requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced;
-    END;
-    CREATE TRIGGER rollups_usage_insert AFTER INSERT ON rollups BEGIN
-        INSERT INTO slot_usage VALUES (
-            NEW.slot, NEW.source, NEW.model, NEW.input_tokens, NEW.output_tokens, NEW.cache_write_5m,
-            NEW.cache_write_1h, NEW.cache_read, NEW.cost_usd, NEW.requests,
-            (CASE WHEN NEW.priced = 0 THEN NEW.requests ELSE 0 END))
-        ON CONFLICT DO UPDATE SET
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-            cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-            cache_read = cache_read + excluded.cache_read, cost_usd = cost_usd + excluded.cost_usd,
-            requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced;
-    END;
-    CREATE TRIGGER rollups_usage_delete AFTER DELETE ON rollups BEGIN
-        UPDATE slot_usage SET
-            input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens,
-            cache_write_5m = cache_write_5m - OLD.cache_write_5m,
-            cache_write_1h = cache_write_1h - OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read,
-            cost_usd = cost_usd - OLD.cost_usd, requests = requests - OLD.requests,
-            unpriced = unpriced - (CASE WHEN OLD.priced = 0 THEN OLD.requests ELSE 0 END)
-         WHERE slot = OLD.slot AND source = OLD.source AND model = OLD.model;
-    END;
-    CREATE TRIGGER rollups_usage_update AFTER UPDATE ON rollups BEGIN
-        UPDATE slot_usage SET
-            input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens,
-            cache_write_5m = cache_write_5m - OLD.cache_write_5m,
-            cache_write_1h = cache_write_1h - OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read,
-            cost_usd = cost_usd - OLD.cost_usd, requests = requests - OLD.requests,
-            unpriced = unpriced - (CASE WHEN OLD.priced = 0 THEN OLD.requests ELSE 0 END)
-         WHERE slot = OLD.slot AND source = OLD.source AND model = OLD.model;
-        INSERT INTO slot_usage VALUES (
-            NEW.slot, NEW.source, NEW.model, NEW.input_tokens, NEW.output_tokens, NEW.cache_write_5m,
-            NEW.cache_write_1h, NEW.cache_read, NEW.cost_usd, NEW.requests,
-            (CASE WHEN NEW.priced = 0 THEN NEW.requests ELSE 0 END))
-        ON CONFLICT DO UPDATE SET
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-            cache_write_1h = cache_write_1h + excluded.cache_write_1h,
-            cache_read = cache_read + excluded.cache_read, cost_usd = cost_usd + excluded.cost_usd,
-            requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced;
-    END;
+    """ + _slot_triggers("requests", _REQUEST_SLOT, _REQUEST_COUNTS)
+    + _slot_triggers("rollups", _ROLLUP_SLOT, _ROLLUP_COUNTS) + """
     """,
     # 3: per-tool sums of rolled-up responses, so the tools report over old months still adds up after retention.
     # name = '' holds the responses that called any tool, each once: the report's totals.
@@ -291,18 +269,13 @@ USAGE_SQL = """
 
 # Adds requests rows with id > ? (those one batch just inserted) to slot_usage. Every INSERT INTO requests must be
 # followed by it: there is no insert trigger (see migration 2).
-ADD_NEW_SLOT_USAGE_SQL = """
+ADD_NEW_SLOT_USAGE_SQL = f"""
     INSERT INTO slot_usage
-    SELECT ts - ts % {slot}, source, model, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
+    SELECT ts - ts % {SLOT_MS}, source, model, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
            SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), COUNT(*), SUM(priced = 0)
       FROM requests WHERE id > ? GROUP BY 1, 2, 3
-    ON CONFLICT DO UPDATE SET
-        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-        cache_write_5m = cache_write_5m + excluded.cache_write_5m,
-        cache_write_1h = cache_write_1h + excluded.cache_write_1h, cache_read = cache_read + excluded.cache_read,
-        cost_usd = cost_usd + excluded.cost_usd, requests = requests + excluded.requests,
-        unpriced = unpriced + excluded.unpriced
-""".format(slot=SLOT_MS)
+    {fold_on_conflict("slot_usage", _SLOT_COUNTS)}
+"""
 
 _INSERT_COLUMNS = (
     "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
@@ -684,15 +657,8 @@ class Store:
                        SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced)
                   FROM requests WHERE ts < ?
                  GROUP BY 1, 2, 3, 4, 5, 6, 7
-                ON CONFLICT DO UPDATE SET
-                  input_tokens = rollups.input_tokens + excluded.input_tokens,
-                  output_tokens = rollups.output_tokens + excluded.output_tokens,
-                  cache_write_5m = rollups.cache_write_5m + excluded.cache_write_5m,
-                  cache_write_1h = rollups.cache_write_1h + excluded.cache_write_1h,
-                  cache_read = rollups.cache_read + excluded.cache_read,
-                  requests = rollups.requests + excluded.requests,
-                  cost_usd = rollups.cost_usd + excluded.cost_usd,
-                  priced = MIN(rollups.priced, excluded.priced)""", (cutoff,))
+                {fold_on_conflict("rollups", (*SUMMED, "requests"), "priced = MIN(rollups.priced, excluded.priced)")}
+                """, (cutoff,))
             for name_sql, tools_sql in (("t.name", "SELECT message_id, name, COUNT(*) AS calls FROM tool_calls "
                                                    "GROUP BY message_id, name"),
                                         ("''", "SELECT message_id, COUNT(*) AS calls FROM tool_calls "
@@ -707,16 +673,9 @@ class Store:
                       FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
                      WHERE r.ts < ?
                      GROUP BY 1, 2, 3, 4, 5, 6
-                    ON CONFLICT DO UPDATE SET
-                      calls = tool_rollups.calls + excluded.calls,
-                      requests = tool_rollups.requests + excluded.requests,
-                      input_tokens = tool_rollups.input_tokens + excluded.input_tokens,
-                      output_tokens = tool_rollups.output_tokens + excluded.output_tokens,
-                      cache_write_5m = tool_rollups.cache_write_5m + excluded.cache_write_5m,
-                      cache_write_1h = tool_rollups.cache_write_1h + excluded.cache_write_1h,
-                      cache_read = tool_rollups.cache_read + excluded.cache_read,
-                      cost_usd = tool_rollups.cost_usd + excluded.cost_usd,
-                      priced = MIN(tool_rollups.priced, excluded.priced)""", (cutoff,))
+                    {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED),
+                                      "priced = MIN(tool_rollups.priced, excluded.priced)")}
+                    """, (cutoff,))
             self.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
                             "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ?", (cutoff,))
             self.db.execute("DELETE FROM requests WHERE ts < ?", (cutoff,))
