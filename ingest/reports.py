@@ -232,7 +232,8 @@ def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
     return store.db.execute(sql, args)
 
 
-def _iso(ms: int | None, tz: ZoneInfo) -> str | None:
+def iso_local(ms: int | None, tz) -> str | None:
+    """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
     return datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds") if ms is not None else None
 
 
@@ -245,8 +246,8 @@ def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
         src, project, title, branch, s_first, s_last = meta.get(key, (None,) * 6)
         row = Row(key, extra={
             "source": src, "project": project, "title": title, "git_branch": branch,
-            "first_activity": _iso(s_first if s_first is not None else first, tz),
-            "last_activity": _iso(s_last if s_last is not None else last, tz),
+            "first_activity": iso_local(s_first if s_first is not None else first, tz),
+            "last_activity": iso_local(s_last if s_last is not None else last, tz),
             "models": sorted(models.split(",")) if models else [],
         })
         row.totals.add(*sums)
@@ -268,7 +269,7 @@ def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
     out = []
     for key, *rest in _grouped(store, "project", lo, hi, source):
         row = Row(key or "(unknown)", extra={
-            "last_activity": _iso(rest[9], tz), "models": sorted(rest[10].split(",")) if rest[10] else []})
+            "last_activity": iso_local(rest[9], tz), "models": sorted(rest[10].split(",")) if rest[10] else []})
         row.totals.add(*rest[:8])
         out.append(row)
     return out
@@ -339,14 +340,6 @@ def to_csv(report: Report) -> str:
         d = row.as_dict()
         writer.writerow([d[c] for c in CSV_COLUMNS] + [d.get(c) if d.get(c) is not None else "" for c in extra_cols])
     return buf.getvalue()
-
-
-def human_tokens(n: int) -> str:
-    """1234 → '1.2k', 12_345_678 → '12.3M': compact counts for narrow columns."""
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
 
 
 def to_table(report: Report, width: int = 100) -> str:

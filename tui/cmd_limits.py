@@ -115,34 +115,31 @@ _NAMES = {"week": "week", "five_hour": "5-hour", "week_opus": "week Opus", "week
 _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
-def _iso(ms, zone):
-    from datetime import datetime
-    return datetime.fromtimestamp(ms / 1000, zone).isoformat(timespec="seconds") if ms is not None else None
-
-
 def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
+    from tokentop.ingest.reports import iso_local
+
     def window(s):
         f = s.forecast
         return {
-            "name": s.name, "start": _iso(s.start_ms, zone), "resets_at": _iso(s.end_ms, zone),
+            "name": s.name, "start": iso_local(s.start_ms, zone), "resets_at": iso_local(s.end_ms, zone),
             "start_ms": s.start_ms, "resets_at_ms": s.end_ms, "source": s.source, "window_source": s.window_source,
             "used_pct": None if s.used_pct is None else round(s.used_pct, 2), "used_tokens": s.used_tokens,
             "used_cost_usd": round(s.used_cost, 6), "cap_tokens": s.cap_tokens,
             "cap_usd": None if s.cap_usd is None else round(s.cap_usd, 4),
-            "official_pct": s.official_pct, "official_at": _iso(s.official_at_ms, zone), "samples": s.samples,
+            "official_pct": s.official_pct, "official_at": iso_local(s.official_at_ms, zone), "samples": s.samples,
             "calibration": None if s.calibration is None else {
                 "proxy": s.calibration.proxy, "k": s.calibration.k, "rmse": round(s.calibration.rmse, 3),
                 "samples": s.calibration.samples},
             "forecast": None if f is None else {
                 "summary": f.summary, "unit": f.unit, "rate_pct_per_hour": f.rate_pct_per_hour,
-                "eta": _iso(f.eta_ms, zone), "eta_ms": f.eta_ms, "pct_at_reset": f.pct_at_reset,
+                "eta": iso_local(f.eta_ms, zone), "eta_ms": f.eta_ms, "pct_at_reset": f.pct_at_reset,
                 "low_pct_at_reset": f.low_pct_at_reset, "high_pct_at_reset": f.high_pct_at_reset,
                 "projected_total_usd": f.projected_total, "duty": round(f.duty, 4)},
             "top_sessions": [{"session_id": sid, "share": round(share, 4)} for sid, share in s.top_sessions],
         }
 
     return {
-        "generated_at": _iso(now, zone), "tz": str(zone), "estimate": True,
+        "generated_at": iso_local(now, zone), "tz": str(zone), "estimate": True,
         "level": _LEVEL_NAMES[level], "exit_code": level,
         "windows": {name: window(s) for name, s in statuses.items()},
         "alerts": [a.as_dict() for a in active],
