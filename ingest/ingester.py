@@ -223,14 +223,13 @@ class Ingester:
         """The `_read` early-out decided from one stat(), without opening the file: on a warm run over thousands of
         files, open+fstat+close per file was most of the catch-up time."""
         fs = self.states().get(log.path)
-        if fs is None or fs.id is None or fs.gone:
+        if fs is None:
             return False
         try:
             st = os.stat(log.path)
         except OSError:
             return False  # the ordinary path says what is wrong
-        return (fs.inode == st.st_ino and fs.device == st.st_dev and fs.size == st.st_size
-                and fs.mtime_ns == st.st_mtime_ns and stat.S_ISREG(st.st_mode))
+        return stat.S_ISREG(st.st_mode) and _unchanged(fs, st)
 
     def _apply(self, group: list) -> list[FileOutcome]:
         """Commit new files that workers read whole, each exactly as `_read` would have, with one `write_batch`
@@ -317,8 +316,7 @@ class Ingester:
 
     def _read(self, fd: int, st: os.stat_result, log: LogFile, outcome: FileOutcome) -> None:
         fs = self._known(log, st)
-        if (fs.id is not None and not fs.gone and fs.inode == st.st_ino and fs.device == st.st_dev
-                and fs.size == st.st_size and fs.mtime_ns == st.st_mtime_ns):
+        if _unchanged(fs, st):
             return  # untouched since the last read: the common case on every warm run and safety poll
         fs.session_id, fs.agent_id, fs.gone = log.session_id, log.agent_id, False
         extra = json.loads(fs.state) if fs.state else {}
@@ -542,6 +540,12 @@ class _Batch:
 
     tx: object | None = None
     bytes: int = 0
+
+
+def _unchanged(fs: FileState, st: os.stat_result) -> bool:
+    """The file is exactly as it was when its stored position was committed: nothing to read."""
+    return (fs.id is not None and not fs.gone and fs.inode == st.st_ino and fs.device == st.st_dev
+            and fs.size == st.st_size and fs.mtime_ns == st.st_mtime_ns)
 
 
 def _merge(into: ParseResult, part: ParseResult) -> None:
