@@ -10,6 +10,8 @@ import json
 import sys
 import time
 
+from .cmd_core import explained
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("statusline", help="Claude Code statusLine command: record the official limits, print one line",
@@ -179,12 +181,8 @@ def status_text(statuses, active, level, zone, now) -> str:
     return "\n".join(out)
 
 
+@explained  # a store failure half-way is one line, not a traceback
 def cmd_status(args) -> int:
-    from tokentop.tui.cmd_core import explained
-    return explained(_status)(args)  # a store failure half-way is one line, not a traceback
-
-
-def _status(args) -> int:
     from tokentop.ingest.alerts import active_alerts, check_alerts, status_level
     from tokentop.ingest.limits import compute_status
     from tokentop.tui.cmd_core import context, open_store, run_ingest
