@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -124,23 +123,11 @@ class TokentopApp(App[int]):
             self.notify(f"config [keys]: no binding with id {', '.join(unknown)}", severity="warning", timeout=8)
 
     def _start_service(self) -> None:
-        try:
-            from tokentop.ingest.watcher import WatchService
-        except ImportError:
-            self._catch_up_once()
-            return
+        from tokentop.ingest.watcher import WatchService
         self.service = WatchService.from_context(self.ctx)
         self._unsubscribe = self.service.subscribe(self._on_change)
         self.service.start()
         self.screen_refresh_all()
-
-    @work(thread=True, exclusive=True, group="catch-up", exit_on_error=False)
-    def _catch_up_once(self) -> None:
-        """Without the watcher module: one catch-up pass if no other process is the writer."""
-        from tokentop.tui.cmd_core import run_ingest
-        with self.ctx.open_store() as store:
-            run_ingest(self.ctx, store, quiet=True)
-        self.post_message(DataChanged(reason="catch-up"))
 
     def _on_change(self, change) -> None:
         """Called on the ingest thread: hand over to the event loop and return at once."""
