@@ -77,7 +77,7 @@ class Overview:
     days: list[DayTotal] = field(default_factory=list)
     last_line_ms: int | None = None
     windows: dict = field(default_factory=dict)
-    """Window name ("week", "five_hour", "month", …) → WindowStatus (from limits, or the fallback here)."""
+    """Window name ("week", "five_hour", "month", …) → WindowStatus from `limits.compute_status`."""
     requests: int = 0
     sort: str = "activity"
     filter_text: str = ""
