@@ -38,7 +38,8 @@ def examine(ctx) -> dict:
                 "UNION ALL SELECT MIN(slot) FROM rollups UNION ALL SELECT MAX(slot) FROM rollups)").fetchone()
             db["history_from"] = _iso(first)
             db["history_to"] = _iso(last)
-            db["ok"] = check == "ok"
+            db["summaries_consistent"] = _summaries_consistent(store)
+            db["ok"] = check == "ok" and db["summaries_consistent"]
     except (StoreError, sqlite3.DatabaseError) as exc:
         db["ok"] = False
         db["error"] = str(exc)
@@ -73,7 +74,20 @@ def format_report(report: dict) -> str:
         lines.append("  skipped lines: " + ", ".join(f"{n} {reason}" for reason, n in skipped.items()))
     else:
         lines.append("  skipped lines: none")
+    if not db.get("summaries_consistent", True):
+        lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
+                     "responses; run `tokentop doctor --rebuild`")
     return "\n".join(lines)
+
+
+def _summaries_consistent(store) -> bool:
+    """slot_usage (what period reports read) must hold exactly the sums of requests and rollups."""
+    q = ("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_read), 0) "
+         "FROM {}")
+    mirror = store.db.execute(q.format("slot_usage")).fetchone()
+    kept = store.db.execute(q.replace("SUM(requests)", "COUNT(*)").format("requests")).fetchone()
+    folded = store.db.execute(q.format("rollups")).fetchone()
+    return mirror == tuple(a + b for a, b in zip(kept, folded))
 
 
 def rebuild(ctx) -> str:

@@ -76,3 +76,21 @@ def test_report_table_and_csv(real_logs_home, capsys):
     csv_text = capsys.readouterr().out.splitlines()
     assert csv_text[0].startswith("key,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens")
     assert len(csv_text) >= 3
+
+
+def test_doctor_checks_the_report_sums_against_the_responses(real_logs_home, capsys):
+    import sqlite3
+
+    from tokentop.ingest.context import make_context
+    assert main(["ingest", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    assert "PROBLEM" not in capsys.readouterr().out
+    con = sqlite3.connect(make_context().db_path)
+    with con:  # a summary row that no response backs: what a broken trigger would leave
+        slot, source, model = con.execute("SELECT slot, source, model FROM slot_usage LIMIT 1").fetchone()
+        con.execute("UPDATE slot_usage SET requests = requests + 1 WHERE slot = ? AND source = ? AND model = ?",
+                    (slot, source, model))
+    con.close()
+    assert main(["doctor"]) == 1
+    assert "per-slot sums" in capsys.readouterr().out
