@@ -7,8 +7,8 @@ from pathlib import Path
 
 from .config import Settings, load_settings
 from .pricing import PriceTable
-from .store import Store
-from .writer_lock import WriterLock
+from .store.store import Store
+from .live.writer_lock import WriterLock
 
 
 @dataclass

@@ -6,8 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .discovery import discover
-from .store import SCHEMA_VERSION, Store, StoreError
+from .logs.discovery import discover
+from .store.store import SCHEMA_VERSION, Store, StoreError
 
 
 def examine(ctx) -> dict:
@@ -92,8 +92,8 @@ def _summaries_consistent(store) -> bool:
 
 def rebuild(ctx) -> str:
     """Move the database aside and rebuild from the logs on disk; say what history could not come back."""
-    from .ingester import Ingester
-    from .recovery import history_in, move_aside
+    from .live.ingester import Ingester
+    from .store.recovery import history_in, move_aside
     old = history_in(ctx.db_path) if ctx.db_path.exists() else None
     moved = move_aside(ctx.db_path, "rebuilt") if ctx.db_path.exists() else None
     with ctx.open_store() as store:

@@ -10,13 +10,12 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-import tokentop
-from tokentop.ingest.store import Store
+from ..ingest.store.store import Store
 
 from .messages import DataChanged
-from .overview import OverviewScreen
+from .screens.overview import OverviewScreen
 
-CSS_FILE = Path(tokentop.__file__).parent / "usage.tcss"
+CSS_FILE = Path(__file__).resolve().parents[1] / "usage.tcss"
 CLOCK_REFRESH_MS = 60_000
 """With no new lines, the screens still re-read once a minute: live markers expire and windows roll over."""
 
@@ -116,14 +115,14 @@ class TokentopApp(App[int]):
             self.call_after_refresh(self._start_service)
 
     def _check_keymap(self) -> None:
-        from .help_screen import binding_sections
+        from .screens.help import binding_sections
         known = {b.id for _, bindings in binding_sections(self) for b in bindings if b.id}
         unknown = sorted(set(self.keymap) - known)
         if unknown:
             self.notify(f"config [keys]: no binding with id {', '.join(unknown)}", severity="warning", timeout=8)
 
     def _start_service(self) -> None:
-        from tokentop.ingest.watcher import WatchService
+        from ..ingest.live.service import WatchService
         self.service = WatchService.from_context(self.ctx)
         self._unsubscribe = self.service.subscribe(self._on_change)
         self.service.start()
@@ -204,12 +203,12 @@ class TokentopApp(App[int]):
     # -- actions ------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from .help_screen import HelpScreen
+        from .screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_view(self, view: str) -> None:
-        from .views import ViewScreen
+        from .screens.views import ViewScreen
         if isinstance(self.screen, ViewScreen):
             if self.screen.view == view:
                 return

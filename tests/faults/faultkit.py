@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-GEN_CORPUS = REPO / "bench" / "gen_corpus.py"
+GEN_CORPUS = REPO / "tests" / "bench" / "gen_corpus.py"
 CLI = [sys.executable, "-m", "tokentop.tui.cli"]
 
 # Every stored fact that a report can show, in a canonical order, without row ids (which depend on history).
@@ -62,7 +62,7 @@ def _command(args, db: Path | None, prelude: str) -> list[str]:
     argv = (["--db", str(db)] if db is not None else []) + list(args)
     if not prelude:
         return [*CLI, *argv]
-    code = prelude + "\nimport sys\nfrom tokentop.tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    code = prelude + "\nimport sys\nfrom tokentop.tui.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
     return [sys.executable, "-c", code, *argv]
 
 
@@ -101,7 +101,7 @@ def dump(db: Path) -> dict[str, list]:
 
 def totals(db: Path) -> dict[str, int]:
     """Sums over kept rows and rollups alike: (requests, input, output, cache write 5m, 1h, cache read)."""
-    from tokentop.ingest.store import USAGE_SQL
+    from tokentop.ingest.store.store import USAGE_SQL
     con = connect_ro(db)
     try:
         row = con.execute(TOTALS_SQL.format(usage=USAGE_SQL)).fetchone()
@@ -112,7 +112,7 @@ def totals(db: Path) -> dict[str, int]:
 
 
 def expected_totals(expected: dict) -> dict[str, int]:
-    """The generator's own totals (bench/gen_corpus.py expected.json), Claude Code + OpenClaw."""
+    """The generator's own totals (tests/bench/gen_corpus.py expected.json), Claude Code + OpenClaw."""
     keys = ("requests", "input_tokens", "output_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
             "cache_read_tokens")
     return {k: expected["claude_code"][k] + expected["openclaw"][k] for k in keys}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from faultkit import run_cli
-from loglines import assistant, write_lines
+from support.loglines import assistant, write_lines
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 
@@ -116,7 +116,7 @@ def test_statusline_model_name_keeps_no_shell_characters(home, scene, tmp_path):
 # Die the hard way in the middle of writing settings.json: after the temporary file, before the rename.
 KILL_BEFORE_RENAME = """
 import os, signal
-import tokentop.ingest.claude_settings as _cs
+import tokentop.ingest.claude_code.settings as _cs
 _real_replace = os.replace
 def _replace(src, dst):
     if str(src).endswith(".tokentop-tmp"):
@@ -126,7 +126,7 @@ _cs.os.replace = _replace
 """
 DISK_FULL_ON_FSYNC = """
 import errno
-import tokentop.ingest.claude_settings as _cs
+import tokentop.ingest.claude_code.settings as _cs
 def _fsync(fd):
     raise OSError(errno.ENOSPC, "No space left on device")
 _cs.os.fsync = _fsync

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tokentop.ingest.recovery import diagnose
+from tokentop.ingest.store.recovery import diagnose
 
 from faultkit import dump, integrity, run_cli, write_config
-from loglines import assistant, write_lines
+from support.loglines import assistant, write_lines
 
 pytestmark = pytest.mark.faults
 
@@ -114,7 +114,7 @@ def test_report_rebuilds_and_keeps_its_stdout_clean(history, home):
 
 def test_opening_the_tui_rebuilds_first(history, home, monkeypatch, capsys):
     import tokentop.tui.app as app
-    from tokentop.tui.cli import main
+    from tokentop.tui.cli.main import main
 
     db, reference = history
     damaged_bytes = damage(db, "truncated-half")
@@ -153,7 +153,7 @@ def test_healthy_rebuild_on_demand_counts_what_is_lost(history, home):
 
 
 def test_damaged_store_in_use_by_another_tokentop_is_left_alone(history, home):
-    from tokentop.ingest.writer_lock import WriterLock
+    from tokentop.ingest.live.writer_lock import WriterLock
 
     db, _ = history
     damaged_bytes = damage(db, "garbage-header")

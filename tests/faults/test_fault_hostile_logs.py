@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tokentop.ingest.context import make_context
-from tokentop.ingest.discovery import classify
-from tokentop.ingest.ingester import Ingester
+from tokentop.ingest.logs.discovery import classify
+from tokentop.ingest.live.ingester import Ingester
 
 from faultkit import permission_preexec, run_cli
-from loglines import SESSION, assistant, openclaw_assistant, openclaw_session, user, write_lines
+from support.loglines import SESSION, assistant, openclaw_assistant, openclaw_session, user, write_lines
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
 
@@ -59,7 +59,7 @@ def walk_problems(home: Path, db: Path, preexec_fn=None) -> dict[str, int]:
 def test_file_truncated_and_rewritten_while_being_read(home, monkeypatch):
     """Claude Code or a person rewrites a transcript between two reads of one ingest: the next run must still
     end with every response of the new content, exactly."""
-    import tokentop.ingest.ingester as ingester_module
+    import tokentop.ingest.live.ingester as ingester_module
 
     path = projects(home) / "-p" / f"{SESSION}.jsonl"
     old = [assistant(f"msg_old_{i}", f"req_old_{i}", output=i, text="o" * 200) for i in range(60)]
@@ -108,8 +108,8 @@ def test_file_shrunk_and_regrown_between_runs(home, tmp_path):
 
 RSS_PROBE = """
 import json, resource, sys
-from tokentop.tui.cli import main
-import tokentop.ingest.ingester, tokentop.ingest.store, tokentop.ingest.reports  # imported before the baseline
+from tokentop.tui.cli.main import main
+import tokentop.ingest.live.ingester, tokentop.ingest.store.store, tokentop.ingest.usage.reports  # imported before the baseline
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 code = main(["--db", sys.argv[1], "ingest", "--quiet"])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -119,7 +119,7 @@ print(json.dumps({"code": code, "growth_kb": peak - base}))
 
 @pytest.mark.timeout(120)
 def test_line_longer_than_64mb_is_skipped_in_bounded_memory(home, tmp_path):
-    from tokentop.ingest.ingester import CHUNK_BYTES, MAX_LINE_BYTES
+    from tokentop.ingest.live.ingester import CHUNK_BYTES, MAX_LINE_BYTES
 
     line_bytes = 4 * MAX_LINE_BYTES  # 256 MB, sparse on disk: a hole reads as zeros, no disk space needed
     path = projects(home) / "-p" / f"{SESSION}.jsonl"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tokentop.ingest.recovery import diagnose
+from tokentop.ingest.store.recovery import diagnose
 
 from faultkit import dump, expected_totals, integrity, run_cli, start_cli, totals, write_config
 
@@ -25,7 +25,7 @@ ROUNDS, KILLS_PER_ROUND = 5, 5  # 25 kills per scenario, each round starting fro
 
 # Small reads and commits inside the real CLI, so kills land between commits *inside* one file too.
 SMALL_COMMITS = """
-import tokentop.ingest.ingester as _ingester
+import tokentop.ingest.live.ingester as _ingester
 _init = _ingester.Ingester.__init__
 def _small_commits(self, store, settings=None, **kw):
     kw.update(chunk_bytes=64 << 10, commit_bytes=64 << 10)
@@ -162,13 +162,13 @@ def test_sigkill_between_small_commits(single_file_corpus, corpus, tmp_path, whi
 
 # -- live follow ------------------------------------------------------------------------------------
 
-FOLLOW_MISSING = importlib.util.find_spec("tokentop.tui.cmd_follow") is None
+FOLLOW_MISSING = importlib.util.find_spec("tokentop.tui.cli.follow") is None
 
 
 def _follow_lines(seed: int) -> dict[str, list[bytes]]:
     """Three sessions written the way Claude Code writes them: streaming groups whose output count grows,
     user lines with large tool output between them, one sub-agent file."""
-    from loglines import assistant, user
+    from support.loglines import assistant, user
     rng = random.Random(seed)
     files: dict[str, list[bytes]] = {}
     for s in range(3):
@@ -215,7 +215,7 @@ def _writer(projects: Path, files: dict[str, list[bytes]], stop: threading.Event
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.skipif(FOLLOW_MISSING, reason="`tokentop ingest --follow` (tui/cmd_follow.py) is not built yet")
+@pytest.mark.skipif(FOLLOW_MISSING, reason="`tokentop ingest --follow` (tui/cli/follow.py) is not built yet")
 def test_sigkill_during_follow_while_a_writer_appends(tmp_path):
     home = tmp_path / "home"
     projects = home / ".claude" / "projects"

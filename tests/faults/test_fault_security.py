@@ -15,7 +15,7 @@ import tokentop.tui
 import tokentop.widgets
 
 from faultkit import REPO, run_cli
-from loglines import assistant, write_lines
+from support.loglines import assistant, write_lines
 
 pytestmark = pytest.mark.faults
 
@@ -91,7 +91,7 @@ def test_commands_attempt_no_connection(home, tmp_path):
 
 
 def test_security_md_lists_every_stored_column(tmp_path):
-    from tokentop.ingest.store import Store
+    from tokentop.ingest.store.store import Store
 
     text = (REPO / "SECURITY.md").read_text(encoding="utf-8")
     documented: dict[str, str] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from faultkit import assert_one_line_error, dump, integrity, permission_preexec, run_cli, start_cli, totals
-from loglines import assistant, user, write_lines
+from support.loglines import assistant, user, write_lines
 
 pytestmark = pytest.mark.faults
 
@@ -52,7 +52,7 @@ def responses(db: Path) -> int:
 
 # SQLite's own "disk full" (SQLITE_FULL), raised where a full disk raises it: by capping the database's pages.
 CAP_PAGES = """
-import tokentop.ingest.store as _store
+import tokentop.ingest.store.store as _store
 _init = _store.Store.__init__
 def _capped(self, *args, **kw):
     _init(self, *args, **kw)
@@ -140,7 +140,7 @@ def test_read_only_database_directory(home, tmp_path):
 # -- deleted or replaced while running --------------------------------------------------------------
 
 SMALL_COMMITS = """
-import tokentop.ingest.ingester as _ingester
+import tokentop.ingest.live.ingester as _ingester
 _init = _ingester.Ingester.__init__
 def _small_commits(self, store, settings=None, **kw):
     kw.update(chunk_bytes=4096, commit_bytes=4096)
@@ -151,7 +151,7 @@ _ingester.Ingester.__init__ = _small_commits
 # Runs `action` right after the Nth file this run reads has been ingested.
 AFTER_FILE = """
 import os, shutil
-import tokentop.ingest.ingester as _ingester
+import tokentop.ingest.live.ingester as _ingester
 _orig = _ingester.Ingester.ingest_file
 _seen = [0]
 def _ingest_file(self, log):
@@ -278,7 +278,7 @@ def test_database_locked_longer_than_the_busy_timeout(home, tmp_path, mode):
 OPEN_HOLDER = """
 import sys
 from tokentop.ingest.context import make_context
-from tokentop.ingest.ingester import Ingester
+from tokentop.ingest.live.ingester import Ingester
 ctx = make_context(sys.argv[1])
 store = ctx.open_store()
 store.db.execute("PRAGMA wal_autocheckpoint = 0")  # its recent pages stay in the -wal and -shm

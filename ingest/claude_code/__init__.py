@@ -1,0 +1,1 @@
+"""Claude Code integration: the statusline command, the hook, and the settings file they are registered in."""

@@ -1,0 +1,114 @@
+"""`tokentop hook`: the Claude Code UserPromptSubmit / PreToolUse hook. Reads the event and the store (never a
+transcript), warns once per window and level when a threshold is crossed, and blocks at `block_at`.
+
+It fails open: the caller turns any error into exit 0 with no output, so a broken store never stops Claude Code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..usage.limits import (WindowStatus, compute_status, dedup_end, fresh_official, pct_text, reset_text, threshold_message,
+                     window_label)
+
+COOLDOWN_MS = 10 * 60_000
+"""At most one warning per this many minutes, whatever the window: a prompt that crosses two levels at once (or two
+windows) gets one message now and the next one later, not a wall of them."""
+BUSY_TIMEOUT_MS = 300
+"""The hook runs before every tool call; it would rather stay silent once than hold Claude Code up."""
+PRE_TOOL_USE = "PreToolUse"
+USER_PROMPT_SUBMIT = "UserPromptSubmit"
+
+
+def event_name(text: str | bytes) -> str | None:
+    """The hook_event_name of the payload; nothing else in it (prompts, tool inputs) is looked at."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    name = data.get("hook_event_name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _percent_windows(statuses: dict[str, WindowStatus]) -> list[WindowStatus]:
+    """Windows with a known %, fullest first."""
+    return sorted((s for s in statuses.values() if s.used_pct is not None), key=lambda s: -s.used_pct)
+
+
+def block_response(event: str | None, status: WindowStatus, block_at: int, zone, now: int) -> dict | None:
+    reset = reset_text(status, zone, now)
+    reason = (f"{window_label(status.name)} at {pct_text(status)} (block_at = {block_at}%), resets {reset}: tokentop "
+              f"is stopping further {'tool calls' if event == PRE_TOOL_USE else 'prompts'} until then. "
+              "Set block_at = 0 in tokentop's config.toml to allow them.")
+    if event == PRE_TOOL_USE:
+        return {"hookSpecificOutput": {"hookEventName": PRE_TOOL_USE, "permissionDecision": "deny",
+                                       "permissionDecisionReason": reason},
+                "systemMessage": f"{reason} (tokentop)"}
+    if event == USER_PROMPT_SUBMIT:
+        return {"decision": "block", "reason": reason}
+    return None  # other events cannot be blocked: fall through to a warning
+
+
+def warning_message(status: WindowStatus, zone, now: int) -> str:
+    """"Claude weekly limit at 82% — resets Tue 09:00 (tokentop)"."""
+    return f"{threshold_message(status, zone, now)} (tokentop)"
+
+
+def pending_warning(store, statuses: dict[str, WindowStatus], thresholds: list[int], zone, now: int):
+    """The most severe (window, levels crossed, key) not yet shown to Claude Code, unless a warning was shown in
+    the last COOLDOWN_MS."""
+    last = store.db.execute("SELECT MAX(last_ms) FROM hook_warnings").fetchone()[0]
+    if last is not None and now - last < COOLDOWN_MS:
+        return None
+    best = None
+    for status in _percent_windows(statuses):
+        crossed = [level for level in thresholds if status.used_pct >= level]
+        if not crossed:
+            continue
+        key = dedup_end(status, zone, now)
+        shown = store.db.execute("SELECT 1 FROM hook_warnings WHERE window = ? AND level = ? AND window_end_ms = ?",
+                                 (status.name, crossed[-1], key)).fetchone()
+        if shown is None and (best is None or crossed[-1] > best[1][-1]):
+            best = (status, crossed, key)
+    return best
+
+
+def respond(store, settings, event: str | None, now: int) -> dict | None:
+    """The hook's JSON answer for this event, or None for no output."""
+    zone = settings.zone()
+    windows = ["week", "five_hour", "week_opus", "week_sonnet"]
+    if settings.monthly_budget_usd:
+        windows.append("month")
+    # Fresh official figures need no usage scan; only the other windows are computed.
+    statuses = fresh_official(store, now, windows)
+    rest = [name for name in windows if name not in statuses]
+    if rest:
+        statuses.update(compute_status(store, settings, now, windows=rest, detail=False))
+    over = _percent_windows(statuses)
+    if settings.block_at and over and over[0].used_pct >= settings.block_at:
+        answer = block_response(event, over[0], settings.block_at, zone, now)
+        if answer is not None:
+            return answer
+    found = pending_warning(store, statuses, sorted(set(settings.alert_thresholds)), zone, now)
+    if found is None:
+        return None
+    status, crossed, key = found
+    with store.transaction():
+        # Every level up to the one shown counts as told: after "82%" nobody needs "60%".
+        store.db.executemany(
+            "INSERT INTO hook_warnings(window, level, window_end_ms, last_ms) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET last_ms = excluded.last_ms",
+            [(status.name, level, key, now) for level in crossed])
+    return {"systemMessage": warning_message(status, zone, now)}
+
+
+def run(stdin: bytes, settings, db_path: Path, now: int) -> dict | None:
+    """Everything `tokentop hook` does between reading stdin and printing; exceptions are the caller's to swallow."""
+    from ..store.store import Store
+
+    event = event_name(stdin)
+    if not db_path.exists():
+        return None  # no history yet: nothing to warn about, and a hook should not create a database
+    with Store(db_path) as store:
+        store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return respond(store, settings, event, now)

@@ -1,0 +1,260 @@
+"""`tokentop statusline`: reads Claude Code's statusline JSON, records its official limit samples, returns one line.
+
+The input is data, never instructions: nothing from it is executed, and no text from it is printed except a model
+name rebuilt from its id (or its display name reduced to letters, digits and a few marks)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..usage.limits import OFFICIAL_WINDOWS, UNKNOWN, Sample, fmt_when, pct_text, reset_text, round_minute
+
+THEN_TIMEOUT_S = 2.0
+"""How long the wrapped (previous) statusline may take before it is killed and left out."""
+BUSY_TIMEOUT_MS = 250
+"""The statusline runs every few hundred ms: it would rather skip one write than wait on a busy writer."""
+DEFAULT_FORMAT = "week {week_pct} · resets {week_reset} · 5h {five_hour_pct} · {today_cost} today est"
+FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source")
+
+# "claude-opus-4-6" → Opus 4.6; one or two digits only, so a date ("claude-3-5-sonnet-20241022") is not a version.
+_MODEL_ID = re.compile(r"(opus|sonnet|haiku)-(\d{1,2})(?:[-.](\d{1,2}))?(?!\d)")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+@dataclass
+class StatuslineInput:
+    """What tokentop takes from the statusline payload: the samples, and two short identifiers."""
+
+    samples: list[Sample] = field(default_factory=list)
+    session_id: str | None = None
+    model: str | None = None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _epoch_ms(value) -> int | None:
+    """resets_at: epoch seconds (documented); epoch ms and ISO-8601 accepted too, anything else is None."""
+    number = _number(value)
+    if number is not None:
+        if number <= 0:
+            return None
+        return int(number if number > 1e11 else number * 1000)
+    if isinstance(value, str) and len(value) < 40:
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is not None:
+            return int(parsed.timestamp() * 1000)
+    return None
+
+
+def model_label(model) -> str | None:
+    """{"id": "claude-opus-4-6", …} → "Opus 4.6"; otherwise the display name reduced to safe characters."""
+    if not isinstance(model, dict):
+        return None
+    ident = model.get("id")
+    if isinstance(ident, str):
+        m = _MODEL_ID.search(ident.lower())
+        if m:
+            return f"{m[1].capitalize()} {m[2]}" + (f".{m[3]}" if m[3] else "")
+    name = model.get("display_name")
+    if isinstance(name, str):
+        cleaned = re.sub(r"[^A-Za-z0-9 .()-]", "", name)[:24].strip()
+        return cleaned or None
+    return None
+
+
+def parse_input(text: str | bytes) -> StatuslineInput:
+    """The statusline payload → samples (window, used %, reset), session id and model; garbage → empty."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return StatuslineInput()
+    if not isinstance(data, dict):
+        return StatuslineInput()
+    out = StatuslineInput()
+    session = data.get("session_id")
+    if isinstance(session, str) and _SESSION_ID.match(session):
+        out.session_id = session
+    out.model = model_label(data.get("model"))
+    limits = data.get("rate_limits")
+    if not isinstance(limits, dict):
+        return out
+    for key in OFFICIAL_WINDOWS:
+        entry = limits.get(key)
+        if not isinstance(entry, dict):
+            continue
+        pct = _number(entry.get("used_percentage"))
+        if pct is None or not 0 <= pct <= 1000:
+            continue
+        resets = _epoch_ms(entry.get("resets_at"))
+        out.samples.append(Sample(key, pct, round_minute(resets) if resets is not None else None))
+    return out
+
+
+# -- the line ---------------------------------------------------------------------------------------
+
+
+class _Fields(dict):
+    def __missing__(self, key):  # an unknown {field} in the user's format shows as "?" rather than failing
+        return "?"
+
+
+def format_line(fmt: str, values: dict[str, str]) -> str:
+    """The user's format filled in; a format that cannot be filled falls back to the default one."""
+    mapping = _Fields(values)
+    try:
+        line = fmt.format_map(mapping)
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
+        line = DEFAULT_FORMAT.format_map(mapping)
+    return " ".join(line.splitlines())  # one line, whatever the format holds
+
+
+def payload_values(parsed: StatuslineInput, zone, now: int) -> dict[str, str]:
+    """Fields from the payload alone: its official numbers are the freshest there are."""
+    values = {name: UNKNOWN for name in FIELDS}
+    values["model"] = parsed.model or UNKNOWN
+    for s in parsed.samples:
+        name = OFFICIAL_WINDOWS[s.window]
+        if name in ("week", "five_hour"):
+            values[f"{name}_pct"] = f"{s.used_pct:.0f}%"
+            if s.resets_at_ms and s.resets_at_ms > now:
+                values[f"{name}_reset"] = fmt_when(s.resets_at_ms, zone, now)
+            if name == "week":
+                values["source"] = "official"
+    return values
+
+
+def _complete(parsed: StatuslineInput, now: int) -> set[str]:
+    """Windows the payload fully describes (a % and a reset still ahead)."""
+    return {OFFICIAL_WINDOWS[s.window] for s in parsed.samples if s.resets_at_ms and s.resets_at_ms > now}
+
+
+def format_fields(fmt: str) -> set[str]:
+    import string
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(fmt) if name}
+    except ValueError:
+        return set(FIELDS)
+
+
+def render(text: str | bytes, settings, db_path: Path, now: int) -> str:
+    """Record the payload's samples and return our line. Never raises for a bad payload or store."""
+    parsed = parse_input(text)
+    zone = settings.zone()
+    fmt = settings.statusline_format or DEFAULT_FORMAT
+    try:
+        fmt.format_map(_Fields(dict.fromkeys(FIELDS, "")))
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
+        fmt = DEFAULT_FORMAT  # a format that cannot be filled: the default, rather than a broken line
+    values = payload_values(parsed, zone, now)
+    try:
+        _from_store(parsed, settings, db_path, zone, now, format_fields(fmt), values)
+    except Exception:  # noqa: BLE001 - a statusline must print something, whatever the store's state
+        pass
+    return format_line(fmt, values)
+
+
+def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int, wanted: set[str],
+                values: dict[str, str]) -> None:
+    """Record the samples, then fill from the store what the payload did not give: windows it lacked (older
+    Claude Code, API-key users: calibrated or configured figures), today's cost, and the ETA if the format asks."""
+    from ..usage.limits import compute_status, record_samples, today_cost
+    from ..store.store import Store
+
+    if not db_path.exists() and not parsed.samples:
+        return  # nothing to record and nothing to read: do not create a database for this
+    with Store(db_path) as store:
+        store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if parsed.samples:
+            try:
+                record_samples(store, parsed.samples, now, parsed.session_id)
+            except Exception:  # noqa: BLE001 - busy or read-only: the next run records it
+                pass
+        missing = [w for w in ("week", "five_hour") if w not in _complete(parsed, now)
+                   and ({f"{w}_pct", f"{w}_reset"} & wanted or (w == "week" and "source" in wanted))]
+        eta = "week_eta" in wanted
+        if missing or eta:
+            names = set(missing) | ({"week"} if eta else set())
+            statuses = compute_status(store, settings, now, windows=names, detail={"week"} if eta else False)
+            for name in missing:
+                status = statuses.get(name)
+                values[f"{name}_pct"] = pct_text(status)
+                values[f"{name}_reset"] = reset_text(status, zone, now)
+                if name == "week" and status is not None:
+                    values["source"] = status.source
+            week = statuses.get("week")
+            if eta and week is not None and week.forecast is not None and week.forecast.eta_ms is not None:
+                values["week_eta"] = fmt_when(week.forecast.eta_ms, zone, now)
+        if "today_cost" in wanted:
+            values["today_cost"] = f"${today_cost(store, zone, now):,.2f}"
+
+
+# -- wrapping the user's previous statusline --------------------------------------------------------
+
+
+class Wrapped:
+    """The user's previous statusline command, started at once with the same stdin so both run side by side."""
+
+    def __init__(self, command: str, stdin: bytes, timeout: float = THEN_TIMEOUT_S):
+        import subprocess
+        import threading
+
+        self.timeout = timeout
+        self.output: bytes = b""
+        self.proc = None
+        try:
+            # The command comes from the user's own settings.json (recorded by install-hooks), never from stdin.
+            self.proc = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            return
+        self.thread = threading.Thread(target=self._run, args=(stdin,), daemon=True)
+        self.thread.start()
+
+    def _run(self, stdin: bytes) -> None:
+        import subprocess
+
+        try:
+            self.output, _ = self.proc.communicate(stdin, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        except (OSError, ValueError):
+            pass
+
+    def _kill(self) -> None:
+        import os
+        import signal
+        import subprocess
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: this ends it and anything it started
+        except OSError:
+            pass
+        try:
+            self.proc.communicate(timeout=0.5)
+        except (subprocess.TimeoutExpired, OSError, ValueError):
+            pass
+
+    def lines(self) -> list[str]:
+        if self.proc is None:
+            return []
+        self.thread.join(self.timeout + 1.0)
+        return self.output.decode("utf-8", "replace").splitlines()
+
+
+def combine(ours: str, theirs: list[str]) -> str:
+    """Ours first, joined to their first line with " | " (Claude Code always shows the first line); their other
+    lines follow unchanged."""
+    if not theirs or not any(line.strip() for line in theirs):
+        return ours
+    return "\n".join([f"{ours} | {theirs[0]}", *theirs[1:]])

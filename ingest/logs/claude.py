@@ -1,0 +1,171 @@
+"""Claude Code transcript lines → usage records and session facts (pure: bytes in, values out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .jsonl import BAD_FIELD, MALFORMED, NO_ID, ParseResult, as_count, loads, looks_like_json_object
+from ..records import CLAUDE_CODE, UsageRecord
+
+SYNTHETIC_MODEL = "<synthetic>"
+TYPE_HEAD_BYTES = 2048
+"""How far into a line its top-level `"type"` is looked for (Claude Code writes it within ~300 bytes)."""
+# Title sources, weakest first: a user-set title beats Claude's summary, which beats an AI-made title.
+TITLE_RANK = {"ai-title": 1, "summary": 2, "custom-title": 3}
+_DECODED_TYPES = frozenset([b"assistant", *(kind.encode() for kind in TITLE_RANK)])
+_TITLE_FIELDS = ("customTitle", "aiTitle", "title", "summary")
+
+
+def parse_timestamp(value) -> int | None:
+    """ISO-8601 (with `Z`) → Unix ms; None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, final_tail: bool = False) -> ParseResult:
+    """Parse a buffer of Claude Code JSONL.
+
+    `session_id` comes from the file's place (a `<session>/subagents/` file belongs to its parent); a line's
+    own `sessionId` wins for main-thread files. Only `assistant` lines carry billable usage; `progress` lines
+    embed sub-agent usage that is also in the sub-agent's own file, so they are never counted."""
+    result = ParseResult()
+    # Pre-filter, so that only lines that can matter are sliced and decoded. Most bytes are `user` lines with big
+    # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
+    # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
+    find = data.find
+    count = data.count
+    size = len(data)
+    start = 0
+    while start < size:
+        end = find(b"\n", start)
+        complete = end >= 0
+        if complete:
+            result.lines += 1
+            result.consumed = end + 1
+        elif final_tail:
+            end = size
+        else:
+            break
+        if data[start] == 0x7B:  # '{'
+            at = find(b'"type":"', start, min(end, start + TYPE_HEAD_BYTES))
+            # No other brace before it: the key is in the top-level object, so it is the line's type. (In valid
+            # JSON these quotes cannot be inside a string: they would be escaped.) Assistant lines put their own
+            # `type` after the message, so they fail this test and are searched in full below.
+            if at >= 0 and count(b"{", start, at) == 1 and count(b"}", start, at) == 0:
+                close = find(b'"', at + 8, end)
+                if close >= 0 and data[at + 8:close] not in _DECODED_TYPES:
+                    if complete and data[end - 1] != 0x7D and not looks_like_json_object(data[start:end]):
+                        result.skipped[MALFORMED] += 1  # e.g. a line cut short
+                    start = end + 1
+                    continue
+        if find(b'"assistant"', start, end) >= 0:
+            _assistant(data[start:end], session_id, agent_id, result, complete)
+        elif find(b'"summary"', start, end) >= 0 or find(b'title"', start, end) >= 0:
+            _title(data[start:end], session_id, result, complete)
+        elif complete and not (data[start] == 0x7B and data[end - 1] == 0x7D):  # not '{' … '}'
+            line = data[start:end].strip()
+            if line and not looks_like_json_object(line):
+                result.skipped[MALFORMED] += 1
+        start = end + 1
+    return result
+
+
+def _assistant(line: bytes, file_session: str, agent_id: str | None, result: ParseResult, complete: bool) -> None:
+    scratch = result if complete else ParseResult()  # an unterminated tail may still be growing: count nothing
+    entry = loads(line, scratch)
+    if entry is None or entry.get("type") != "assistant":
+        return
+    message = entry.get("message")
+    if not isinstance(message, dict):
+        scratch.skipped[BAD_FIELD] += 1
+        return
+    model = message.get("model")
+    if model == SYNTHETIC_MODEL:
+        return  # written by Claude Code itself, never sent to the API
+    usage = message.get("usage")
+    message_id = message.get("id")
+    if not isinstance(message_id, str) or not message_id:
+        scratch.skipped[NO_ID] += 1
+        return
+    if not isinstance(usage, dict) or not isinstance(model, str):
+        scratch.skipped[BAD_FIELD] += 1
+        return
+    ts = parse_timestamp(entry.get("timestamp"))
+    counts = [as_count(usage.get(k, 0)) for k in (
+        "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+    if ts is None or None in counts:
+        scratch.skipped[BAD_FIELD] += 1
+        return
+    input_tokens, output_tokens, cache_write, cache_read = counts
+    write_1h = 0
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        write_1h = as_count(split.get("ephemeral_1h_input_tokens", 0)) or 0
+        if not cache_write:  # some writers give only the split
+            cache_write = (as_count(split.get("ephemeral_5m_input_tokens", 0)) or 0) + write_1h
+        write_1h = min(write_1h, cache_write)
+    request_id = entry.get("requestId")
+    if not isinstance(request_id, str) or not request_id:
+        request_id = None
+    line_session = entry.get("sessionId")
+    session_id = line_session if agent_id is None and isinstance(line_session, str) and line_session else file_session
+    line_agent = entry.get("agentId")
+    if agent_id is None and isinstance(line_agent, str) and entry.get("isSidechain") is True:
+        agent_id = line_agent
+    cwd = entry.get("cwd")
+    cwd = cwd if isinstance(cwd, str) else None
+    speed = usage.get("speed")
+    tools = []
+    content = message.get("content")
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                name, tool_id = block.get("name"), block.get("id")
+                if isinstance(name, str) and isinstance(tool_id, str):
+                    tools.append((tool_id, name))
+    result.records.append(UsageRecord(
+        dedup_key=f"{message_id}:{request_id}" if request_id else message_id,
+        message_id=message_id,
+        request_id=request_id,
+        source=CLAUDE_CODE,
+        session_id=session_id,
+        project=cwd,
+        agent_id=agent_id,
+        is_sidechain=entry.get("isSidechain") is True,
+        model=model,
+        ts_ms=ts,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_write_5m=cache_write - write_1h,
+        cache_write_1h=write_1h,
+        cache_read=cache_read,
+        speed=speed if isinstance(speed, str) else None,
+        tool_calls=tools,
+    ))
+    info = result.session(session_id, CLAUDE_CODE)
+    info.seen(ts)
+    if cwd:
+        info.project = cwd
+    branch = entry.get("gitBranch")
+    if isinstance(branch, str) and branch:
+        info.git_branch = branch
+
+
+def _title(line: bytes, session_id: str, result: ParseResult, complete: bool) -> None:
+    entry = loads(line, result if complete else ParseResult())
+    if entry is None:
+        return
+    rank = TITLE_RANK.get(entry.get("type"))
+    if rank is None:
+        return
+    for key in _TITLE_FIELDS:
+        title = entry.get(key)
+        if isinstance(title, str) and title.strip():
+            info = result.session(session_id, CLAUDE_CODE)
+            if info.title is None or rank >= info.title_rank:
+                info.title, info.title_rank = title.strip()[:200], rank
+            return

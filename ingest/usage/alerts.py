@@ -1,0 +1,202 @@
+"""Alerts: cap thresholds and usage spikes, each fired once per window and level, kept in the store, optionally
+sent to notify-send; and the ok / warning / critical level that `tokentop status` exits with."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from .limits import WindowStatus, compute_status, current_ms, dedup_end, local_ms, threshold_message
+from ..store.store import USAGE_SQL
+
+SPIKE_RATIO = 3.0
+"""A day is a spike when its estimated cost exceeds this many times the trailing daily average…"""
+SPIKE_FLOOR_USD = 5.0
+"""…and this many dollars, so a quiet user's $0.40 day after $0.10 days stays quiet."""
+SPIKE_DAYS = 14
+SPIKE_MIN_ACTIVE_DAYS = 3
+"""Without this many active days in the trailing window there is no average to compare with."""
+SPIKE_LEVEL = 300
+"""The level a spike alert is recorded at (the ratio in percent), so it shares the one-per-window-and-level rule."""
+CRITICAL_PCT = 95.0
+"""At or above this (or at 100%, or at block_at) the status is critical (exit 20)."""
+
+OK, WARNING, CRITICAL = 0, 10, 20
+
+
+@dataclass
+class Alert:
+    """One fired alert. `window` is a window name ("week", "five_hour", "month", …) or "day" for a spike."""
+
+    window: str
+    level: int
+    window_end_ms: int
+    used_pct: float | None
+    source: str | None
+    message: str
+    fired_ms: int
+    id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "spike" if self.window == "day" else "threshold"
+
+    @property
+    def severity(self) -> str:
+        """"critical" (≥ 95% or exhausted), "warning" (≥ 80% or a spike), else "info"."""
+        if self.kind == "spike":
+            return "warning"
+        if self.level >= CRITICAL_PCT:
+            return "critical"
+        return "warning" if self.level >= 80 else "info"
+
+    def as_dict(self) -> dict:
+        return {"window": self.window, "level": self.level, "window_end_ms": self.window_end_ms,
+                "used_pct": self.used_pct, "source": self.source, "message": self.message,
+                "fired_ms": self.fired_ms, "kind": self.kind, "severity": self.severity}
+
+
+# -- spikes -----------------------------------------------------------------------------------------
+
+
+def daily_costs(store, zone: tzinfo, now: int, days: int) -> tuple[float, list[float]]:
+    """Today's estimated cost and each of the `days` local days before it (oldest first), every source."""
+    today = datetime.fromtimestamp(now / 1000, zone).date()
+    first = today - timedelta(days=days)
+    lo = local_ms(first, 0, 0, zone)
+    # 15-minute slots are whole in every real zone, so they fall on one side of each local midnight.
+    rows = store.db.execute(f"SELECT slot, SUM(cost_usd) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts <= ? GROUP BY slot",
+                            (lo, now))
+    per_day: dict = {}
+    for slot, cost in rows:
+        day = datetime.fromtimestamp(slot / 1000, zone).date()
+        per_day[day] = per_day.get(day, 0.0) + (cost or 0.0)
+    trailing = [per_day.get(first + timedelta(days=i), 0.0) for i in range(days)]
+    return per_day.get(today, 0.0), trailing
+
+
+def spike_alert(store, zone: tzinfo, now: int) -> Alert | None:
+    """Today's cost far above the trailing 14-day average (> 3× and > $5), as an unrecorded Alert, else None."""
+    today_cost, trailing = daily_costs(store, zone, now, SPIKE_DAYS)
+    if sum(1 for c in trailing if c > 0) < SPIKE_MIN_ACTIVE_DAYS:
+        return None
+    average = sum(trailing) / len(trailing)
+    if today_cost < SPIKE_FLOOR_USD or today_cost <= SPIKE_RATIO * average:
+        return None
+    today = datetime.fromtimestamp(now / 1000, zone).date()
+    end = local_ms(today + timedelta(days=1), 0, 0, zone)
+    message = (f"Usage spike: ${today_cost:,.2f} est today, {today_cost / average:.1f}× your "
+               f"{SPIKE_DAYS}-day average (${average:,.2f}/day)")
+    return Alert("day", SPIKE_LEVEL, end, None, "local", message, now)
+
+
+# -- firing -----------------------------------------------------------------------------------------
+
+
+def _record(store, alert: Alert) -> bool:
+    cur = store.db.execute(
+        "INSERT OR IGNORE INTO alerts(fired_ms, window, level, window_end_ms, used_pct, source, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (alert.fired_ms, alert.window, alert.level, alert.window_end_ms, alert.used_pct, alert.source, alert.message))
+    if cur.rowcount:
+        alert.id = cur.lastrowid
+        return True
+    return False
+
+
+def check_alerts(store, settings, now_ms: int | None = None, statuses: dict[str, WindowStatus] | None = None,
+                 notify: bool = True) -> list[Alert]:
+    """Record every threshold crossed and any spike; return the newly fired ones (per window only the highest
+    new level: jumping from 50% to 85% says "80%" once, and 60% is recorded as passed). Delivers them to
+    notify-send when `settings.notify_send` and `notify`; the TUI shows its own toasts."""
+    now = current_ms() if now_ms is None else now_ms
+    zone = settings.zone()
+    if statuses is None:
+        statuses = compute_status(store, settings, now, detail=False)
+    thresholds = sorted(set(settings.alert_thresholds))
+    fired: list[Alert] = []
+    with store.transaction():
+        for status in statuses.values():
+            if status.used_pct is None:
+                continue
+            end = dedup_end(status, zone, now)
+            newest = None
+            for level in thresholds:
+                if status.used_pct < level:
+                    break
+                alert = Alert(status.name, level, end, round(status.used_pct, 2), status.source,
+                              threshold_message(status, zone, now), now)
+                if _record(store, alert):
+                    newest = alert
+            if newest is not None:
+                fired.append(newest)
+        spike = spike_alert(store, zone, now)
+        if spike is not None and _record(store, spike):
+            fired.append(spike)
+    if notify and fired and settings.notify_send:
+        notify_desktop(fired)
+    return fired
+
+
+def active_alerts(store, now_ms: int | None = None, every_level: bool = False) -> list[Alert]:
+    """Alerts whose window has not reset yet, newest first; per window only its highest level unless
+    `every_level` (the levels passed on the way are recorded too, so they never fire late)."""
+    now = current_ms() if now_ms is None else now_ms
+    rows = store.db.execute("SELECT window, level, window_end_ms, used_pct, source, message, fired_ms, id FROM alerts "
+                            "WHERE window_end_ms > ? ORDER BY level DESC, fired_ms DESC", (now,))
+    alerts, seen = [], set()
+    for row in rows:
+        alert = Alert(*row)
+        key = (alert.window, alert.window_end_ms)
+        if every_level or key not in seen:
+            alerts.append(alert)
+            seen.add(key)
+    return sorted(alerts, key=lambda a: (-a.fired_ms, -a.level))
+
+
+def notify_desktop(alerts: list[Alert]) -> None:
+    """One notify-send per alert when the binary exists; any failure is ignored (a notification is a nicety)."""
+    binary = shutil.which("notify-send")
+    if binary is None:
+        return
+    for alert in alerts:
+        urgency = "critical" if alert.severity == "critical" else "normal"
+        try:
+            subprocess.run([binary, "--app-name=tokentop", "-u", urgency, "tokentop", alert.message],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return
+
+
+# -- the overall level ------------------------------------------------------------------------------
+
+
+def warning_pct(settings) -> float:
+    """The threshold two below the highest (default thresholds 60/80/95/100 → 80), at most CRITICAL_PCT."""
+    thresholds = sorted(set(settings.alert_thresholds)) or [80]
+    level = thresholds[-3] if len(thresholds) >= 3 else thresholds[0]
+    return min(float(level), CRITICAL_PCT)
+
+
+def status_level(statuses: dict[str, WindowStatus], settings, alerts: list[Alert] = ()) -> int:
+    """0 ok; 10 warning (a window ≥ warning_pct, or a spike today); 20 critical (≥ 95%, exhausted, ≥ block_at)."""
+    level = OK
+    warn = warning_pct(settings)
+    for status in statuses.values():
+        pct = status.used_pct
+        if pct is None:
+            continue
+        if pct >= CRITICAL_PCT or pct >= 100 or (settings.block_at and pct >= settings.block_at):
+            return CRITICAL
+        if pct >= warn:
+            level = WARNING
+    if any(a.kind == "spike" for a in alerts):
+        level = max(level, WARNING)
+    return level
+
+
+__all__ = ["Alert", "check_alerts", "active_alerts", "spike_alert", "status_level", "warning_pct", "notify_desktop",
+           "threshold_message", "daily_costs", "OK", "WARNING", "CRITICAL"]

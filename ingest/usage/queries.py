@@ -1,0 +1,413 @@
+"""The TUI's read queries over the store: the overview snapshot, one session's detail, the side views, cap windows."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from ..pricing import model_family
+from .reports import Report, Totals, build_report
+from ..store.store import USAGE_SQL, Store
+
+ACTIVE_MS = 5 * 60 * 1000
+"""A session with a line in the last five minutes counts as active (live marker, listed first)."""
+SESSION_LIMIT = 500
+"""At most this many sessions are shown; the table pages no further than that."""
+DETAIL_REQUEST_LIMIT = 5000
+"""A session detail lists at most this many requests (the newest); the totals still count all of them."""
+DAILY_DAYS = 14
+SORTS = ("activity", "cost", "tokens", "project")
+FAMILIES = ("opus", "sonnet", "haiku", "other")
+SYNTHETIC = "<synthetic>"
+DAY_MS = 86_400_000
+
+
+# -- overview ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class SessionRow:
+    """One line of the sessions table: who spent, where, and how much."""
+
+    session_id: str
+    source: str
+    project: str | None
+    title: str | None
+    git_branch: str | None
+    models: tuple[str, ...]
+    first_ms: int | None
+    last_ms: int | None
+    tokens: int
+    cost_usd: float
+    requests: int
+    active: bool
+
+
+@dataclass(slots=True, frozen=True)
+class FamilyShare:
+    family: str
+    tokens: int
+    cost_usd: float
+    token_share: float
+    """0..1 of all tokens in the range."""
+    cost_share: float
+
+
+@dataclass(slots=True, frozen=True)
+class DayTotal:
+    day: date
+    tokens: int
+    cost_usd: float
+    requests: int
+    spike: bool
+    """Well above the other days of the strip (see `_spikes`)."""
+
+
+@dataclass(slots=True)
+class Overview:
+    """Everything the overview screen shows, gathered in one read."""
+
+    now_ms: int
+    has_data: bool
+    sessions: list[SessionRow] = field(default_factory=list)
+    families: list[FamilyShare] = field(default_factory=list)
+    days: list[DayTotal] = field(default_factory=list)
+    last_line_ms: int | None = None
+    windows: dict = field(default_factory=dict)
+    """Window name ("week", "five_hour", "month", …) → WindowStatus from `limits.compute_status`."""
+    requests: int = 0
+    sort: str = "activity"
+    filter_text: str = ""
+
+
+def store_ready(store: Store) -> bool:
+    """False for a store that was never migrated (a missing file opened read-only is created empty)."""
+    return getattr(store, "version", 0) >= 1
+
+
+def overview(store: Store, settings, now_ms: int, *, tz: ZoneInfo | None = None, prices=None,
+             filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
+    tz = tz or _zone(settings)
+    if not store_ready(store):
+        return Overview(now_ms, False, sort=sort, filter_text=filter_text)
+    db = store.db
+    requests = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] + \
+        db.execute("SELECT COALESCE(SUM(requests), 0) FROM rollups").fetchone()[0]
+    last = db.execute("SELECT MAX(ts) FROM requests").fetchone()[0]
+    last_session = db.execute("SELECT MAX(last_ts) FROM sessions").fetchone()[0]
+    if last_session is not None and (last is None or last_session > last):
+        last = last_session
+    ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
+                  sort=sort, filter_text=filter_text)
+    ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
+    ov.windows = window_status(store, settings, now_ms, prices)
+    week = ov.windows.get("week")
+    start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
+    ov.families = family_split(store, start, now_ms + 1)
+    ov.days = daily(store, now_ms, tz)
+    return ov
+
+
+def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "activity",
+             limit: int = SESSION_LIMIT) -> list[SessionRow]:
+    """The newest sessions with their totals; active ones (a line in the last 5 minutes) first by default.
+    A filter also searches older sessions by project, title, id and branch."""
+    db = store.db
+    cols = "session_id, source, project, title, git_branch, first_ts, last_ts"
+    # The newest sessions whatever their age: someone back from a month off still sees their last work.
+    meta = {r[0]: r for r in db.execute(
+        f"SELECT {cols} FROM sessions ORDER BY last_ts DESC LIMIT ?", (limit * 2,))}
+    needle = filter_text.strip().lower()
+    if needle:
+        like = f"%{needle}%"
+        for r in db.execute(
+                f"SELECT {cols} FROM sessions WHERE lower(COALESCE(project, '')) LIKE ? OR lower(COALESCE(title, '')) "
+                f"LIKE ? OR lower(session_id) LIKE ? OR lower(COALESCE(git_branch, '')) LIKE ? "
+                f"ORDER BY last_ts DESC LIMIT ?", (like, like, like, like, limit * 2)):
+            meta.setdefault(r[0], r)
+    totals = _session_totals(store, list(meta))
+    rows = []
+    for sid, (_, source, project, title, branch, first, last) in meta.items():
+        tokens, cost, reqs, models, t_first, t_last = totals.get(sid, (0, 0.0, 0, (), None, None))
+        first = first if first is not None else t_first
+        last = last if last is not None else t_last
+        row = SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
+                         last is not None and now_ms - last <= ACTIVE_MS)
+        if needle and not _matches(row, needle):
+            continue
+        rows.append(row)
+    rows.sort(key=_SORT_KEYS.get(sort, _SORT_KEYS["activity"]))
+    return rows[:limit]
+
+
+def _matches(row: SessionRow, needle: str) -> bool:
+    hay = " ".join([row.session_id, row.project or "", row.title or "", row.git_branch or "", *row.models,
+                    *(model_family(m) for m in row.models)]).lower()
+    return needle in hay
+
+
+_SORT_KEYS = {
+    "activity": lambda r: (not r.active, -(r.last_ms or 0), r.session_id),
+    "cost": lambda r: (-r.cost_usd, -(r.last_ms or 0), r.session_id),
+    "tokens": lambda r: (-r.tokens, -(r.last_ms or 0), r.session_id),
+    # By the name shown (the last part of the path), so "api" comes before "notes" whatever their parents.
+    "project": lambda r: ((r.project or "~").rstrip("/").rsplit("/", 1)[-1].lower(), (r.project or "").lower(),
+                          -(r.last_ms or 0), r.session_id),
+}
+
+
+def _session_totals(store: Store, ids: list[str]) -> dict[str, tuple]:
+    """session → (tokens, cost, requests, models, first ts, last ts), kept and rolled-up rows together."""
+    out: dict[str, list] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" * len(chunk))
+        # The two halves of USAGE_SQL queried separately so the per-session index serves the requests side.
+        for table, n in (("requests", "1"), ("rollups", "requests")):
+            ts = "ts" if table == "requests" else "slot"
+            sql = (f"SELECT session_id, model, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h "
+                   f"+ cache_read), SUM(cost_usd), SUM({n}), MIN({ts}), MAX({ts}) FROM {table} "
+                   f"WHERE session_id IN ({marks}) GROUP BY session_id, model")
+            for sid, model, tokens, cost, reqs, first, last in store.db.execute(sql, chunk):
+                acc = out.setdefault(sid, [0, 0.0, 0, [], None, None])
+                acc[0] += tokens or 0
+                acc[1] += cost or 0.0
+                acc[2] += reqs or 0
+                if model != SYNTHETIC and model not in acc[3]:
+                    acc[3].append(model)
+                acc[4] = first if acc[4] is None else min(acc[4], first)
+                acc[5] = last if acc[5] is None else max(acc[5], last)
+    return {sid: (a[0], a[1], a[2], tuple(sorted(a[3])), a[4], a[5]) for sid, a in out.items()}
+
+
+def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
+    """Share of tokens and of estimated cost per model family in [lo, hi); families with no use are left out."""
+    sums: dict[str, list] = {f: [0, 0.0] for f in FAMILIES}
+    sql = (f"SELECT model, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
+           f"SUM(cost_usd) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY model")
+    for model, tokens, cost in store.db.execute(sql, (lo_ms, hi_ms)):
+        if model == SYNTHETIC:
+            continue
+        acc = sums[model_family(model)]
+        acc[0] += tokens or 0
+        acc[1] += cost or 0.0
+    all_tokens = sum(v[0] for v in sums.values())
+    all_cost = sum(v[1] for v in sums.values())
+    return [FamilyShare(f, t, c, t / all_tokens if all_tokens else 0.0, c / all_cost if all_cost else 0.0)
+            for f, (t, c) in sums.items() if t or c]
+
+
+def daily(store: Store, now_ms: int, tz: ZoneInfo, days: int = DAILY_DAYS) -> list[DayTotal]:
+    """Totals for each of the last `days` local days (today last), with spike days flagged."""
+    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    first = today - timedelta(days=days - 1)
+    lo = int(datetime.combine(first, datetime.min.time(), tz).timestamp() * 1000)
+    hi = int(datetime.combine(today + timedelta(days=1), datetime.min.time(), tz).timestamp() * 1000)
+    acc: dict[date, list] = {first + timedelta(days=i): [0, 0.0, 0] for i in range(days)}
+    # Grouped by 15-minute slot in SQL (few rows), placed on local days here, so any zone offset works.
+    sql = (f"SELECT slot, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
+           f"SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY slot")
+    for slot, tokens, cost, reqs in store.db.execute(sql, (lo, hi)):
+        day = datetime.fromtimestamp(slot / 1000, tz).date()
+        if day in acc:
+            a = acc[day]
+            a[0] += tokens or 0
+            a[1] += cost or 0.0
+            a[2] += reqs or 0
+    values = [a[1] if any(x[1] for x in acc.values()) else a[0] for a in acc.values()]
+    flags = _spikes(values)
+    return [DayTotal(d, a[0], a[1], a[2], flag) for (d, a), flag in zip(acc.items(), flags)]
+
+
+def _spikes(values: list[float]) -> list[bool]:
+    """A spike is a day at least twice the median of the days with any use (needs three such days)."""
+    used = [v for v in values if v > 0]
+    if len(used) < 3:
+        return [False] * len(values)
+    median = statistics.median(used)
+    return [v > 0 and v >= 2 * median for v in values]
+
+
+# -- session detail ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class RequestRow:
+    id: int
+    ts_ms: int
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_write: int
+    cache_read: int
+    cost_usd: float
+    priced: bool
+    tools: tuple[str, ...]
+    """Tool names in call order, one entry per call."""
+    agent_id: str | None
+    is_sidechain: bool
+    message_id: str
+    request_id: str | None
+    speed: str | None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_write + self.cache_read
+
+
+@dataclass(slots=True, frozen=True)
+class Breakdown:
+    """One row of a per-tool or per-sub-agent table."""
+
+    key: str
+    count: int
+    """Calls for a tool, requests for a sub-agent."""
+    tokens: int
+    cost_usd: float
+
+
+@dataclass(slots=True)
+class SessionDetail:
+    session_id: str
+    found: bool
+    source: str | None = None
+    project: str | None = None
+    title: str | None = None
+    git_branch: str | None = None
+    first_ms: int | None = None
+    last_ms: int | None = None
+    totals: Totals = field(default_factory=Totals)
+    models: tuple[str, ...] = ()
+    requests: list[RequestRow] = field(default_factory=list)
+    tools: list[Breakdown] = field(default_factory=list)
+    agents: list[Breakdown] = field(default_factory=list)
+    rolled_up_requests: int = 0
+    """Requests older than the retention period: counted in the totals, no longer listed one by one."""
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        """Cache reads over all input-side tokens (uncached input + cache writes + cache reads)."""
+        t = self.totals
+        denominator = t.input_tokens + t.cache_creation_tokens + t.cache_read_tokens
+        return t.cache_read_tokens / denominator if denominator else None
+
+    @property
+    def duration_ms(self) -> int:
+        return (self.last_ms - self.first_ms) if self.first_ms is not None and self.last_ms is not None else 0
+
+
+def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LIMIT) -> SessionDetail:
+    if not store_ready(store):
+        return SessionDetail(session_id, False)
+    db = store.db
+    meta = db.execute("SELECT source, project, title, git_branch, first_ts, last_ts FROM sessions "
+                      "WHERE session_id = ?", (session_id,)).fetchone()
+    detail = SessionDetail(session_id, meta is not None)
+    if meta:
+        (detail.source, detail.project, detail.title, detail.git_branch, detail.first_ms, detail.last_ms) = meta
+    tools_by_request: dict[int, list[str]] = defaultdict(list)
+    for rid, name in db.execute(
+            "SELECT r.id, t.name FROM requests r JOIN tool_calls t ON t.message_id = r.message_id "
+            "WHERE r.session_id = ? ORDER BY r.id, t.name", (session_id,)):
+        tools_by_request[rid].append(name)
+    rows = db.execute(
+        "SELECT id, ts, model, input_tokens, output_tokens, cache_write_5m + cache_write_1h, cache_read, cost_usd, "
+        "priced, agent_id, is_sidechain, message_id, request_id, speed, cache_write_5m, cache_write_1h FROM requests "
+        "WHERE session_id = ? ORDER BY ts, id", (session_id,)).fetchall()
+    models: list[str] = []
+    agents: dict[str, list] = {}
+    tools: dict[str, list] = {}
+    for r in rows:
+        req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), tuple(tools_by_request.get(r[0], ())),
+                         r[9], bool(r[10]), r[11], r[12], r[13])
+        detail.totals.add(req.input_tokens, req.output_tokens, r[14], r[15], req.cache_read, req.cost_usd, 1,
+                          0 if req.priced else 1)
+        if req.model != SYNTHETIC and req.model not in models:
+            models.append(req.model)
+        a = agents.setdefault(req.agent_id or "main", [0, 0, 0.0])
+        a[0] += 1
+        a[1] += req.total_tokens
+        a[2] += req.cost_usd
+        for name in req.tools:
+            t = tools.setdefault(name, [0, 0, 0.0])
+            t[0] += 1
+        for name in set(req.tools):  # the response's tokens count once per tool it called
+            tools[name][1] += req.total_tokens
+            tools[name][2] += req.cost_usd
+        detail.requests.append(req)
+    for i, o, w5, w1, cr, cost, reqs, unpriced, first, last, model in db.execute(
+            "SELECT SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+            "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), MIN(slot), MAX(slot), "
+            "model FROM rollups WHERE session_id = ? GROUP BY model", (session_id,)):
+        detail.totals.add(i, o, w5, w1, cr, cost, reqs, unpriced)
+        detail.rolled_up_requests += reqs
+        if model != SYNTHETIC and model not in models:
+            models.append(model)
+        detail.first_ms = first if detail.first_ms is None else min(detail.first_ms, first)
+    if rows:
+        detail.first_ms = rows[0][1] if detail.first_ms is None else min(detail.first_ms, rows[0][1])
+        detail.last_ms = rows[-1][1] if detail.last_ms is None else max(detail.last_ms, rows[-1][1])
+    detail.found = detail.found or bool(rows) or bool(detail.rolled_up_requests)
+    detail.models = tuple(models)
+    detail.requests = detail.requests[-limit:]
+    detail.tools = sorted((Breakdown(k, *v) for k, v in tools.items()), key=lambda b: (-b.count, b.key))
+    detail.agents = sorted((Breakdown(k, *v) for k, v in agents.items()),
+                           key=lambda b: (b.key != "main", -b.tokens, b.key))
+    return detail
+
+
+# -- side views -------------------------------------------------------------------------------------
+
+VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily"}
+
+
+def view_report(store: Store, view: str, tz: ZoneInfo, now_ms: int, days: int | None = 30) -> Report | None:
+    """The models / projects / tools / days view over the last `days` local days (None: all history)."""
+    if not store_ready(store):
+        return None
+    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    since = today - timedelta(days=days - 1) if days else None
+    report = build_report(store, VIEW_REPORTS[view], tz, since, today,
+                          now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
+    if view == "days":
+        report.rows.reverse()  # newest day first, like every other live list
+    return report
+
+
+@dataclass(slots=True)
+class AlertRows:
+    columns: list[str]
+    rows: list[tuple]
+    available: bool
+    """False when the store has no alerts table yet (alerting never ran)."""
+
+
+def alert_rows(store: Store, limit: int = 500) -> AlertRows:
+    """Whatever the alerts table holds, newest first; its columns are read from the table itself."""
+    if not store_ready(store):
+        return AlertRows([], [], False)
+    exists = store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").fetchone()
+    if not exists:
+        return AlertRows([], [], False)
+    cur = store.db.execute(f"SELECT * FROM alerts ORDER BY rowid DESC LIMIT {int(limit)}")
+    return AlertRows([d[0] for d in cur.description], cur.fetchall(), True)
+
+
+def _zone(settings) -> ZoneInfo:
+    try:
+        return settings.zone()
+    except Exception:  # a broken zone setting must not take the monitor down
+        return ZoneInfo("UTC")
+
+
+# -- cap windows and forecasts ----------------------------------------------------------------------
+
+
+def window_status(store: Store, settings, now_ms: int, prices=None) -> dict:
+    """Cap windows ("week", "five_hour", "month", maybe "week_opus"/"week_sonnet") → `limits.WindowStatus` with
+    its forecast. The TUI's one door to the limits maths."""
+    from .limits import compute_status
+    return compute_status(store, settings, now_ms=now_ms, prices=prices)

@@ -1,0 +1,414 @@
+"""Report queries over the store (daily/weekly/monthly/sessions/models/projects/tools) and their JSON/CSV/table shapes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from ..store.store import USAGE_SQL, Store
+
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+
+
+@dataclass(slots=True)
+class Totals:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: float = 0.0
+    requests: int = 0
+    unpriced_requests: int = 0
+
+    def add(self, i, o, w5, w1, r, cost, requests, unpriced=0) -> None:
+        self.input_tokens += i
+        self.output_tokens += o
+        self.cache_write_5m += w5
+        self.cache_write_1h += w1
+        self.cache_read_tokens += r
+        self.cost_usd += cost
+        self.requests += requests
+        self.unpriced_requests += unpriced
+
+    @property
+    def cache_creation_tokens(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
+
+    def as_dict(self) -> dict:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "cache_creation_5m_tokens": self.cache_write_5m,
+            "cache_creation_1h_tokens": self.cache_write_1h,
+            "cache_read_tokens": self.cache_read_tokens,
+            "total_tokens": self.total_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "requests": self.requests,
+            "unpriced_requests": self.unpriced_requests,
+        }
+
+
+@dataclass(slots=True)
+class Row:
+    key: str
+    totals: Totals = field(default_factory=Totals)
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, **self.totals.as_dict(), **self.extra}
+
+
+@dataclass(slots=True)
+class Report:
+    kind: str
+    tz: str
+    rows: list[Row]
+    totals: Totals
+    generated_at: datetime
+    since: date | None = None
+    until: date | None = None
+    source: str = "all"
+
+    def as_json(self) -> dict:
+        return {
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "estimate": True,
+            "report": self.kind,
+            "tz": self.tz,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "source": self.source,
+            "totals": self.totals.as_dict(),
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
+
+def day_bounds_ms(since: date | None, until: date | None, tz: ZoneInfo) -> tuple[int | None, int | None]:
+    """Local calendar days [since, until] → a half-open UTC millisecond range."""
+    lo = hi = None
+    if since:
+        lo = int(datetime.combine(since, datetime.min.time(), tz).timestamp() * 1000)
+    if until:
+        hi = int(datetime.combine(until + timedelta(days=1), datetime.min.time(), tz).timestamp() * 1000)
+    return lo, hi
+
+
+def _where(lo, hi, source, ts_col="ts", source_col="source"):
+    clauses, args = [], []
+    if lo is not None:
+        clauses.append(f"{ts_col} >= ?")
+        args.append(lo)
+    if hi is not None:
+        clauses.append(f"{ts_col} < ?")
+        args.append(hi)
+    if source and source != "all":
+        clauses.append(f"{source_col} = ?")
+        args.append(source)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+         "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END)")
+
+
+def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = None, until: date | None = None,
+                 source: str = "all", now: datetime | None = None) -> Report:
+    if kind not in REPORTS:
+        raise ValueError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}")
+    lo, hi = day_bounds_ms(since, until, tz)
+    rows = {
+        "daily": _by_period, "weekly": _by_period, "monthly": _by_period,
+        "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools,
+    }[kind](store, kind, tz, lo, hi, source)
+    totals = Totals()
+    if kind == "tools":
+        totals = _tool_totals(store, lo, hi, source)
+    else:
+        for row in rows:
+            t = row.totals
+            totals.add(t.input_tokens, t.output_tokens, t.cache_write_5m, t.cache_write_1h, t.cache_read_tokens,
+                       t.cost_usd, t.requests, t.unpriced_requests)
+    return Report(kind, str(tz), rows, totals, now or datetime.now(timezone.utc), since, until, source)
+
+
+def period_key(kind: str, day: date) -> str:
+    if kind == "daily":
+        return day.isoformat()
+    if kind == "weekly":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def _by_period(store, kind, tz, lo, hi, source) -> list[Row]:
+    # From the per-slot sums (store migration 2): a few thousand rows, not every request. Local day boundaries are
+    # slot boundaries in every real zone (offsets are whole quarter hours), so grouping slots by day is exact.
+    where, args = _where(lo, hi, source, ts_col="slot")
+    table = _slot_table(store)
+    sql = (f"SELECT {_local_day_sql(store, table, tz, lo, hi)} AS day, model, {_SLOT_SUMS} FROM {table}{where} "
+           "GROUP BY day, model HAVING SUM(requests) > 0")
+    rows: dict[str, Row] = {}
+    for day, model, *sums in store.db.execute(sql, args):
+        key = period_key(kind, date.fromordinal(_EPOCH_ORDINAL + day))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(key, extra={"models": []})
+        row.totals.add(*sums)
+        if model not in row.extra["models"]:
+            row.extra["models"].append(model)
+    for row in rows.values():
+        row.extra["models"].sort()
+    return [rows[k] for k in sorted(rows)]
+
+
+_SLOT_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+              "SUM(cost_usd), SUM(requests), SUM(unpriced)")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+DAY_MS = 86_400_000
+
+
+def _slot_table(store) -> str:
+    """slot_usage, or the same sums computed from every row when the store predates it (opened read-only while
+    an older tokentop is the writer, so it was never migrated)."""
+    if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
+        return "slot_usage"
+    return (f"(SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
+            f"cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced FROM ({USAGE_SQL}))")
+
+
+def _local_day_sql(store, table, tz, lo, hi) -> str:
+    """SQL for the local calendar day of `slot` (days since 1970-01-01): the slot plus the zone's UTC offset at
+    that instant, with one CASE branch per offset change (DST) inside the stored span."""
+    first, last = store.db.execute(f"SELECT MIN(slot), MAX(slot) FROM {table}").fetchone()
+    if first is None:
+        return "0"
+    first, last = max(first, lo if lo is not None else first), min(last, hi if hi is not None else last)
+    changes = _offset_changes(tz, first, max(first, last))
+    if len(changes) == 1:
+        return f"(slot + {changes[0][1]}) / {DAY_MS}"
+    branches = " ".join(f"WHEN slot < {at} THEN {offset}" for (_, offset), (at, _) in zip(changes, changes[1:]))
+    return f"(slot + CASE {branches} ELSE {changes[-1][1]} END) / {DAY_MS}"
+
+
+def _offset_ms(tz, ms: int) -> int:
+    return int(datetime.fromtimestamp(ms / 1000, tz).utcoffset().total_seconds() * 1000)
+
+
+def _offset_changes(tz, first: int, last: int) -> list[tuple[int, int]]:
+    """[(from_ms, offset_ms)]: the zone's UTC offset from `first` on, and each change up to `last`. Sampled daily
+    (zones change offset months apart), each change then pinned to the millisecond by bisection."""
+    out = [(first, _offset_ms(tz, first))]
+    at = first
+    while at < last:
+        step = min(at + DAY_MS, last)
+        offset = _offset_ms(tz, step)
+        if offset != out[-1][1]:
+            before, after = at, step  # offset(before) is the old one, offset(after) the new one
+            while after - before > 1:
+                mid = (before + after) // 2
+                if _offset_ms(tz, mid) == offset:
+                    after = mid
+                else:
+                    before = mid
+            out.append((after, offset))
+        at = step
+    return out
+
+
+def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
+    where, args = _where(lo, hi, source)
+    sql = (f"SELECT {column}, {_SUMS}, MIN(ts), MAX(ts), GROUP_CONCAT(DISTINCT model) "
+           f"FROM ({USAGE_SQL}){where} GROUP BY 1 ORDER BY {order}")
+    return store.db.execute(sql, args)
+
+
+def iso_local(ms: int | None, tz) -> str | None:
+    """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
+    return datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds") if ms is not None else None
+
+
+def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
+    meta = {r[0]: r[1:] for r in store.db.execute(
+        "SELECT session_id, source, project, title, git_branch, first_ts, last_ts FROM sessions")}
+    out = []
+    for key, *rest in _grouped(store, "session_id", lo, hi, source, order="MAX(ts) DESC"):
+        sums, first, last, models = rest[:8], rest[8], rest[9], rest[10]
+        src, project, title, branch, s_first, s_last = meta.get(key, (None,) * 6)
+        row = Row(key, extra={
+            "source": src, "project": project, "title": title, "git_branch": branch,
+            "first_activity": iso_local(s_first if s_first is not None else first, tz),
+            "last_activity": iso_local(s_last if s_last is not None else last, tz),
+            "models": sorted(models.split(",")) if models else [],
+        })
+        row.totals.add(*sums)
+        out.append(row)
+    return out
+
+
+def _models(store, kind, tz, lo, hi, source) -> list[Row]:
+    from ..pricing import model_family
+    out = []
+    for key, *rest in _grouped(store, "model", lo, hi, source):
+        row = Row(key, extra={"family": model_family(key), "priced": rest[7] == 0})
+        row.totals.add(*rest[:8])
+        out.append(row)
+    return out
+
+
+def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
+    out = []
+    for key, *rest in _grouped(store, "project", lo, hi, source):
+        row = Row(key or "(unknown)", extra={
+            "last_activity": iso_local(rest[9], tz), "models": sorted(rest[10].split(",")) if rest[10] else []})
+        row.totals.add(*rest[:8])
+        out.append(row)
+    return out
+
+
+# Tool usage, kept or rolled up, in one shape: one row per (tool, response) for kept responses, sums per slot for
+# rolled-up ones. name = '' rows count each response that called any tool once (the report's totals).
+_TOOL_USAGE_SQL = """
+    SELECT t.name AS name, t.calls AS calls, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
+           r.cache_read, r.cost_usd, 1 AS requests, (r.priced = 0) AS unpriced, r.ts AS ts, r.source AS source
+      FROM ({tools}) t JOIN requests r ON r.message_id = t.message_id
+    UNION ALL
+    SELECT name, calls, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_usd, requests,
+           CASE WHEN priced = 0 THEN requests ELSE 0 END, slot, source
+      FROM tool_rollups WHERE {rollup_filter}
+"""
+_PER_TOOL = _TOOL_USAGE_SQL.format(
+    tools="SELECT message_id, name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id, name",
+    rollup_filter="name != ''")
+_ANY_TOOL = _TOOL_USAGE_SQL.format(
+    tools="SELECT message_id, '' AS name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id",
+    rollup_filter="name = ''")
+_TOOL_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
+              "SUM(cost_usd), SUM(requests), SUM(unpriced)")
+
+
+def _tools(store, kind, tz, lo, hi, source) -> list[Row]:
+    """Per tool: how often it was called, and the tokens of the responses that called it.
+
+    A response that called two tools counts toward both rows, so rows do not add up to the totals."""
+    where, args = _where(lo, hi, source)
+    sql = f"SELECT name, SUM(calls), {_TOOL_SUMS} FROM ({_PER_TOOL}){where} GROUP BY name ORDER BY 2 DESC, 1"
+    out = []
+    for name, calls, *sums in store.db.execute(sql, args):
+        server = name.split("__")[1] if name.startswith("mcp__") and name.count("__") >= 2 else None
+        row = Row(name, extra={"calls": calls, "mcp_server": server})
+        row.totals.add(*sums)
+        out.append(row)
+    return out
+
+
+def _tool_totals(store, lo, hi, source) -> Totals:
+    """The responses that called any tool, each counted once."""
+    where, args = _where(lo, hi, source)
+    row = store.db.execute(f"SELECT {_TOOL_SUMS} FROM ({_ANY_TOOL}){where}", args).fetchone()
+    totals = Totals()
+    if row and row[6]:
+        totals.add(*[v or 0 for v in row])
+    return totals
+
+
+# -- output shapes ----------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("key", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "total_tokens",
+               "cost_usd", "requests")
+
+
+def to_csv(report: Report) -> str:
+    extra_cols = []
+    for row in report.rows:
+        for k, v in row.extra.items():
+            if k not in extra_cols and not isinstance(v, (list, dict)):
+                extra_cols.append(k)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([*CSV_COLUMNS, *extra_cols])
+    for row in report.rows:
+        d = row.as_dict()
+        writer.writerow([d[c] for c in CSV_COLUMNS] + [d.get(c) if d.get(c) is not None else "" for c in extra_cols])
+    return buf.getvalue()
+
+
+def to_table(report: Report, width: int = 100) -> str:
+    """A plain-text table for terminals: one line per row, totals last, costs marked as estimates."""
+    label = {"daily": "Day", "weekly": "Week", "monthly": "Month", "sessions": "Session", "models": "Model",
+             "projects": "Project", "tools": "Tool"}[report.kind]
+    headers = [label, "Input", "Output", "Cache wr", "Cache rd", "Total", "Cost est", "Reqs"]
+    if report.kind == "tools":
+        headers.insert(1, "Calls")
+    body = []
+    for row in report.rows:
+        t = row.totals
+        key = row.key
+        if report.kind == "sessions":
+            title = row.extra.get("title") or ""
+            project = (row.extra.get("project") or "").rstrip("/").rsplit("/", 1)[-1]
+            key = f"{key[:8]} {project} {title}".strip()
+        elif report.kind == "projects":
+            key = key.replace(_home(), "~", 1)
+        cells = [key, f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
+                 f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+        if report.kind == "tools":
+            cells.insert(1, f"{row.extra['calls']:,}")
+        body.append(cells)
+    t = report.totals
+    total = ["Total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
+             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+    if report.kind == "tools":
+        total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
+    widths = [max(len(r[i]) for r in [headers, total, *body]) for i in range(len(headers))]
+    # On a narrow terminal the least telling columns go first (JSON and CSV always carry them all).
+    for name in ("Input", "Total", "Cache wr"):
+        if sum(widths[1:]) + 2 * (len(widths) - 1) + 12 <= width:
+            break
+        i = headers.index(name)
+        for cells in (headers, total, *body):
+            del cells[i]
+        del widths[i]
+    fixed = sum(widths[1:]) + 2 * (len(widths) - 1)
+    widths[0] = max(8, min(widths[0], width - fixed))
+    lines = []
+
+    def fmt(cells):
+        first = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
+        return "  ".join([first.ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])])
+
+    lines.append(fmt(headers))
+    lines.append("─" * len(lines[0]))
+    lines.extend(fmt(r) for r in body)
+    lines.append("─" * len(lines[0]))
+    lines.append(fmt(total))
+    span = ""
+    if report.since or report.until:
+        span = f" · {report.since or '…'} to {report.until or '…'}"
+    note = f"{report.kind} report · {report.tz}{span} · costs are estimates at API list prices"
+    if t.unpriced_requests:
+        note += f" · {t.unpriced_requests} requests from unpriced models counted at $0 (*)"
+    if report.kind == "tools":
+        note += " · a response that called several tools counts in each row"
+    lines.append(note)
+    if not body:
+        lines.insert(0, "No usage in this range.")
+    return "\n".join(lines)
+
+
+def _money(cost: float, unpriced: int) -> str:
+    return f"${cost:,.2f}" + ("*" if unpriced else "")
+
+
+def _home() -> str:
+    from pathlib import Path
+    return str(Path.home())

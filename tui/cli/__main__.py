@@ -1,0 +1,7 @@
+"""`python -m tokentop.tui.cli`: the form install-hooks writes when no `tokentop` is on PATH."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""`tokentop ingest --follow`: the live ingest service in the foreground, with a status line a minute."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+
+
+def follow(ctx, args) -> int:
+    """Run until Ctrl-C / SIGTERM / SIGHUP; exit 0 on a clean stop, 1 if the service failed."""
+    from ...ingest.live.service import WRITER, WatchService
+
+    quiet = getattr(args, "quiet", False)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="tokentop: %(message)s")
+    stop = threading.Event()
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    service = WatchService.from_context(ctx, poll_only=getattr(args, "poll", False))
+    try:
+        service.start()
+        if not quiet:
+            _announce(service, ctx, stop)
+        last_role = service.role
+        last_added = 0
+        while not stop.is_set() and service.running:
+            # Status lines at minute boundaries read like a log (14:02, 14:03, …); the 5 s steps notice a
+            # service that died (e.g. a damaged database) without waiting out the minute.
+            minute = time.time() // 60
+            while time.time() // 60 == minute and service.running and not stop.wait(min(5, 60 - time.time() % 60)):
+                pass
+            if stop.is_set() or not service.running:
+                break
+            stats = service.stats
+            if not quiet:
+                print(status_line(service, stats, stats.responses_added - last_added), flush=True)
+                if stats.role != last_role and stats.role == WRITER:
+                    print("  the previous writer exited: this process is the writer now", flush=True)
+            last_added, last_role = stats.responses_added, stats.role
+    finally:
+        service.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if service.failure is not None:
+        print(f"tokentop: live ingest stopped: {service.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _announce(service, ctx, stop: threading.Event) -> None:
+    from ...ingest.live.service import WRITER
+    if service.role != WRITER:
+        print(f"Another tokentop (pid {service.writer_pid or '?'}) is the writer for {ctx.db_path}; following it "
+              "and taking over if it exits. Ctrl-C to stop.", flush=True)
+        return
+    while not service.wait_ready(0.2):  # short waits: a Ctrl-C during a long catch-up is seen at once
+        if stop.is_set():
+            return
+    if service.catchup is not None:
+        print(f"Caught up: {service.catchup.line()}", flush=True)
+    stats = service.stats
+    how = "file events" if stats.mode == "events" else stats.mode
+    roots = f"{stats.roots_watched} root{'' if stats.roots_watched == 1 else 's'}"
+    print(f"Watching {roots}, {stats.files_watched:,} files ({how}) for {ctx.db_path}. "
+          "Ctrl-C to stop.", flush=True)
+
+
+def status_line(service, stats, added: int) -> str:
+    """`14:02  writer  1,234 files watched  +56 responses in the last minute  last line 12s ago`."""
+    from ...ingest.live.service import WRITER
+    parts = [time.strftime("%H:%M"), stats.role]
+    if stats.role == WRITER:
+        parts.append(f"{stats.files_watched:,} files watched")
+    else:
+        parts.append(f"writer is pid {service.writer_pid or '?'}")
+    parts.append(f"+{added:,} responses in the last minute")
+    parts.append(f"last line {_ago(time.time() - stats.last_line)} ago" if stats.last_line else "no new lines yet")
+    if stats.errors:
+        parts.append(f"{stats.errors} errors (last: {stats.last_error})")
+    return "  ".join(parts)
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds}s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60}m"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"

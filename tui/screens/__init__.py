@@ -1,0 +1,1 @@
+"""The screens of the Textual app: overview, session drill-down, views, help and filter."""

@@ -1,0 +1,354 @@
+"""The overview screen: header countdown, cap gauges, burn-up, model split, sessions table and the daily strip."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from ...ingest.usage import queries
+from ...widgets import fmt
+from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
+from ...widgets.daily_strip import DailyStrip, Day
+from ...widgets.gauge import Gauge
+from ...widgets.header import Countdown, StatusParts
+from ...widgets.model_split import ModelSplit, Share
+from ...widgets.sessions_table import SessionsTable
+
+from ..loading import Reloads
+from ..messages import FirstRunFound, OverviewLoaded
+
+SOURCE_LABEL = {"official": "official", "calibrated": "calibrated est", "configured": "est (your cap)",
+                "guess": "est"}
+"""How the header names where the week's percent comes from (limits.WindowStatus.source)."""
+
+
+def has_reset(status, now_ms: int) -> bool:
+    """False for a rolling 7-day guess (it never resets) and for a 5-hour window that is not open yet."""
+    if status is None or status.window_source == "guess":
+        return False
+    return not (status.window_source == "activity" and status.start_ms >= now_ms)
+
+
+def burn_data(status, now_ms: int, tz) -> BurnData | None:
+    """A window status from ingest.limits as the chart and the sparkline draw it."""
+    if status is None or status.start_ms is None or status.end_ms is None:
+        return None
+    forecast = status.forecast
+    history = list(getattr(forecast, "history", None) or [])
+    projection = list(getattr(forecast, "projection", None) or [])
+    capped = getattr(forecast, "unit", "%") == "%" and status.used_pct is not None
+    end_ms = status.end_ms if has_reset(status, now_ms) else max(status.end_ms, now_ms)
+    return BurnData(status.start_ms, end_ms, now_ms, history, projection, 100.0 if capped else None,
+                    getattr(forecast, "summary", "") or "", tz, "reset" if has_reset(status, now_ms) else "now")
+
+
+class OverviewScreen(Reloads, Screen):
+    """Reads nothing itself: workers query the store and post `OverviewLoaded`; the handler fills the widgets."""
+
+    AUTO_FOCUS = "#sessions"  # Enter opens a session right away, at any size (the chart may be hidden)
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Show only sessions matching some text"),
+        Binding("s", "sort", "Sort", id="sort", tooltip="Cycle the sessions order: activity, cost, tokens, project"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
+                tooltip="Drop the sessions filter"),
+        Binding("r", "reload", "Reload", show=False, id="reload", tooltip="Read the store again now"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="overview")
+        self.filter_text = ""
+        self.sort = queries.SORTS[0]
+        self.overview: queries.Overview | None = None
+        self._first_run_asked = False
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header"):
+            yield Static("tokentop", id="brand", markup=False)
+            yield Countdown(id="countdown")
+            yield StatusParts(id="status")
+        with Horizontal(id="gauges"):
+            yield Gauge("Week", id="week-gauge", classes="gauge")
+            yield Gauge("5h", id="five-gauge", classes="gauge")
+            yield Gauge("Month", id="month-gauge", classes="gauge")
+        with Horizontal(id="middle"):
+            yield BurnUpChart(id="chart")
+            yield ModelSplit(id="split")
+        yield BurnSparkline(id="burn-line")
+        yield Static("", id="alert-banner", markup=False)
+        with Vertical(id="firstrun"):
+            yield Static("Opening the store…", id="firstrun-text", markup=False)
+            yield ProgressBar(id="backfill", show_eta=False)
+        yield Static("", id="sessions-caption", markup=False)
+        yield SessionsTable(id="sessions")
+        yield DailyStrip(id="daily")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#split").border_title = "Model split (this week)"
+        self.query_one("#chart").border_title = "Weekly cap burn-up"
+        self.query_one("#firstrun").display = False
+        self.query_one("#alert-banner").display = False
+        self.query_one("#backfill").display = False
+        self._caption()
+        self.tick(self.app.now_ms())
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        # (Reloads.on_screen_resume runs too: Textual calls the handler of every class in the MRO.)
+        self.tick(self.app.now_ms())
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    def start_load(self) -> None:
+        self._load(self.filter_text, self.sort)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def _load(self, filter_text: str, sort: str) -> None:
+        app = self.app
+        now = app.now_ms()
+        with app.reading() as store:
+            if store is None:
+                data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
+            else:
+                data = queries.overview(store, app.ctx.settings, now, tz=app.tz, prices=app.prices(),
+                                        filter_text=filter_text, sort=sort)
+        fired, active = self._alerts(data) if data.has_data else ([], [])
+        self.post_message(OverviewLoaded(data, fired, active))
+
+    def _alerts(self, data: queries.Overview) -> tuple[list, list]:
+        """Fire the thresholds the windows crossed (on the worker thread: it writes a row per alert).
+
+        The alerts table's unique key makes each alert fire once per window and level, whichever tokentop
+        process (this TUI, another pane, `tokentop status`) sees the crossing first."""
+        from ...ingest.usage.alerts import active_alerts, check_alerts
+        app = self.app
+        try:
+            with app.ctx.open_store() as store:
+                fired = check_alerts(store, app.ctx.settings, data.now_ms, statuses=data.windows)
+                return fired, active_alerts(store, data.now_ms)
+        except Exception:  # noqa: BLE001 - a read-only or busy store must not stop the overview from painting
+            return [], []
+
+    def on_overview_loaded(self, message: OverviewLoaded) -> None:
+        self.overview = message.overview
+        with self.app.batch_update():
+            self._apply(message.overview)
+            self._show_alerts(message.fired, message.active)
+        self.load_finished()
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "overview" or event.state not in (WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one(StatusParts).show([f"store unreadable: {event.worker.error}"])
+        self.load_finished()
+
+    # -- painting -----------------------------------------------------------------------------------
+
+    def tick(self, now_ms: int) -> None:
+        """The once-a-second update: the countdown text only."""
+        self.query_one(Countdown).tick(now_ms)
+
+    def _apply(self, ov: queries.Overview) -> None:
+        app = self.app
+        tz = app.tz
+        week = ov.windows.get("week")
+        countdown = self.query_one(Countdown)
+        countdown.set_target("week", week.end_ms if has_reset(week, ov.now_ms) else None, tz)
+        countdown.tick(ov.now_ms)
+        data = burn_data(week, ov.now_ms, tz)
+        self._status(ov, week, data)
+        self._gauges(ov)
+        self.query_one(BurnUpChart).show(data)
+        self.query_one(BurnSparkline).show(data)
+        self.query_one(ModelSplit).show([Share(f.family, f.token_share, f.cost_share, f.tokens, f.cost_usd)
+                                         for f in ov.families], self._top_sessions(ov, week))
+        self.query_one(SessionsTable).show(ov.sessions, ov.now_ms, tz)
+        self._caption()
+        priced = any(d.cost_usd for d in ov.days)
+        amount = (lambda d: fmt.money(d)) if priced else (lambda d: fmt.tokens(d) + " tok")
+        values = [d.cost_usd if priced else d.tokens for d in ov.days]
+        caption = [f"{len(ov.days)}d {amount(sum(values))}", f"today {amount(values[-1])}" if values else "",
+                   "! spike" if any(d.spike for d in ov.days) else ""]
+        self.query_one(DailyStrip).show([Day(d.day, v, d.spike) for d, v in zip(ov.days, values)], caption)
+        self._first_run(ov)
+
+    @staticmethod
+    def _top_sessions(ov: queries.Overview, week) -> list[tuple[str, float]]:
+        names = {s.session_id: f"{fmt.project_name(s.project)} · {s.title or s.session_id[:8]}" for s in ov.sessions}
+        return [(names.get(sid, sid[:8]), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
+
+    def _show_alerts(self, fired: list, active: list) -> None:
+        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one."""
+        for alert in fired:
+            self.app.notify(alert.message, title="tokentop alert",
+                            severity="error" if alert.severity == "critical" else "warning", timeout=15)
+        if fired and self.app.ctx.settings.bell:
+            self.app.bell()
+        banner = self.query_one("#alert-banner", Static)
+        worst = max(active, key=lambda a: (a.severity == "critical", a.level), default=None)
+        banner.display = worst is not None
+        if worst is not None:
+            banner.update(f"▲ {worst.message}" + (f"  (+{len(active) - 1} more: a)" if len(active) > 1 else ""))
+            banner.set_class(worst.severity == "critical", "critical")
+
+    def _status(self, ov: queries.Overview, week, data: BurnData | None) -> None:
+        parts = []
+        if week is not None:
+            parts.append(SOURCE_LABEL.get(week.source, "est") if week.used_pct is not None else "no cap set")
+        if ov.last_line_ms is not None:
+            parts.append("last line " + fmt.when(ov.last_line_ms, ov.now_ms, self.app.tz))
+        parts.append(self.app.role_text())
+        if data is not None and any(v for _, v in data.history):
+            parts.append("".join(c for c, _ in spark_cells(data, 12)))
+        self.query_one(StatusParts).show(parts)
+
+    def _gauges(self, ov: queries.Overview) -> None:
+        week, five, month = (ov.windows.get(k) for k in ("week", "five_hour", "month"))
+        tz = self.app.tz
+        g = self.query_one("#week-gauge", Gauge)
+        if week is None:
+            g.show(None, "–")
+        else:
+            value = _pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
+            g.show(week.used_pct, value, [_used_of_cap(week), f"{fmt.tokens(week.used_tokens)} tok",
+                                          "" if has_reset(week, ov.now_ms) else "last 7 days", _official(week)])
+        g = self.query_one("#five-gauge", Gauge)
+        if five is None or not has_reset(five, ov.now_ms):
+            g.show(None if five is None else five.used_pct, "idle" if five is None or five.used_pct is None
+                   else _pct_text(five), "no 5-hour window open")
+        else:
+            value = _pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
+            g.show(five.used_pct, value, [_used_of_cap(five), f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
+                                          f"{fmt.tokens(five.used_tokens)} tok"])
+        g = self.query_one("#month-gauge", Gauge)
+        if month is None:
+            g.show(None, "–")
+        else:
+            budget = month.cap_usd
+            g.show(month.used_pct, fmt.money(month.used_cost),
+                   [f"of {fmt.money(budget)} budget" if budget else "no budget set", "estimate"])
+
+    def _caption(self) -> None:
+        ov = self.overview
+        n = len(ov.sessions) if ov else 0
+        active = sum(1 for s in ov.sessions if s.active) if ov else 0
+        parts = [f"Sessions {n}", f"{active} live" if active else "", f"sort: {self.sort}"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        self.query_one("#sessions-caption", Static).update(" · ".join(p for p in parts if p))
+
+    def _first_run(self, ov: queries.Overview) -> None:
+        panel = self.query_one("#firstrun")
+        empty = not ov.has_data
+        panel.display = empty
+        self.query_one(SessionsTable).display = not empty
+        if empty and not self._first_run_asked:
+            self._first_run_asked = True
+            self._discover()
+        if empty:
+            self.app.watch_backfill(True)
+        elif self._first_run_asked:
+            self.app.watch_backfill(False)
+
+    @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
+    def _discover(self) -> None:
+        from ...ingest.logs.discovery import discover
+        from ..cli.core import roots_hint
+        found = discover(self.app.ctx.settings)
+        self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found)))
+
+    def on_first_run_found(self, message: FirstRunFound) -> None:
+        self._found = message
+        self.show_backfill()
+
+    def show_backfill(self, done: int = 0, total: int = 0) -> None:
+        """Explain the empty store: the roots searched and, while the first read runs, how far it got."""
+        found: FirstRunFound | None = getattr(self, "_found", None)
+        text = self.query_one("#firstrun-text", Static)
+        bar = self.query_one("#backfill", ProgressBar)
+        if found is None:
+            text.update("Looking for session logs…")
+            return
+        if not found.files:
+            text.update(found.hint)
+            bar.display = False
+            return
+        roots = "\n".join(f"  {'✓' if r.exists else '✗'} {r.path}  ({r.files} files)" for r in found.roots)
+        role = self.app.role_text()
+        if role.startswith("following"):
+            head = f"The store is empty; another tokentop is reading the logs ({role})."
+        elif total and done >= total:
+            head = "Logs read; no usage found in them yet."
+        elif total:
+            head = f"Reading your session logs for the first time: {done:,} of {total:,} files…"
+        else:
+            head = f"Reading your session logs for the first time ({found.files:,} files)…"
+        text.update(f"{head}\n{roots}")
+        bar.display = bool(total) and done < total
+        bar.update(total=total or None, progress=done)
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#sessions")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from .session import SessionScreen
+        self.app.push_screen(SessionScreen(event.row_key.value))
+
+    def action_filter(self) -> None:
+        from .filter import FilterModal
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.set_filter(text)
+
+        self.app.push_screen(FilterModal(self.filter_text, "Filter sessions (project, title, model, branch, id)"),
+                             done)
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self._caption()
+        self.refresh_data()
+
+    def action_clear_filter(self) -> None:
+        if self.filter_text:
+            self.set_filter("")
+
+    def action_sort(self) -> None:
+        i = queries.SORTS.index(self.sort)
+        self.sort = queries.SORTS[(i + 1) % len(queries.SORTS)]
+        self._caption()
+        self.refresh_data()
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+
+def _pct_text(status) -> str:
+    """"62%" when official, "~62%" when calibrated or from your own cap (as the statusline writes it)."""
+    return ("" if status.source == "official" else "~") + fmt.pct(status.used_pct)
+
+
+def _used_of_cap(status) -> str:
+    """'$12.40 of $40' (or tokens, by the cap's unit); '≈' marks a cap implied by calibration."""
+    approx = "≈" if status.source == "calibrated" else ""
+    if status.cap_tokens and not status.cap_usd:
+        return f"{fmt.tokens(status.used_tokens)} of {approx}{fmt.tokens(status.cap_tokens)} tok"
+    if status.cap_usd:
+        return f"{fmt.money(status.used_cost)} of {approx}{fmt.money(status.cap_usd)} est"
+    return f"{fmt.money(status.used_cost)} est · no cap set"
+
+
+def _official(status) -> str:
+    if status.official_pct is None or status.source == "official":
+        return ""
+    return f"official {status.official_pct:.0f}%"
