@@ -148,3 +148,14 @@ def _utf8(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def roots_hint(summary_or_found) -> str:
+    """Where tokentop looked and how to add a folder: shown when no log was found (CLI and first-run screen)."""
+    roots = summary_or_found.roots
+    lines = ["No session logs found. tokentop looks in:"]
+    for root in roots:
+        lines.append(f"  {'✓' if root.exists else '✗'} {root.path}  ({root.source})")
+    lines.append("Add another folder with `claude_roots = [\"/path/to/projects\"]` (or `openclaw_roots`) in "
+                 "the config file (`tokentop config --init` writes one), or set CLAUDE_CONFIG_DIR / OPENCLAW_DIR.")
+    return "\n".join(lines)

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 from tokentop.ingest.usage.reports import REPORTS
-from tokentop.tui.cli import core as cmd_core
+from tokentop.tui.cli import data as cli_data
 
 
 def test_report_choices_match_the_report_code():
-    assert cmd_core.REPORTS == REPORTS
+    assert cli_data.REPORTS == REPORTS
 
 
 def test_building_the_parser_imports_no_report_or_textual_code():

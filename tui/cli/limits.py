@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from .core import explained
+from .common import explained
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -185,7 +185,7 @@ def status_text(statuses, active, level, zone, now) -> str:
 def cmd_status(args) -> int:
     from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
     from ...ingest.usage.limits import compute_status
-    from .core import context, open_store, run_ingest
+    from .common import context, open_store, run_ingest
     ctx = context(args)
     zone = ctx.settings.zone()
     with open_store(ctx) as store:
@@ -225,7 +225,7 @@ def cmd_settings(args) -> int:
     from pathlib import Path
 
     from ...ingest.claude_code import settings as claude_settings
-    from .core import UserFacingError
+    from .common import UserFacingError
     path = Path(args.settings).expanduser() if args.settings else claude_settings.default_path()
     try:
         plan = claude_settings.plan(path, args.action, tokentop_command() if args.action == "install" else None)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import core as cmd_core, limits as cmd_limits
+from . import data, limits
+from .common import UserFacingError
+from .launch import run_tui
 
 # Each module adds its subcommands; a handler takes (args) and returns an exit code.
-COMMAND_MODULES = [cmd_core, cmd_limits]
+COMMAND_MODULES = [data, limits]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        handler = cmd_core.run_tui
+        handler = run_tui
     try:
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
-    except cmd_core.UserFacingError as exc:
+    except UserFacingError as exc:
         print(f"tokentop: {exc}", file=sys.stderr)
         return 2
 

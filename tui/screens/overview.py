@@ -263,7 +263,7 @@ class OverviewScreen(Reloads, Screen):
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _discover(self) -> None:
         from ...ingest.logs.discovery import discover
-        from ..cli.core import roots_hint
+        from ...ingest.logs.discovery import roots_hint
         found = discover(self.app.ctx.settings)
         self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found)))
 

@@ -1,0 +1,132 @@
+"""The data commands: `ingest`, `report`, `doctor` and `config`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ...ingest.logs.discovery import roots_hint
+from .common import UserFacingError, context, day_arg, explained, open_store, resolve_zone, run_ingest
+
+# Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
+# run) does not import the report code; tests/core/test_cli_parser.py checks the two lists agree.
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="bring the store up to date with every log root")
+    p.add_argument("--follow", action="store_true", help="keep running and ingest new lines as they are written")
+    p.add_argument("--poll", action="store_true", help="with --follow: stat files on a timer instead of file events")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("report", help="usage tables (costs are estimates at API list prices)")
+    p.add_argument("kind", nargs="?", default="daily", choices=REPORTS)  # same names as ingest.reports.REPORTS
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON for scripts")
+    fmt.add_argument("--csv", action="store_true", help="CSV for spreadsheets")
+    p.add_argument("--since", type=day_arg, metavar="YYYY-MM-DD", help="first day (inclusive, in --tz)")
+    p.add_argument("--until", type=day_arg, metavar="YYYY-MM-DD", help="last day (inclusive, in --tz)")
+    p.add_argument("--tz", metavar="ZONE", help="IANA time zone for day boundaries (default: config, then system)")
+    p.add_argument("--source", choices=("claude-code", "openclaw", "all"), default="all")
+    p.add_argument("--no-ingest", action="store_true", help="report from the store as it is, without reading logs")
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("doctor", help="roots, files, rows, skipped lines and database health")
+    p.add_argument("--rebuild", action="store_true",
+                   help="move the database aside and rebuild it from the logs still on disk")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_doctor)
+
+    p = sub.add_parser("config", help="show the effective settings, or write a commented default config file")
+    p.add_argument("--init", action="store_true", help="write a commented default config.toml")
+    p.add_argument("--force", action="store_true", help="with --init: overwrite an existing file")
+    p.add_argument("--path", action="store_true", help="print the config file path")
+    p.set_defaults(handler=cmd_config)
+
+
+@explained
+def cmd_ingest(args) -> int:
+    ctx = context(args)
+    if args.follow:
+        from .follow import follow
+        open_store(ctx).close()  # a damaged database is moved aside and rebuilt before following starts
+        return follow(ctx, args)
+    with open_store(ctx) as store:
+        summary = run_ingest(ctx, store, quiet=args.quiet)
+    if summary is None:
+        holder = ctx.writer_lock().holder_pid()
+        print(f"Another tokentop (pid {holder or '?'}) is the writer for {ctx.db_path} and keeps it up to date; "
+              "nothing to do.")
+        return 0
+    if not summary.files:
+        print(roots_hint(summary), file=sys.stderr)
+    print(summary.line())
+    for path, error in list(summary.errors.items())[:5]:
+        print(f"  could not read {path}: {error}", file=sys.stderr)
+    return 0
+
+
+@explained
+def cmd_report(args) -> int:
+    from ...ingest.usage.reports import build_report, to_csv, to_table
+    ctx = context(args)
+    tz = resolve_zone(ctx, args.tz)
+    if args.since and args.until and args.since > args.until:
+        raise UserFacingError(f"--since {args.since} is after --until {args.until}")
+    with open_store(ctx) as store:
+        if not args.no_ingest:
+            run_ingest(ctx, store, quiet=True)
+        report = build_report(store, args.kind, tz, args.since, args.until, args.source)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    elif args.csv:
+        sys.stdout.write(to_csv(report))
+    else:
+        import shutil
+        print(to_table(report, width=shutil.get_terminal_size((100, 24)).columns))
+    return 0
+
+
+@explained
+def cmd_doctor(args) -> int:
+    from ...ingest import doctor
+    ctx = context(args)
+    if args.rebuild:
+        lock = ctx.writer_lock()
+        if not lock.acquire():
+            raise UserFacingError(f"another tokentop (pid {lock.holder_pid() or '?'}) is writing to {ctx.db_path}; "
+                                  "stop it before rebuilding")
+        try:
+            print(doctor.rebuild(ctx))
+        finally:
+            lock.release()
+        return 0
+    report = doctor.examine(ctx)
+    print(json.dumps(report, indent=2) if args.json else doctor.format_report(report))
+    return 0 if report["database"].get("ok", False) else 1
+
+
+def cmd_config(args) -> int:
+    from ...ingest import locations
+    from ...ingest.config import write_default_config
+    path = Path(args.config).expanduser() if args.config else locations.config_path()
+    if args.path:
+        print(path)
+        return 0
+    if args.init:
+        try:
+            written = write_default_config(path, force=args.force)
+        except FileExistsError:
+            raise UserFacingError(f"{path} exists; use --force to overwrite it") from None
+        print(f"wrote {written}")
+        return 0
+    ctx = context(args)
+    from dataclasses import asdict
+    print(f"# config file: {path}{'' if path.exists() else ' (not present: defaults)'}")
+    print(f"# database: {ctx.db_path}")
+    for key, value in asdict(ctx.settings).items():
+        print(f"{key} = {json.dumps(value)}")
+    return 0
