@@ -12,9 +12,10 @@ import tomllib
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from . import locations
+from .clock import known_zone
 from .pricing import PriceTable, PricingError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -111,11 +112,7 @@ def _show(value: object) -> str:
 
 
 def _zone_ok(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    return known_zone(name) is not None
 
 
 def parse_week_reset(s: str) -> tuple[int, int, int, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,18 +9,14 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from ..ingest.clock import now_ms as wall_clock_ms
 from ..ingest.store.store import Store
-
 from .messages import DataChanged
 from .screens.overview import OverviewScreen
 
 CSS_FILE = Path(__file__).resolve().parents[1] / "usage.tcss"
 CLOCK_REFRESH_MS = 60_000
 """With no new lines, the screens still re-read once a minute: live markers expire and windows roll over."""
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class TokentopApp(App[int]):
@@ -48,20 +43,13 @@ class TokentopApp(App[int]):
         self.ctx = ctx
         self.clock = clock or wall_clock_ms
         self.watch_enabled = watch
-        self.tz = self._zone()
+        self.tz = ctx.settings.zone()
         self.keymap: dict[str, str] = dict(getattr(ctx.settings, "keys", {}) or {})
         self.service = None
         self._unsubscribe = None
         self._last_clock_refresh = 0
         self._backfill_timer = None
         self._prices = None
-
-    def _zone(self):
-        from zoneinfo import ZoneInfo
-        try:
-            return self.ctx.settings.zone()
-        except Exception:  # noqa: BLE001 - a bad zone must not stop the monitor; reports say so
-            return ZoneInfo("UTC")
 
     # -- helpers used by the screens ----------------------------------------------------------------
 

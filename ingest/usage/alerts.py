@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 
-from .limits import WindowStatus, compute_status, current_ms, dedup_end, local_ms, threshold_message
+from ..clock import day_start_ms, local_day, next_midnight_ms
+from ..clock import now_ms as current_ms
 from ..store.store import USAGE_SQL
+from .limits import WindowStatus, compute_status, dedup_end, threshold_message
 
 SPIKE_RATIO = 3.0
 """A day is a spike when its estimated cost exceeds this many times the trailing daily average…"""
@@ -63,15 +65,15 @@ class Alert:
 
 def daily_costs(store, zone: tzinfo, now: int, days: int) -> tuple[float, list[float]]:
     """Today's estimated cost and each of the `days` local days before it (oldest first), every source."""
-    today = datetime.fromtimestamp(now / 1000, zone).date()
+    today = local_day(now, zone)
     first = today - timedelta(days=days)
-    lo = local_ms(first, 0, 0, zone)
+    lo = day_start_ms(first, zone)
     # 15-minute slots are whole in every real zone, so they fall on one side of each local midnight.
     rows = store.db.execute(f"SELECT slot, SUM(cost_usd) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts <= ? GROUP BY slot",
                             (lo, now))
     per_day: dict = {}
     for slot, cost in rows:
-        day = datetime.fromtimestamp(slot / 1000, zone).date()
+        day = local_day(slot, zone)
         per_day[day] = per_day.get(day, 0.0) + (cost or 0.0)
     trailing = [per_day.get(first + timedelta(days=i), 0.0) for i in range(days)]
     return per_day.get(today, 0.0), trailing
@@ -85,8 +87,7 @@ def spike_alert(store, zone: tzinfo, now: int) -> Alert | None:
     average = sum(trailing) / len(trailing)
     if today_cost < SPIKE_FLOOR_USD or today_cost <= SPIKE_RATIO * average:
         return None
-    today = datetime.fromtimestamp(now / 1000, zone).date()
-    end = local_ms(today + timedelta(days=1), 0, 0, zone)
+    end = next_midnight_ms(now, zone)
     message = (f"Usage spike: ${today_cost:,.2f} est today, {today_cost / average:.1f}× your "
                f"{SPIKE_DAYS}-day average (${average:,.2f}/day)")
     return Alert("day", SPIKE_LEVEL, end, None, "local", message, now)
@@ -198,5 +199,17 @@ def status_level(statuses: dict[str, WindowStatus], settings, alerts: list[Alert
     return level
 
 
-__all__ = ["Alert", "check_alerts", "active_alerts", "spike_alert", "status_level", "warning_pct", "notify_desktop",
-           "threshold_message", "daily_costs", "OK", "WARNING", "CRITICAL"]
+__all__ = [
+    "CRITICAL",
+    "OK",
+    "WARNING",
+    "Alert",
+    "active_alerts",
+    "check_alerts",
+    "daily_costs",
+    "notify_desktop",
+    "spike_alert",
+    "status_level",
+    "threshold_message",
+    "warning_pct",
+]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
+from ..clock import DAY_MS, HOUR_MS, MINUTE_MS, local_day, local_time
 
 HALF_LIFE_ACTIVE = 4.0
 """Half-life of the pace, counted in *active* buckets: an idle night neither drags the pace to zero nor makes it
@@ -124,8 +122,8 @@ def fmt_duration(ms: int) -> str:
 
 def fmt_when(ms: int, zone: tzinfo, now_ms: int | None = None) -> str:
     """A local time: "Sat 14:20"; within the same local day as `now_ms`, just "14:20"."""
-    when = datetime.fromtimestamp(ms / 1000, zone)
-    if now_ms is not None and datetime.fromtimestamp(now_ms / 1000, zone).date() == when.date():
+    when = local_time(ms, zone)
+    if now_ms is not None and local_day(now_ms, zone) == when.date():
         return when.strftime("%H:%M")
     return when.strftime("%a %H:%M")
 

@@ -5,25 +5,61 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from .forecast import (DAY_MS, HALF_LIFE_ACTIVE, HOUR_MS, MINUTE_MS, Forecast, Pace, build_forecast, fmt_duration,
-                       fmt_when, pace)
+from ..clock import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    WEEK_MS,
+    local_day,
+    local_ms,
+    local_time,
+    next_midnight_ms,
+)
+from ..clock import now_ms as current_ms
 from ..store.store import USAGE_SQL
+from .forecast import (
+    HALF_LIFE_ACTIVE,
+    Forecast,
+    Pace,
+    build_forecast,
+    fmt_duration,
+    fmt_when,
+    pace,
+)
 
 __all__ = [
-    "Forecast", "WindowStatus", "Sample", "Calibration", "compute_status", "record_samples", "load_samples",
-    "calibrate", "week_from_reset_spec", "month_bounds", "five_hour_start", "fmt_when", "fmt_duration",
-    "window_label", "OFFICIAL_WINDOWS", "pct_text", "reset_text", "today_cost", "dedup_end", "threshold_message",
-    "fresh_official", "local_ms", "round_minute", "current_ms",
+    "OFFICIAL_WINDOWS",
+    "Calibration",
+    "Forecast",
+    "Sample",
+    "WindowStatus",
+    "calibrate",
+    "compute_status",
+    "current_ms",
+    "dedup_end",
+    "five_hour_start",
+    "fmt_duration",
+    "fmt_when",
+    "fresh_official",
+    "load_samples",
+    "local_ms",
+    "month_bounds",
+    "pct_text",
+    "record_samples",
+    "reset_text",
+    "round_minute",
+    "threshold_message",
+    "today_cost",
+    "week_from_reset_spec",
+    "window_label",
 ]
 
-WEEK_MS = 7 * DAY_MS
 FIVE_HOURS_MS = 5 * HOUR_MS
 FRESH_MS = 5 * MINUTE_MS
 """A sample confirmed this recently is shown as the official figure itself."""
@@ -68,10 +104,6 @@ UNKNOWN = "–"
 def window_label(name: str) -> str:
     """"week" → "Claude weekly limit": how messages name a window."""
     return _LABELS.get(name, name)
-
-
-def current_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -153,8 +185,8 @@ def round_minute(ms: int) -> int:
 
 
 # How long each official window lasts: a sample's reset must fall within that span of the moment it was taken.
-WINDOW_LENGTH_MS = {"five_hour": 5 * 3_600_000, "seven_day": 7 * 86_400_000, "seven_day_opus": 7 * 86_400_000,
-                    "seven_day_sonnet": 7 * 86_400_000}
+WINDOW_LENGTH_MS = {"five_hour": FIVE_HOURS_MS, "seven_day": WEEK_MS, "seven_day_opus": WEEK_MS,
+                    "seven_day_sonnet": WEEK_MS}
 
 
 def record_samples(store, samples: Iterable[Sample], taken_ms: int, session_id: str | None = None) -> int:
@@ -174,7 +206,7 @@ def record_samples(store, samples: Iterable[Sample], taken_ms: int, session_id: 
                 continue
             resets = latest[1]
         length = WINDOW_LENGTH_MS.get(s.window)
-        if length is not None and not taken_ms - 60_000 <= resets <= taken_ms + length + 60_000:
+        if length is not None and not taken_ms - MINUTE_MS <= resets <= taken_ms + length + MINUTE_MS:
             continue  # a reset outside the window it names (or in the past) is not a real sample
         if latest is not None and latest[0] == s.used_pct and latest[1] == resets:
             if taken_ms - latest[3] >= SEEN_REFRESH_MS:
@@ -213,16 +245,6 @@ def load_samples(store, resets_after_ms: int, taken_until_ms: int | None = None)
 # -- window bounds ----------------------------------------------------------------------------------
 
 
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def local_ms(day: date, hour: int, minute: int, zone: tzinfo) -> int:
-    """The instant (Unix ms) of a wall time in `zone`. A time skipped by a DST change maps with the offset before
-    the change (fold=0), i.e. an hour later on the wall clock; a repeated one maps to its first occurrence."""
-    return _ms(datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone))
-
-
 def week_from_reset_spec(spec: str, zone: tzinfo, now: int) -> tuple[int, int]:
     """The week [start, end) containing `now` for a "tue 09:00 [Zone]" reset, in local wall time (DST-correct:
     a week that crosses a DST change is 167 or 169 hours long). The spec's own zone wins over `zone`."""
@@ -230,7 +252,7 @@ def week_from_reset_spec(spec: str, zone: tzinfo, now: int) -> tuple[int, int]:
 
     weekday, hour, minute, zone_name = parse_week_reset(spec)
     tz = ZoneInfo(zone_name) if zone_name else zone
-    today = datetime.fromtimestamp(now / 1000, tz).date()
+    today = local_day(now, tz)
     day = today - timedelta(days=(today.weekday() - weekday) % 7)
     start = local_ms(day, hour, minute, tz)
     if start > now:
@@ -241,7 +263,7 @@ def week_from_reset_spec(spec: str, zone: tzinfo, now: int) -> tuple[int, int]:
 
 def month_bounds(zone: tzinfo, now: int) -> tuple[int, int]:
     """The calendar month containing `now` in `zone`, as [first day 00:00, next month's first day 00:00)."""
-    today = datetime.fromtimestamp(now / 1000, zone).date()
+    today = local_day(now, zone)
     first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return local_ms(first, 0, 0, zone), local_ms(following, 0, 0, zone)
@@ -691,7 +713,7 @@ def reset_text(status: WindowStatus | None, zone, now: int) -> str:
                                                                 and status.start_ms >= now):
         return UNKNOWN
     if status.name == "month":
-        return datetime.fromtimestamp(status.end_ms / 1000, zone).strftime("%b %d")
+        return local_time(status.end_ms, zone).strftime("%b %d")
     return fmt_when(status.end_ms, zone, now)
 
 
@@ -711,14 +733,13 @@ def dedup_end(status: WindowStatus, zone: tzinfo, now: int) -> int:
     (which never resets) the next local midnight, so it repeats at most once a day."""
     if status.window_source != "guess":
         return status.end_ms
-    return local_ms(datetime.fromtimestamp(now / 1000, zone).date() + timedelta(days=1), 0, 0, zone)
+    return next_midnight_ms(now, zone)
 
 
 def today_cost(store, zone: tzinfo, now: int | None = None) -> float:
     """Estimated USD since local midnight, every source."""
     now = current_ms() if now is None else now
-    today = datetime.fromtimestamp(now / 1000, zone).date()
-    start = local_ms(today, 0, 0, zone)
+    start = local_ms(local_day(now, zone), 0, 0, zone)
     row = store.db.execute("SELECT (SELECT SUM(cost_usd) FROM requests WHERE ts >= ?1 AND ts <= ?2), "
                            "(SELECT SUM(cost_usd) FROM rollups WHERE slot >= ?1 AND slot <= ?2)",
                            (start, now)).fetchone()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
+from ..clock import DAY_MS, MINUTE_MS, day_start_ms, local_day
 from ..pricing import model_family
-from .reports import Report, Totals, build_report
 from ..store.store import USAGE_SQL, Store
+from .reports import Report, Totals, build_report
 
-ACTIVE_MS = 5 * 60 * 1000
+ACTIVE_MS = 5 * MINUTE_MS
 """A session with a line in the last five minutes counts as active (live marker, listed first)."""
 SESSION_LIMIT = 500
 """At most this many sessions are shown; the table pages no further than that."""
@@ -22,7 +22,6 @@ DAILY_DAYS = 14
 SORTS = ("activity", "cost", "tokens", "project")
 FAMILIES = ("opus", "sonnet", "haiku", "other")
 SYNTHETIC = "<synthetic>"
-DAY_MS = 86_400_000
 
 
 # -- overview ---------------------------------------------------------------------------------------
@@ -88,9 +87,9 @@ def store_ready(store: Store) -> bool:
     return getattr(store, "version", 0) >= 1
 
 
-def overview(store: Store, settings, now_ms: int, *, tz: ZoneInfo | None = None, prices=None,
+def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None, prices=None,
              filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
-    tz = tz or _zone(settings)
+    tz = tz or settings.zone()
     if not store_ready(store):
         return Overview(now_ms, False, sort=sort, filter_text=filter_text)
     db = store.db
@@ -200,18 +199,17 @@ def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
             for f, (t, c) in sums.items() if t or c]
 
 
-def daily(store: Store, now_ms: int, tz: ZoneInfo, days: int = DAILY_DAYS) -> list[DayTotal]:
+def daily(store: Store, now_ms: int, tz: tzinfo, days: int = DAILY_DAYS) -> list[DayTotal]:
     """Totals for each of the last `days` local days (today last), with spike days flagged."""
-    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    today = local_day(now_ms, tz)
     first = today - timedelta(days=days - 1)
-    lo = int(datetime.combine(first, datetime.min.time(), tz).timestamp() * 1000)
-    hi = int(datetime.combine(today + timedelta(days=1), datetime.min.time(), tz).timestamp() * 1000)
+    lo, hi = day_start_ms(first, tz), day_start_ms(today + timedelta(days=1), tz)
     acc: dict[date, list] = {first + timedelta(days=i): [0, 0.0, 0] for i in range(days)}
     # Grouped by 15-minute slot in SQL (few rows), placed on local days here, so any zone offset works.
     sql = (f"SELECT slot, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
            f"SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY slot")
     for slot, tokens, cost, reqs in store.db.execute(sql, (lo, hi)):
-        day = datetime.fromtimestamp(slot / 1000, tz).date()
+        day = local_day(slot, tz)
         if day in acc:
             a = acc[day]
             a[0] += tokens or 0
@@ -364,11 +362,11 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
 VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily"}
 
 
-def view_report(store: Store, view: str, tz: ZoneInfo, now_ms: int, days: int | None = 30) -> Report | None:
+def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | None = 30) -> Report | None:
     """The models / projects / tools / days view over the last `days` local days (None: all history)."""
     if not store_ready(store):
         return None
-    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    today = local_day(now_ms, tz)
     since = today - timedelta(days=days - 1) if days else None
     report = build_report(store, VIEW_REPORTS[view], tz, since, today,
                           now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
@@ -394,13 +392,6 @@ def alert_rows(store: Store, limit: int = 500) -> AlertRows:
         return AlertRows([], [], False)
     cur = store.db.execute(f"SELECT * FROM alerts ORDER BY rowid DESC LIMIT {int(limit)}")
     return AlertRows([d[0] for d in cur.description], cur.fetchall(), True)
-
-
-def _zone(settings) -> ZoneInfo:
-    try:
-        return settings.zone()
-    except Exception:  # a broken zone setting must not take the monitor down
-        return ZoneInfo("UTC")
 
 
 # -- cap windows and forecasts ----------------------------------------------------------------------

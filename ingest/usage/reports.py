@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from ..clock import DAY_MS, day_start_ms, local_time, utc_offset_ms
 from ..store.store import USAGE_SQL, Store
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
@@ -97,9 +98,9 @@ def day_bounds_ms(since: date | None, until: date | None, tz: ZoneInfo) -> tuple
     """Local calendar days [since, until] → a half-open UTC millisecond range."""
     lo = hi = None
     if since:
-        lo = int(datetime.combine(since, datetime.min.time(), tz).timestamp() * 1000)
+        lo = day_start_ms(since, tz)
     if until:
-        hi = int(datetime.combine(until + timedelta(days=1), datetime.min.time(), tz).timestamp() * 1000)
+        hi = day_start_ms(until + timedelta(days=1), tz)
     return lo, hi
 
 
@@ -174,7 +175,6 @@ def _by_period(store, kind, tz, lo, hi, source) -> list[Row]:
 _SLOT_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
               "SUM(cost_usd), SUM(requests), SUM(unpriced)")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-DAY_MS = 86_400_000
 
 
 def _slot_table(store) -> str:
@@ -201,7 +201,7 @@ def _local_day_sql(store, table, tz, lo, hi) -> str:
 
 
 def _offset_ms(tz, ms: int) -> int:
-    return int(datetime.fromtimestamp(ms / 1000, tz).utcoffset().total_seconds() * 1000)
+    return utc_offset_ms(ms, tz)
 
 
 def _offset_changes(tz, first: int, last: int) -> list[tuple[int, int]]:
@@ -234,7 +234,7 @@ def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
 
 def iso_local(ms: int | None, tz) -> str | None:
     """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
-    return datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds") if ms is not None else None
+    return local_time(ms, tz).isoformat(timespec="seconds") if ms is not None else None
 
 
 def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:

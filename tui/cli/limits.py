@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
+from ...ingest.clock import now_ms as _now_ms
 from .common import explained
 
 
@@ -46,10 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--settings", metavar="PATH", help="settings file (default: ~/.claude/settings.json)")
         p.add_argument("--dry-run", action="store_true", help="print the change as a unified diff; write nothing")
         p.set_defaults(handler=cmd_settings, action=action)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _read_stdin(limit: int = 1 << 20) -> bytes:
