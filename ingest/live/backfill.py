@@ -1,0 +1,230 @@
+"""The cold read of many files: new files parsed ahead in worker processes, written in shared transactions.
+
+Each file still goes through the same `FileCursor` rules as a live read; a file that is not new after all (a
+rename carried a position over) is read the ordinary way by the `Ingester`."""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import stat
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from ..logs.discovery import Discovery, LogFile, discover
+from ..logs.jsonl import ParseResult
+from ..records import SessionInfo, UsageRecord
+from ..store.store import _wins
+from .tail import head_of
+
+if TYPE_CHECKING:
+    from .ingester import FileOutcome, Ingester, IngestSummary
+
+READ_SLACK_BYTES = 64 << 10
+"""Read this much past the size `fstat` gave, so a file that grew meanwhile is noticed and read on."""
+PARALLEL_MIN_BYTES = 32 << 20
+"""New files are parsed in worker processes only when they hold at least this much: below it, starting the
+workers costs more than they save."""
+PARALLEL_WORKERS = 2
+PREFETCH_BYTES = 64 << 20
+"""How far ahead of the writer the workers may read, which bounds the parsed results waiting in memory."""
+APPLY_GROUP_FILES = 32
+"""Worker-parsed files written with one `write_batch`."""
+TASK_BYTES = 2 << 20
+"""Files are handed to a worker in groups of about this size: one hand-off per small file cost the writer more
+than the file's parse."""
+
+
+class Backfill:
+    """One catch-up over `found` files, writing through `ingester` (its cursor, its transactions)."""
+
+    def __init__(self, ingester: Ingester):
+        self.ingester = ingester
+        self.cursor = ingester.cursor
+
+    def run(self, found: Discovery | None = None,
+            progress: Callable[[int, int, str], None] | None = None) -> IngestSummary:
+        from .ingester import IngestSummary
+        ingester = self.ingester
+        started = time.perf_counter()
+        found = found or discover(ingester.settings)
+        summary = IngestSummary(files=len(found.files), roots=found.roots, problems=dict(found.problems))
+        try:
+            # Larger-first would finish the bar unevenly; path order keeps runs reproducible.
+            group: list = []  # consecutive worker-parsed files, written together
+            for index, (log, parsed) in enumerate(self._prefetched(found.files)):
+                if parsed:
+                    group.append((log, parsed))
+                if group and (not parsed or len(group) >= APPLY_GROUP_FILES):
+                    for outcome in self._apply(group):
+                        summary.add(outcome)
+                    group = []
+                if not parsed and not self.cursor.untouched(log.path):
+                    summary.add(ingester.ingest_file(log))
+                if progress:  # (a file parsed ahead counts as done here; its group is written moments later)
+                    progress(index + 1, len(found.files), log.path)
+            for outcome in self._apply(group):
+                summary.add(outcome)
+        except BaseException:
+            ingester.end_batch(failed=True)
+            raise
+        ingester.end_batch()
+        retention = getattr(ingester.settings, "retention_days", 90) or 90
+        ingester.store.prune(retention)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _prefetched(self, files: list[LogFile]) -> Iterator[tuple[LogFile, tuple | None]]:
+        """Yield (file, parsed or None) in the given order. On a cold backfill, new files small enough for one read
+        are read and parsed ahead by worker processes (parsing is most of the CPU; the writer stays here, alone)."""
+        ingester = self.ingester
+        limit = min(ingester.chunk_bytes, ingester.max_line_bytes)  # what one read of `Ingester._read` takes
+        sizes: dict[str, int] = {}
+        for log in files:
+            if self.cursor.is_new(log.path):
+                try:
+                    size = os.stat(log.path).st_size
+                except OSError:
+                    continue
+                if size <= limit:
+                    sizes[log.path] = size
+        pool = None
+        # Forking is safe only while this process has no other thread (the TUI's ingest thread reads serially).
+        if (sum(sizes.values()) >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
+                and threading.active_count() == 1):
+            import multiprocessing
+            try:
+                pool = multiprocessing.get_context("fork").Pool(PARALLEL_WORKERS)
+            except (ValueError, OSError):  # no fork here, or no processes left: read serially
+                pool = None
+        if pool is None:
+            for log in files:
+                yield log, None
+            return
+        # A backfill this size also shares transactions of up to BATCH_BYTES between files (see `Ingester._write`):
+        # one commit per small file cost more than parsing it. (Smaller catch-ups keep a commit per file, so a
+        # reader sees them progress file by file.)
+        ingester.begin_batch()
+        with pool:
+            pending: deque = deque()  # (files, task or None, bytes), in file order
+            group: list[LogFile] = []
+            group_bytes = ahead = 0
+            for log in files:
+                size = sizes.get(log.path)
+                if size is not None:
+                    group.append(log)
+                    group_bytes += size
+                if group and (size is None or group_bytes >= TASK_BYTES):
+                    jobs = [(g.path, g.source, g.session_id, g.agent_id, limit) for g in group]
+                    pending.append((group, pool.apply_async(_parse_whole_files, (jobs,)), group_bytes))
+                    ahead += group_bytes
+                    group, group_bytes = [], 0
+                if size is None:
+                    pending.append(([log], None, 0))
+                while pending and ahead >= PREFETCH_BYTES:
+                    ahead -= yield from _take(pending)
+            if group:
+                jobs = [(g.path, g.source, g.session_id, g.agent_id, limit) for g in group]
+                pending.append((group, pool.apply_async(_parse_whole_files, (jobs,)), group_bytes))
+            while pending:
+                yield from _take(pending)
+
+    def _apply(self, group: list) -> list[FileOutcome]:
+        """Commit new files that workers read whole, each exactly as `Ingester._read` would have, with one
+        `write_batch` for the group (per file, its statements cost the writer more than the rows). A file that
+        turns out to be known after all (a rename carries its position over) goes the ordinary way. The group's
+        rows and counts are reported on its last file's outcome."""
+        from .ingester import FileOutcome, merge
+        ingester = self.ingester
+        outcomes, files, combined, nbytes = [], [], ParseResult(), 0
+        for log, (st, size, packed, parser_state, head) in group:
+            result = _unpack(packed)
+            fs = self.cursor.known(log, st)
+            if fs.id is not None or fs.offset:
+                outcomes.append(ingester.ingest_file(log))
+                continue
+            outcomes.append(FileOutcome(log.path, bytes_read=size))
+            fs.session_id, fs.agent_id, fs.gone = log.session_id, log.agent_id, False
+            fs.device, fs.inode = st.st_dev, st.st_ino
+            fs.offset, fs.size, fs.mtime_ns = result.consumed, st.st_size, st.st_mtime_ns
+            fs.lines += result.lines
+            extra = {"head": head} if head else {}
+            extra["parser"] = parser_state
+            fs.state = json.dumps(extra)
+            files.append((fs, result.skipped))
+            merge(combined, result)
+            nbytes += size
+        if files:
+            ingester.write(files, combined, outcomes[-1], nbytes)
+        return outcomes
+
+
+def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
+    """In a worker: read each new file in one read and parse it as `Ingester._read` would; None for a file that
+    is gone, unreadable or bigger than one read (it is then read the ordinary way)."""
+    from .ingester import parse
+    out = []
+    for path, source, session_id, agent_id, limit in jobs:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            out.append(None)
+            continue
+        try:
+            st = os.fstat(fd)
+            want = st.st_size + READ_SLACK_BYTES
+            data = os.pread(fd, want, 0) if stat.S_ISREG(st.st_mode) and st.st_size <= limit else None
+        except OSError:
+            data = None
+        finally:
+            os.close(fd)
+        if data is None or len(data) >= want or len(data) > limit:
+            out.append(None)  # grew since it was sized: too big to be sure of one read
+            continue
+        result, parser_state = parse(source, session_id, agent_id, data, None, final_tail=True)
+        # Plain tuples: pickling the dataclasses themselves took the writer 10x longer to unpickle.
+        records = [_record_fields(r) for r in _best_per_key(result.records)]
+        sessions = [_session_fields(i) for i in result.sessions.values()]
+        out.append((st, len(data), (records, sessions, result.skipped, result.consumed, result.lines), parser_state,
+                    head_of(data, result.consumed)))
+    return out
+
+
+def _best_per_key(records: list[UsageRecord]) -> list[UsageRecord]:
+    """What `Store.write_batch` keeps of one file's records — the winner per dedup key, by the same rule and in the
+    same order — carrying every tool call seen under that key (write_batch records those from losers too). Done
+    in the worker, so the writer unpacks and sorts through half as many records."""
+    best: dict[str, UsageRecord] = {}
+    for rec in records:
+        old = best.get(rec.dedup_key)
+        if old is None:
+            best[rec.dedup_key] = rec
+            continue
+        winner, loser = (rec, old) if _wins(rec, old) else (old, rec)
+        winner.tool_calls = old.tool_calls + rec.tool_calls if loser.tool_calls else winner.tool_calls
+        best[rec.dedup_key] = winner
+    return list(best.values())
+
+
+_record_fields = operator.attrgetter(*UsageRecord.__slots__)
+_session_fields = operator.attrgetter(*SessionInfo.__slots__)
+
+
+def _unpack(packed) -> ParseResult:
+    records, sessions, skipped, consumed, lines = packed
+    infos = [SessionInfo(*fields) for fields in sessions]
+    return ParseResult([UsageRecord(*fields) for fields in records], {i.session_id: i for i in infos}, skipped,
+                       consumed, lines)
+
+
+def _take(pending: deque):
+    """Yield the oldest pending group's files with their parsed results; returns the bytes it held."""
+    files, task, nbytes = pending.popleft()
+    results = task.get() if task is not None else [None] * len(files)
+    for log, parsed in zip(files, results):
+        yield log, parsed
+    return nbytes
