@@ -74,7 +74,7 @@ def _dump(db_path) -> dict:
 
 def test_parallel_backfill_writes_exactly_what_the_serial_reader_writes(home, monkeypatch):
     """The cold-backfill path (worker processes parse whole files, shared transactions) against the plain one."""
-    from tokentop.ingest.live import ingester
+    from tokentop.ingest.live import backfill, ingester
     from tokentop.ingest.context import make_context
     from tokentop.ingest.usage.reports import build_report
     from zoneinfo import ZoneInfo
@@ -85,10 +85,10 @@ def test_parallel_backfill_writes_exactly_what_the_serial_reader_writes(home, mo
     config.write_text("retention_days = 100000\n")
 
     def ingest(db, parallel: bool):
-        monkeypatch.setattr(ingester, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 60)
+        monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 60)
         # Small groups and a short read-ahead window, so a 3 MB corpus still takes every branch of the prefetch.
-        monkeypatch.setattr(ingester, "TASK_BYTES", 64 << 10)
-        monkeypatch.setattr(ingester, "PREFETCH_BYTES", 256 << 10)
+        monkeypatch.setattr(backfill, "TASK_BYTES", 64 << 10)
+        monkeypatch.setattr(backfill, "PREFETCH_BYTES", 256 << 10)
         monkeypatch.setattr(ingester, "BATCH_BYTES", 512 << 10)
         ctx = make_context(str(db), str(config))
         with ctx.open_store() as store:
@@ -97,10 +97,10 @@ def test_parallel_backfill_writes_exactly_what_the_serial_reader_writes(home, mo
         return summary, report
 
     applied = []
-    real_apply = ingester.Ingester._apply
-    monkeypatch.setattr(ingester.Ingester, "_apply", lambda self, group: applied.extend(group) or
+    real_apply = backfill.Backfill._apply
+    monkeypatch.setattr(backfill.Backfill, "_apply", lambda self, group: applied.extend(group) or
                         real_apply(self, group))
-    monkeypatch.setattr(ingester, "APPLY_GROUP_FILES", 5)  # several groups, and a short last one
+    monkeypatch.setattr(backfill, "APPLY_GROUP_FILES", 5)  # several groups, and a short last one
     serial, serial_report = ingest(home / "serial.db", parallel=False)
     assert applied == []
     parallel, parallel_report = ingest(home / "parallel.db", parallel=True)
