@@ -30,6 +30,8 @@ class TokentopApp(App[int]):
     VIEWS = Binding.Group("Views", compact=True)
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Leave tokentop"),
+        # As in `top`: Ctrl+C leaves at once (Textual's default only tells you to press Ctrl+Q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit_ctrl_c", tooltip="Leave tokentop"),
         Binding("question_mark", "help", "Help", id="help", tooltip="List every key binding"),
         Binding("m", "view('models')", "Models", id="view_models", tooltip="Usage per model", group=VIEWS),
         Binding("p", "view('projects')", "Projects", id="view_projects", tooltip="Usage per project", group=VIEWS),
@@ -204,13 +206,16 @@ class TokentopApp(App[int]):
         self.push_screen(ViewScreen(view))
 
     def show_sessions_filtered(self, text: str) -> None:
-        """Back to the overview with its sessions filtered (Enter on a project or model in a view)."""
+        """Back to the overview with its sessions filtered (Enter on a project or model in a view); Esc there
+        drops the filter and returns to that view."""
+        from .screens.views import ViewScreen
         overview = self._overview()
         if overview is None:
             return
+        came_from = self.screen.view if isinstance(self.screen, ViewScreen) else None
         while self.screen is not overview:
             self.pop_screen()
-        overview.set_filter(text)
+        overview.set_filter(text, return_to=came_from)
 
     async def action_quit(self) -> None:
         self.exit(0)

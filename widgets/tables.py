@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 
@@ -26,6 +27,20 @@ Cell = str | Text
 class KeyedTable(DataTable):
     """Rows are (key, cells). `set_rows` touches only what changed: same keys in the same order → `update_cell`
     per changed cell; otherwise the rows are rebuilt and the cursor returns to the row it was on."""
+
+    # DataTable puts Home/End on sideways scrolling; in a row table they mean the first and last row.
+    BINDINGS = [
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)

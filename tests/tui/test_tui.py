@@ -31,11 +31,6 @@ def pilot_test(fn):
     return run
 
 
-@pytest.fixture
-def ctx(home):
-    return build_store(home)
-
-
 def make_app(ctx, **kw) -> TokentopApp:
     kw.setdefault("watch", False)
     return TokentopApp(ctx, clock=lambda: NOW_MS, **kw)

@@ -51,3 +51,16 @@ def test_overview(snap_compare, app, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_session(snap_compare, app, size):
     assert snap_compare(app, terminal_size=size, run_before=_session_loaded)
+
+
+async def _help_at_end(pilot) -> None:
+    await _overview_loaded(pilot)
+    await pilot.press("question_mark")
+    await _wait(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
+    await pilot.press("end")
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_scrolled_to_its_end(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=_help_at_end)

@@ -61,7 +61,10 @@ class HelpScreen(ModalScreen):
                     yield self._row(keys, what, "")
                 yield Static("Remap a key by its id in config.toml, e.g. [keys] then quit = \"q,ctrl+c\".",
                              classes="help-note", markup=False)
-            yield Static("Esc or ? to close", id="help-hint", markup=False)
+            yield Static("↑ ↓ pgup pgdn home end scroll · Esc or ? to close", id="help-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()  # the arrows, pages, Home and End scroll the list at once
 
     @staticmethod
     def _row(key: str, text: str, binding_id: str) -> Horizontal:

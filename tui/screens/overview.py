@@ -66,6 +66,10 @@ class OverviewScreen(Reloads, Screen):
         self.sort = queries.SORTS[0]
         self.overview: queries.Overview | None = None
         self._first_run_asked = False
+        self._return_to: str | None = None
+        """The view whose Enter filtered these sessions: Esc drops the filter and goes back there."""
+        self._cursor_to_top = False
+        """Set by a filter or sort change: the next rows put the cursor on the first row in view."""
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -104,6 +108,13 @@ class OverviewScreen(Reloads, Screen):
     def on_screen_resume(self) -> None:
         # (Reloads.on_screen_resume runs too: Textual calls the handler of every class in the MRO.)
         self.tick(self.app.now_ms())
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        """Arrows and Enter act on the sessions whenever the overview shows (not only after a Tab)."""
+        tables = self.query(SessionsTable)  # empty while the screen is still composing
+        if tables and tables.first().display and self.focused is None:
+            tables.first().focus()
 
     # -- loading ------------------------------------------------------------------------------------
 
@@ -172,7 +183,11 @@ class OverviewScreen(Reloads, Screen):
         self.query_one(BurnSparkline).show(data)
         self.query_one(ModelSplit).show([Share(f.family, f.token_share, f.cost_share, f.tokens, f.cost_usd)
                                          for f in ov.families], self._top_sessions(ov, week))
-        self.query_one(SessionsTable).show(ov.sessions, ov.now_ms, tz)
+        table = self.query_one(SessionsTable)
+        table.show(ov.sessions, ov.now_ms, tz)
+        if self._cursor_to_top and table.row_count:
+            self._cursor_to_top = False
+            table.move_cursor(row=0)
         self._caption()
         priced = any(d.cost_usd for d in ov.days)
         amount = (lambda d: fmt.money(d)) if priced else (lambda d: fmt.tokens(d) + " tok")
@@ -252,6 +267,7 @@ class OverviewScreen(Reloads, Screen):
         empty = not ov.has_data
         panel.display = empty
         self.query_one(SessionsTable).display = not empty
+        self._focus_table()  # the backfill panel just closed: the table takes the keys
         if empty and not self._first_run_asked:
             self._first_run_asked = True
             self._discover()
@@ -314,18 +330,24 @@ class OverviewScreen(Reloads, Screen):
         self.app.push_screen(FilterModal(self.filter_text, "Filter sessions (project, title, model, branch, id)"),
                              done)
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str, return_to: str | None = None) -> None:
         self.filter_text = text.strip()
+        self._return_to = return_to if self.filter_text else None
+        self._cursor_to_top = True
         self._caption()
         self.refresh_data()
 
     def action_clear_filter(self) -> None:
+        back = self._return_to
         if self.filter_text:
             self.set_filter("")
+        if back:
+            self.app.action_view(back)
 
     def action_sort(self) -> None:
         i = queries.SORTS.index(self.sort)
         self.sort = queries.SORTS[(i + 1) % len(queries.SORTS)]
+        self._cursor_to_top = True
         self._caption()
         self.refresh_data()
 
