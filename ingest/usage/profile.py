@@ -1,0 +1,211 @@
+"""The hour-of-week forecaster: what the user's own past weeks say the rest of this window will bring, scaled by how
+this window has gone so far, with a band measured by running the same forecaster over those past weeks.
+
+Why not a straight pace: usage has a weekly rhythm (work hours, idle nights, light weekends). A pace measured on
+Friday afternoon and projected across the weekend arrives ~a day and a half early; the profile knows the weekend
+is quiet because the user's weekends were. The band is not the spread of hourly rates (which says little about a
+week) but the spread of this forecaster's own errors on past weeks at the same horizon, so an 80% band holds the
+outcome about 80% of the time on the user's own history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from ..clock import HOUR_MS, WEEK_MS, local_time
+
+HOURS_PER_WEEK = 168
+MIN_WEEKS = 1.0
+"""A profile needs at least a week of observed hours: with less, some hours of the week were never seen."""
+PRIOR_WEIGHT = 0.35
+"""How much a typical week counts against this window's own evidence. The scale is
+(used + PRIOR·E_window) / (E_so_far + PRIOR·E_window): early in the window it stays near 1 (the usual week), and
+as the expected-so-far grows, what this window actually did takes over (a heavy week is projected heavy)."""
+BAND_COVERAGE = 0.8
+HORIZON_EDGES_H = (6, 12, 24, 48, 96)
+"""Backtest errors are grouped by the hours left in the window: 0–6 h, 6–12 h, …, 96 h and more."""
+MIN_BAND_SAMPLES = 6
+BACKTEST_STEP_MS = 6 * HOUR_MS
+
+
+def hour_of_week(ms: int, zone: tzinfo) -> int:
+    """0 = Monday 00:00–01:00 local time, … 167 = Sunday 23:00–24:00."""
+    t = local_time(ms, zone)
+    return t.weekday() * 24 + t.hour
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Mean usage per local hour of the week (in the caller's unit: % of the cap, or USD)."""
+
+    per_hour: tuple[float, ...]
+    weeks: float
+    """Observed hours / 168: how many weeks of history the means rest on (blocked hours excluded)."""
+
+    def expected(self, a_ms: int, b_ms: int, zone: tzinfo) -> float:
+        """Usage the profile expects in [a_ms, b_ms), partial hours counted by their share."""
+        if b_ms <= a_ms:
+            return 0.0
+        total = 0.0
+        t = a_ms
+        while t < b_ms:
+            hour_end = t - t % HOUR_MS + HOUR_MS
+            stop = min(hour_end, b_ms)
+            total += self.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
+            t = stop
+        return total
+
+
+def learn_profile(buckets: Iterable[tuple[int, float]], start_ms: int, end_ms: int, zone: tzinfo,
+                  blocked: Iterable[int] = ()) -> Profile | None:
+    """The profile of [start_ms, end_ms) from hourly (hour_start_ms, amount) buckets (missing hours are zero).
+
+    Hours in `blocked` (hour starts where the user sat at a cap and could not use anything) are left out of both
+    the sums and the counts, so a week blocked at the cap does not teach that those hours are idle."""
+    first = start_ms - start_ms % HOUR_MS
+    if first < start_ms:
+        first += HOUR_MS
+    blocked_set = set(blocked)
+    sums = [0.0] * HOURS_PER_WEEK
+    counts = [0] * HOURS_PER_WEEK
+    amounts: dict[int, float] = {}
+    for ts, amount in buckets:
+        if start_ms <= ts < end_ms:
+            amounts[ts - ts % HOUR_MS] = amounts.get(ts - ts % HOUR_MS, 0.0) + amount
+    for ts in range(first, end_ms - HOUR_MS + 1, HOUR_MS):
+        if ts in blocked_set:
+            continue
+        h = hour_of_week(ts, zone)
+        sums[h] += amounts.get(ts, 0.0)
+        counts[h] += 1
+    observed = sum(counts)
+    if observed < MIN_WEEKS * HOURS_PER_WEEK or min(counts) == 0:
+        return None
+    return Profile(tuple(s / c for s, c in zip(sums, counts)), observed / HOURS_PER_WEEK)
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Where the window ends up by the profile: the middle, and the band when past weeks could measure one."""
+
+    final: float
+    low: float | None
+    high: float | None
+    scale: float
+    """This window's usage so far over what the profile expected so far, shrunk toward 1 (see PRIOR_WEIGHT)."""
+    expected_left: float
+    """What the profile expects in the rest of the window, before scaling."""
+
+    def at(self, profile: Profile, now_ms: int, t_ms: int, used: float, zone: tzinfo) -> float:
+        """The middle curve: usage expected by `t_ms`."""
+        return used + self.scale * profile.expected(now_ms, t_ms, zone)
+
+
+def project(profile: Profile, used: float, start_ms: int, now_ms: int, end_ms: int, zone: tzinfo,
+            band: Sequence[tuple[float, float]] | None = None) -> Projection:
+    """Project `used` (so far in the window [start_ms, end_ms)) to the window's end.
+
+    `band` is `band_ratios`' answer: per horizon group, the (low, high) ratio of actual to predicted remaining
+    usage on past weeks."""
+    so_far = profile.expected(start_ms, now_ms, zone)
+    whole = so_far + profile.expected(now_ms, end_ms, zone)
+    prior = PRIOR_WEIGHT * whole
+    scale = (used + prior) / (so_far + prior) if so_far + prior > 0 else 1.0
+    left = profile.expected(now_ms, end_ms, zone)
+    mid_left = scale * left
+    low = high = None
+    if band:
+        lo_ratio, hi_ratio = band[_horizon_group((end_ms - now_ms) / HOUR_MS)]
+        low, high = used + mid_left * lo_ratio, used + mid_left * hi_ratio
+    return Projection(used + mid_left, low, high, scale, left)
+
+
+def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_ms: int, zone: tzinfo,
+             level: float = 100.0, extra: float = 0.0) -> int | None:
+    """When the middle curve (plus `extra` spread in proportion to it) reaches `level`, to the minute; None if it
+    does not before `end_ms`. `extra` lets a caller ask when the band's edge crosses."""
+    if used >= level:
+        return now_ms
+    rate = proj.scale * (1.0 + extra)
+    if rate <= 0:
+        return None
+    t, acc = now_ms, used
+    while t < end_ms:
+        stop = min(t - t % HOUR_MS + HOUR_MS, end_ms)
+        step = rate * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
+        if acc + step >= level:
+            frac = (level - acc) / step if step > 0 else 0.0
+            return t + int((stop - t) * frac)
+        acc += step
+        t = stop
+    return None
+
+
+def _horizon_group(hours_left: float) -> int:
+    for i, edge in enumerate(HORIZON_EDGES_H):
+        if hours_left < edge:
+            return i
+    return len(HORIZON_EDGES_H)
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def band_ratios(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
+                blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE) -> list[tuple[float, float]] | None:
+    """Run the forecaster over each past window (its profile learnt from the other windows, so it never sees the
+    answer) every 6 hours, and collect actual / predicted remaining usage per horizon group. The band for a group
+    is the central `coverage` of those ratios. Groups with too few samples borrow the next wider group's band;
+    None when no group has enough."""
+    blocked = set(blocked)
+    by_group: list[list[float]] = [[] for _ in range(len(HORIZON_EDGES_H) + 1)]
+    hourly: dict[int, float] = {}
+    for ts, amount in buckets:
+        hourly[ts - ts % HOUR_MS] = hourly.get(ts - ts % HOUR_MS, 0.0) + amount
+    for start, end in windows:
+        others = [(ts, a) for ts, a in hourly.items() if not start <= ts < end]
+        span_lo = min((s for s, _ in windows), default=start)
+        span_hi = max((e for _, e in windows), default=end)
+        profile = learn_profile(others, span_lo, span_hi, zone,
+                                blocked | set(range(start - start % HOUR_MS, end, HOUR_MS)))
+        if profile is None:
+            continue
+        total = sum(a for ts, a in hourly.items() if start <= ts < end)
+        for now in range(start + BACKTEST_STEP_MS, end, BACKTEST_STEP_MS):
+            used = sum(a for ts, a in hourly.items() if start <= ts < now)
+            proj = project(profile, used, start, now, end, zone)
+            predicted_left = proj.final - used
+            if predicted_left <= 1e-9:
+                continue
+            by_group[_horizon_group((end - now) / HOUR_MS)].append((total - used) / predicted_left)
+    tail = (1 - coverage) / 2
+    bands: list[tuple[float, float] | None] = [
+        (_quantile(r, tail), _quantile(r, 1 - tail)) if len(r) >= MIN_BAND_SAMPLES else None for r in by_group]
+    if all(b is None for b in bands):
+        return None
+    # A group without enough samples borrows from the nearest group that has them (wider horizons first).
+    filled: list[tuple[float, float]] = []
+    for i, b in enumerate(bands):
+        if b is None:
+            b = next((bands[j] for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j]), None)
+        filled.append(b)  # type: ignore[arg-type]
+    return filled
+
+
+def past_windows(end_ms: int, length_ms: int = WEEK_MS, count: int = 8, not_before: int | None = None
+                 ) -> list[tuple[int, int]]:
+    """The `count` windows of `length_ms` that ended at or before `end_ms` (the current window's start), newest
+    last, none starting before `not_before` (the first usage on record)."""
+    out = []
+    for i in range(count, 0, -1):
+        start = end_ms - i * length_ms
+        if not_before is not None and start < not_before - not_before % HOUR_MS:
+            continue
+        out.append((start, start + length_ms))
+    return out
