@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from tokentop.ingest.clock import DAY_MS, HOUR_MS, WEEK_MS
@@ -16,7 +16,6 @@ from tokentop.ingest.usage.profile import (
     project,
 )
 
-UTC = timezone.utc
 MONDAY = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)  # a Monday 00:00 UTC
 
 
