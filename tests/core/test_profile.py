@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from tokentop.ingest.clock import DAY_MS, HOUR_MS, WEEK_MS
 from tokentop.ingest.usage.profile import (
+    PRIOR_WEIGHT,
     band_ratios,
     crossing,
     hour_of_week,
@@ -64,8 +65,9 @@ def test_a_heavy_week_is_projected_heavy_as_evidence_arrives():
     start, end = MONDAY + 3 * WEEK_MS, MONDAY + 4 * WEEK_MS
     wednesday = start + 2 * DAY_MS + 17 * HOUR_MS  # three work days done, at twice the usual use
     proj = project(profile, 3 * 8 * 4.0, start, wednesday, end, UTC)
-    # Expected so far 48, whole week 80: scale (96 + 28) / (48 + 28) = 1.6316…
-    assert abs(proj.scale - (96 + 0.35 * 80) / (48 + 0.35 * 80)) < 1e-9
+    # Expected so far 48, whole week 80: scale (96 + p·80) / (48 + p·80), close to 2 with little shrinkage.
+    prior = PRIOR_WEIGHT * 80
+    assert abs(proj.scale - (96 + prior) / (48 + prior)) < 1e-9 and 1.5 < proj.scale < 2
     assert abs(proj.final - (96 + proj.scale * 32)) < 1e-9
 
 
