@@ -18,7 +18,8 @@ from ..logs.discovery import Discovery, LogFile, discover
 from ..logs.jsonl import LINE_TOO_LONG, ParseResult
 from ..logs.openclaw import parse_openclaw
 from ..records import CLAUDE_CODE, SessionInfo, UsageRecord
-from ..store.store import FileState, Store, _wins
+from ..store.dedup import wins as _wins
+from ..store.store import FileState, Store
 
 CHUNK_BYTES = 8 << 20
 """Sequential read size: large reads are what make a cold backfill fast."""

@@ -8,8 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from ..store.schema import USAGE_SQL
 from .limits import WindowStatus, compute_status, current_ms, dedup_end, local_ms, threshold_message
-from ..store.store import USAGE_SQL
 
 SPIKE_RATIO = 3.0
 """A day is a spike when its estimated cost exceeds this many times the trailing daily average…"""

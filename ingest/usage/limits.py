@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from ..store.schema import USAGE_SQL
 from .forecast import (DAY_MS, HALF_LIFE_ACTIVE, HOUR_MS, MINUTE_MS, Forecast, Pace, build_forecast, fmt_duration,
                        fmt_when, pace)
-from ..store.store import USAGE_SQL
 
 __all__ = [
     "Forecast", "WindowStatus", "Sample", "Calibration", "compute_status", "record_samples", "load_samples",

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..pricing import model_family
+from ..store.schema import USAGE_SQL
+from ..store.store import Store
 from .reports import Report, Totals, build_report
-from ..store.store import USAGE_SQL, Store
 
 ACTIVE_MS = 5 * 60 * 1000
 """A session with a line in the last five minutes counts as active (live marker, listed first)."""
