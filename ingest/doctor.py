@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 from .logs.discovery import discover
-from .store.store import SCHEMA_VERSION, Store, StoreError
+from .store.errors import StoreError
+from .store.schema import SCHEMA_VERSION
+from .store.store import Store
 
 
 def examine(ctx) -> dict:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..logs.discovery import Discovery, LogFile, discover
 from ..logs.jsonl import ParseResult
 from ..records import SessionInfo, UsageRecord
-from ..store.store import _wins
+from ..store.dedup import wins as _wins
 from .tail import head_of
 
 if TYPE_CHECKING:

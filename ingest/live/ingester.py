@@ -13,7 +13,7 @@ from ..logs.claude import parse_claude
 from ..logs.discovery import Discovery, LogFile
 from ..logs.jsonl import LINE_TOO_LONG, ParseResult
 from ..logs.openclaw import parse_openclaw
-from ..records import CLAUDE_CODE, SessionInfo, UsageRecord
+from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
 from .backfill import (APPLY_GROUP_FILES, PARALLEL_MIN_BYTES, PARALLEL_WORKERS, PREFETCH_BYTES,  # noqa: F401
                        READ_SLACK_BYTES, TASK_BYTES, Backfill)

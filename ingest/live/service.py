@@ -16,7 +16,8 @@ from pathlib import Path
 from ..logs.discovery import LogFile, classify, configured_roots, discover
 from .ingester import FileOutcome, Ingester, IngestSummary
 from ..store.recovery import diagnose, move_aside
-from ..store.store import Store, StoreDamaged, StoreError
+from ..store.errors import StoreDamaged, StoreError
+from ..store.store import Store
 from .writer_lock import WriterLock
 
 log = logging.getLogger(__name__)

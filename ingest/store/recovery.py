@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .store import BUSY_TIMEOUT_MS, Store, StoreDamaged
+from .errors import BUSY_TIMEOUT_MS, StoreDamaged
+from .store import Store
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 SIDE_FILES = ("", "-wal", "-shm")

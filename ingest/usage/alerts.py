@@ -10,7 +10,7 @@ from datetime import timedelta, tzinfo
 
 from ..clock import day_start_ms, local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
-from ..store.store import USAGE_SQL
+from ..store.schema import USAGE_SQL
 from .limits import WindowStatus, compute_status, dedup_end, threshold_message
 
 SPIKE_RATIO = 3.0

@@ -22,7 +22,7 @@ from ..clock import (
     next_midnight_ms,
 )
 from ..clock import now_ms as current_ms
-from ..store.store import USAGE_SQL
+from ..store.schema import USAGE_SQL
 from .forecast import (
     HALF_LIFE_ACTIVE,
     Forecast,

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from ..clock import DAY_MS, MINUTE_MS, day_start_ms, local_day
 from ..pricing import model_family
-from ..store.store import USAGE_SQL, Store
+from ..store.schema import USAGE_SQL
+from ..store.store import Store
 from .reports import Report, Totals, build_report
 
 ACTIVE_MS = 5 * MINUTE_MS

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..clock import DAY_MS, day_start_ms, local_time, utc_offset_ms
-from ..store.store import USAGE_SQL, Store
+from ..store.schema import USAGE_SQL
+from ..store.store import Store
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")

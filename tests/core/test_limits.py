@@ -334,9 +334,9 @@ def test_after_an_official_five_hour_window_ends_the_next_follows_activity_with_
 def test_a_read_only_look_at_a_store_from_before_the_limits_tables(tmp_path):
     import sqlite3
     db = tmp_path / "old.db"
-    from tokentop.ingest.store.store import MIGRATIONS, _statements
+    from tokentop.ingest.store.schema import MIGRATIONS, statements
     con = sqlite3.connect(db)
-    for statement in _statements(MIGRATIONS[0]):
+    for statement in statements(MIGRATIONS[0]):
         con.execute(statement)
     con.execute("PRAGMA user_version = 1")
     con.commit()

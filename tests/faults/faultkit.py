@@ -101,7 +101,7 @@ def dump(db: Path) -> dict[str, list]:
 
 def totals(db: Path) -> dict[str, int]:
     """Sums over kept rows and rollups alike: (requests, input, output, cache write 5m, 1h, cache read)."""
-    from tokentop.ingest.store.store import USAGE_SQL
+    from tokentop.ingest.store.schema import USAGE_SQL
     con = connect_ro(db)
     try:
         row = con.execute(TOTALS_SQL.format(usage=USAGE_SQL)).fetchone()

@@ -276,7 +276,7 @@ def test_a_failing_commit_is_retried_without_losing_lines(projects, start):
 
 
 def test_a_store_that_cannot_open_ends_the_service_and_frees_the_role(home):
-    from tokentop.ingest.store.store import StoreError
+    from tokentop.ingest.store.errors import StoreError
 
     ctx = make_context()
 

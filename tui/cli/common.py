@@ -35,7 +35,7 @@ def context(args):
 
 
 def open_store(ctx, readonly: bool = False):
-    from ...ingest.store.store import StoreError
+    from ...ingest.store.errors import StoreError
     try:
         if readonly:
             return ctx.open_store(readonly=True)
@@ -57,7 +57,7 @@ def explained(handler):
     def run(args):
         import sqlite3
 
-        from ...ingest.store.store import StoreError, explain
+        from ...ingest.store.errors import StoreError, explain
         try:
             return handler(args)
         except StoreError as exc:

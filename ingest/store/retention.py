@@ -1,0 +1,90 @@
+"""Retention: fold old per-request rows into 15-minute rollups, and the tombstones that keep them folded once."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..pricing import PriceTable
+from .schema import SLOT_MS, SUMMED, fold_on_conflict
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
+    """Fold per-request rows older than `retention_days` into 15-minute rollups; returns rows folded."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    cutoff = now_ms - retention_days * 86_400_000
+    cutoff -= cutoff % SLOT_MS  # whole slots only, so a slot is never half rolled up
+    threshold_sql = "0"
+    prices = store.prices
+    if prices is not None:
+        store.db.create_function("tt_long_context", 5, lambda m, i, w5, w1, r: int(
+            is_long_context(prices, m, i + w5 + w1 + r)), deterministic=True)
+        threshold_sql = "tt_long_context(model, input_tokens, cache_write_5m, cache_write_1h, cache_read)"
+    with store.transaction():
+        n = store.db.execute("SELECT COUNT(*) FROM requests WHERE ts < ?", (cutoff,)).fetchone()[0]
+        if not n:
+            return 0
+        store.db.execute(f"""
+            INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, input_tokens,
+                                output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced)
+            SELECT ts - ts % {SLOT_MS}, source, session_id, COALESCE(project, ''), model, COALESCE(speed, ''),
+                   {threshold_sql}, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h),
+                   SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced)
+              FROM requests WHERE ts < ?
+             GROUP BY 1, 2, 3, 4, 5, 6, 7
+            {fold_on_conflict("rollups", (*SUMMED, "requests"), "priced = MIN(rollups.priced, excluded.priced)")}
+            """, (cutoff,))
+        for name_sql, tools_sql in (("t.name", "SELECT message_id, name, COUNT(*) AS calls FROM tool_calls "
+                                               "GROUP BY message_id, name"),
+                                    ("''", "SELECT message_id, COUNT(*) AS calls FROM tool_calls "
+                                           "GROUP BY message_id")):
+            store.db.execute(f"""
+                INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, calls, requests,
+                                         input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,
+                                         cost_usd, priced)
+                SELECT ts - ts % {SLOT_MS}, source, model, COALESCE(speed, ''), {threshold_sql}, {name_sql},
+                       SUM(t.calls), COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
+                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced)
+                  FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
+                 WHERE r.ts < ?
+                 GROUP BY 1, 2, 3, 4, 5, 6
+                {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED),
+                                  "priced = MIN(tool_rollups.priced, excluded.priced)")}
+                """, (cutoff,))
+        store.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
+                        "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ?", (cutoff,))
+        store.db.execute("DELETE FROM requests WHERE ts < ?", (cutoff,))
+    return n
+
+def is_long_context(prices: PriceTable, model: str, total_input: int) -> bool:
+    price = prices.lookup(model)
+    return bool(price and price.long_context and total_input > price.long_context_threshold)
+
+
+def rollup_cost(prices: PriceTable, model: str, speed: str | None, long_context: bool, i: int, o: int,
+                w5: int, w1: int, r: int) -> float:
+    """Price summed tokens of many requests that were all above (or all below) the long-context threshold."""
+    price = prices.lookup(model)
+    if price is None:
+        return 0.0
+    rates = price.long_context if long_context and price.long_context else price.rates
+    cost = (i * rates.input + o * rates.output + w5 * rates.cache_write_5m + w1 * rates.cache_write_1h
+            + r * rates.cache_read) / 1_000_000
+    if speed == "fast":
+        cost *= price.fast_multiplier
+    return cost
+
+
+def tombstones(store: Store, sidechain_ids: set[str], keys: set[str]) -> tuple[set[str], set[str]]:
+    """What retention already folded, among one batch: (main-thread message ids of `sidechain_ids`, dedup `keys`).
+
+    A rolled-up response leaves its key in `pruned`, so a resumed session that copies it cannot add it twice, and
+    a sidechain replay of a folded main-thread response stays dropped."""
+    # `pruned` stays empty until retention first rolls history up (always, on a cold backfill): skip it then.
+    if not store.db.execute("SELECT EXISTS (SELECT 1 FROM pruned)").fetchone()[0]:
+        return set(), set()
+    main = store.existing("SELECT message_id FROM pruned WHERE is_sidechain = 0 AND message_id IN ({})", sidechain_ids)
+    return main, store.existing("SELECT dedup_key FROM pruned WHERE dedup_key IN ({})", keys)
