@@ -365,15 +365,15 @@ async def test_new_lines_show_up_live(ctx, home):
 
 
 @pilot_test
-async def test_app_starts_painting_within_a_second(ctx):
+async def test_app_paints_then_loads(ctx):
+    """The screen is drawn and the store read behind it. How fast is measured in tests/bench (first paint), not
+    here: a timed unit test on a shared machine measures how busy the machine is."""
     app = make_app(ctx)
-    started = time.perf_counter()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        painted = time.perf_counter() - started
-        assert overview(app).query_one("#sessions-caption").render() is not None
+        ov = overview(app)
+        assert ov.query_one("#sessions-caption").render() is not None
         await loaded(pilot)
-    assert painted < 1.0
+        assert ov.overview is not None and ov.overview.has_data
 
 
 def test_run_app_is_the_entry_point():
