@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..logs.discovery import Discovery, LogFile, discover
 from ..logs.jsonl import ParseResult
 from ..records import SessionInfo, UsageRecord
-from ..store.dedup import wins as _wins
+from ..store.dedup import best_per_key
 from .tail import head_of
 
 if TYPE_CHECKING:
@@ -186,28 +186,13 @@ def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
             out.append(None)  # grew since it was sized: too big to be sure of one read
             continue
         result, parser_state = parse(source, session_id, agent_id, data, None, final_tail=True)
-        # Plain tuples: pickling the dataclasses themselves took the writer 10x longer to unpickle.
-        records = [_record_fields(r) for r in _best_per_key(result.records)]
+        # What `Store.write_batch` keeps of one file's records, done in the worker so the writer unpacks and
+        # sorts through half as many; plain tuples, because the dataclasses took the writer 10x longer to unpickle.
+        records = [_record_fields(r) for r in best_per_key(result.records)]
         sessions = [_session_fields(i) for i in result.sessions.values()]
         out.append((st, len(data), (records, sessions, result.skipped, result.consumed, result.lines), parser_state,
                     head_of(data, result.consumed)))
     return out
-
-
-def _best_per_key(records: list[UsageRecord]) -> list[UsageRecord]:
-    """What `Store.write_batch` keeps of one file's records — the winner per dedup key, by the same rule and in the
-    same order — carrying every tool call seen under that key (write_batch records those from losers too). Done
-    in the worker, so the writer unpacks and sorts through half as many records."""
-    best: dict[str, UsageRecord] = {}
-    for rec in records:
-        old = best.get(rec.dedup_key)
-        if old is None:
-            best[rec.dedup_key] = rec
-            continue
-        winner, loser = (rec, old) if _wins(rec, old) else (old, rec)
-        winner.tool_calls = old.tool_calls + rec.tool_calls if loser.tool_calls else winner.tool_calls
-        best[rec.dedup_key] = winner
-    return list(best.values())
 
 
 _record_fields = operator.attrgetter(*UsageRecord.__slots__)

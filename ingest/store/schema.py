@@ -6,7 +6,11 @@ Never edit a shipped migration (tests/core/test_schema.py hashes each one): appe
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import BUSY_TIMEOUT_MS, StoreError
 
 SLOT_MS = 15 * 60 * 1000
 """Rollups are kept per 15-minute UTC slot: every real time zone offset is a multiple of 15 minutes,
@@ -309,3 +313,50 @@ def statements(script: str) -> Iterator[str]:
             if buffer.strip():
                 yield buffer.strip()
             buffer = ""
+
+
+def enable_wal(db: sqlite3.Connection) -> None:
+    """Switch a new file to WAL (a no-op once it is). The switch takes an exclusive lock, and SQLite reports a busy
+    file at once, without its busy handler, when another process is opening the same new store: wait here instead,
+    up to the usual busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION, safely when several processes open one new store at the same moment.
+
+    The version is read again inside BEGIN IMMEDIATE, which one process at a time holds: a process that waited
+    there while another migrated finds the work done and runs nothing (reading it outside, two processes both saw
+    version 0 and the second died on "table meta already exists"). All pending migrations commit together, so no
+    process ever sees a half-migrated store."""
+    if _version(db, path) == SCHEMA_VERSION:
+        return  # the common case: no write lock taken
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(db, path)
+        while version < SCHEMA_VERSION:
+            for statement in statements(MIGRATIONS[version]):
+                db.execute(statement)
+            version += 1
+            db.execute(f"PRAGMA user_version = {version}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _version(db: sqlite3.Connection, path: Path) -> int:
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema version {version} is newer than this tokentop understands "
+                         f"({SCHEMA_VERSION}); upgrade tokentop or point --db elsewhere.")
+    return version

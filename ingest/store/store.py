@@ -17,8 +17,8 @@ from ..pricing import PriceTable
 from ..records import SessionInfo, UsageRecord
 from . import retention
 from .dedup import WINS_SQL, wins
-from .errors import BUSY_TIMEOUT_MS, StoreError, explain
-from .schema import ADD_NEW_SLOT_USAGE_SQL, MIGRATIONS, SCHEMA_VERSION, statements
+from .errors import BUSY_TIMEOUT_MS, explain
+from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
 
 CACHE_KIB = 16 << 10
 """SQLite page cache per connection."""
@@ -122,13 +122,13 @@ class Store:
                 st = os.stat(self.path)
                 self._identity = (st.st_dev, st.st_ino)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            enable_wal(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
             # The default 2 MB cache made a cold backfill's random-key index inserts re-read and re-spill pages
             # (~450k page I/Os for 1 GB of logs); 16 MB (allocated only as used) halved its kernel time.
             self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if not readonly:
-                self._migrate()
+                migrate(self.db, self.path)
             self.version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self._raise_explained(exc)
@@ -160,24 +160,6 @@ class Store:
         except FileNotFoundError:
             return True
         return (st.st_dev, st.st_ino) != self._identity
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {version} is newer than this tokentop understands "
-                             f"({SCHEMA_VERSION}); upgrade tokentop or point --db elsewhere.")
-        while version < SCHEMA_VERSION:
-            script = MIGRATIONS[version]
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in statements(script):
-                    self.db.execute(statement)
-                version += 1
-                self.db.execute(f"PRAGMA user_version = {version}")
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         self.db.close()
