@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..usage.limits import OFFICIAL_WINDOWS, UNKNOWN, Sample, fmt_when, pct_text, reset_text, round_minute
+from ..usage.forecast import fmt_when
+from ..usage.samples import Sample, round_minute
+from ..usage.windows import OFFICIAL_WINDOWS, UNKNOWN, pct_text, reset_text
 
 THEN_TIMEOUT_S = 2.0
 """How long the wrapped (previous) statusline may take before it is killed and left out."""
@@ -169,8 +171,9 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 values: dict[str, str]) -> None:
     """Record the samples, then fill from the store what the payload did not give: windows it lacked (older
     Claude Code, API-key users: calibrated or configured figures), today's cost, and the ETA if the format asks."""
-    from ..usage.limits import compute_status, record_samples, today_cost
     from ..store.store import Store
+    from ..usage.limits import compute_status, today_cost
+    from ..usage.samples import record_samples
 
     if not db_path.exists() and not parsed.samples:
         return  # nothing to record and nothing to read: do not create a database for this

@@ -11,7 +11,8 @@ from datetime import timedelta, tzinfo
 from ..clock import day_start_ms, local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
 from ..store.schema import USAGE_SQL
-from .limits import WindowStatus, compute_status, dedup_end, threshold_message
+from .limits import compute_status
+from .windows import WindowStatus, dedup_end, threshold_message
 
 SPIKE_RATIO = 3.0
 """A day is a spike when its estimated cost exceeds this many times the trailing daily average…"""

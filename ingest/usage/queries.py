@@ -88,7 +88,7 @@ def store_ready(store: Store) -> bool:
     return getattr(store, "version", 0) >= 1
 
 
-def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None, prices=None,
+def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
              filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
     tz = tz or settings.zone()
     if not store_ready(store):
@@ -103,7 +103,7 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None, p
     ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
                   sort=sort, filter_text=filter_text)
     ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
-    ov.windows = window_status(store, settings, now_ms, prices)
+    ov.windows = window_status(store, settings, now_ms)
     week = ov.windows.get("week")
     start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
     ov.families = family_split(store, start, now_ms + 1)
@@ -398,8 +398,8 @@ def alert_rows(store: Store, limit: int = 500) -> AlertRows:
 # -- cap windows and forecasts ----------------------------------------------------------------------
 
 
-def window_status(store: Store, settings, now_ms: int, prices=None) -> dict:
+def window_status(store: Store, settings, now_ms: int) -> dict:
     """Cap windows ("week", "five_hour", "month", maybe "week_opus"/"week_sonnet") → `limits.WindowStatus` with
     its forecast. The TUI's one door to the limits maths."""
     from .limits import compute_status
-    return compute_status(store, settings, now_ms=now_ms, prices=prices)
+    return compute_status(store, settings, now_ms=now_ms)

@@ -77,7 +77,7 @@ def test_filter(store, needle, expected):
 
 def test_overview_windows_split_and_days(store):
     s, ctx = store
-    ov = queries.overview(s, ctx.settings, NOW_MS, tz=UTC, prices=ctx.prices)
+    ov = queries.overview(s, ctx.settings, NOW_MS, tz=UTC)
     assert ov.has_data and ov.requests == 165 and ov.last_line_ms == NOW_MS - 60_000
     week = ov.windows["week"]
     week_cost = LIVE_MAIN + LIVE_AGENT + LIVE2_COST + API_COST + NOTES_DAY  # the docs session was on Monday

@@ -146,7 +146,8 @@ def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
 
 
 def status_text(statuses, active, level, zone, now) -> str:
-    from ...ingest.usage.limits import fmt_duration, fmt_when, pct_text, reset_text
+    from ...ingest.usage.forecast import fmt_duration, fmt_when
+    from ...ingest.usage.windows import pct_text, reset_text
     rows = []
     for s in statuses.values():
         pct = pct_text(s)
@@ -188,7 +189,7 @@ def cmd_status(args) -> int:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
         now = _now_ms()
-        statuses = compute_status(store, ctx.settings, now, prices=ctx.prices)
+        statuses = compute_status(store, ctx.settings, now)
         fired = check_alerts(store, ctx.settings, now, statuses=statuses)
         active = active_alerts(store, now)
     level = status_level(statuses, ctx.settings, active)

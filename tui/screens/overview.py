@@ -129,7 +129,7 @@ class OverviewScreen(Reloads, Screen):
             if store is None:
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
-                data = queries.overview(store, app.ctx.settings, now, tz=app.tz, prices=app.prices(),
+                data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
                                         filter_text=filter_text, sort=sort)
         fired, active = self._alerts(data) if data.has_data else ([], [])
         self.post_message(OverviewLoaded(data, fired, active))
