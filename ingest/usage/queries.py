@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from ..clock import DAY_MS, MINUTE_MS, day_start_ms, local_day
+from ..clock import DAY_MS, MINUTE_MS, local_day
 from ..pricing import model_family
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
+from . import spikes
 from .reports import Report, Totals, build_report
 
 ACTIVE_MS = 5 * MINUTE_MS
@@ -63,7 +63,7 @@ class DayTotal:
     cost_usd: float
     requests: int
     spike: bool
-    """Well above the other days of the strip (see `_spikes`)."""
+    """Well above the days before it (the rule in `spikes`, which the spike alert shares)."""
 
 
 @dataclass(slots=True)
@@ -201,33 +201,12 @@ def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
 
 
 def daily(store: Store, now_ms: int, tz: tzinfo, days: int = DAILY_DAYS) -> list[DayTotal]:
-    """Totals for each of the last `days` local days (today last), with spike days flagged."""
+    """Totals for each of the last `days` local days (today last), with spike days flagged by the one rule in
+    `spikes` (the spike alert's): SPIKE_DAYS more days are read so each shown day has its full baseline."""
     today = local_day(now_ms, tz)
-    first = today - timedelta(days=days - 1)
-    lo, hi = day_start_ms(first, tz), day_start_ms(today + timedelta(days=1), tz)
-    acc: dict[date, list] = {first + timedelta(days=i): [0, 0.0, 0] for i in range(days)}
-    # Grouped by 15-minute slot in SQL (few rows), placed on local days here, so any zone offset works.
-    sql = (f"SELECT slot, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
-           f"SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY slot")
-    for slot, tokens, cost, reqs in store.db.execute(sql, (lo, hi)):
-        day = local_day(slot, tz)
-        if day in acc:
-            a = acc[day]
-            a[0] += tokens or 0
-            a[1] += cost or 0.0
-            a[2] += reqs or 0
-    values = [a[1] if any(x[1] for x in acc.values()) else a[0] for a in acc.values()]
-    flags = _spikes(values)
-    return [DayTotal(d, a[0], a[1], a[2], flag) for (d, a), flag in zip(acc.items(), flags)]
-
-
-def _spikes(values: list[float]) -> list[bool]:
-    """A spike is a day at least twice the median of the days with any use (needs three such days)."""
-    used = [v for v in values if v > 0]
-    if len(used) < 3:
-        return [False] * len(values)
-    median = statistics.median(used)
-    return [v > 0 and v >= 2 * median for v in values]
+    read = spikes.read_days(store, tz, today - timedelta(days=days - 1 + spikes.SPIKE_DAYS), today)
+    flags = spikes.flags(read)
+    return [DayTotal(d.day, d.tokens, d.cost_usd, d.requests, flag) for d, flag in zip(read[-days:], flags[-days:])]
 
 
 # -- session detail ---------------------------------------------------------------------------------
@@ -370,7 +349,7 @@ def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | No
     today = local_day(now_ms, tz)
     since = today - timedelta(days=days - 1) if days else None
     report = build_report(store, VIEW_REPORTS[view], tz, since, today,
-                          now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
+                          now=datetime.fromtimestamp(now_ms / 1000, UTC))
     if view == "days":
         report.rows.reverse()  # newest day first, like every other live list
     return report

@@ -203,14 +203,15 @@ class OverviewScreen(Reloads, Screen):
         return [(names.get(sid, sid[:8]), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
 
     def _show_alerts(self, fired: list, active: list) -> None:
-        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one."""
+        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one: critical
+        first, then a cap's threshold before a spike (a spike's level is its ratio, not a % of anything)."""
         for alert in fired:
             self.app.notify(alert.message, title="tokentop alert",
                             severity="error" if alert.severity == "critical" else "warning", timeout=15)
         if fired and self.app.ctx.settings.bell:
             self.app.bell()
         banner = self.query_one("#alert-banner", Static)
-        worst = max(active, key=lambda a: (a.severity == "critical", a.level), default=None)
+        worst = max(active, key=lambda a: (a.severity == "critical", a.kind == "threshold", a.level), default=None)
         banner.display = worst is not None
         if worst is not None:
             banner.update(f"▲ {worst.message}" + (f"  (+{len(active) - 1} more: a)" if len(active) > 1 else ""))
