@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..usage.forecast import fmt_when
+from ..text import UNKNOWN, clock_time, dollars, pct_text, reset_text
 from ..usage.samples import Sample, round_minute
-from ..usage.windows import OFFICIAL_WINDOWS, UNKNOWN, pct_text, reset_text
+from ..usage.windows import OFFICIAL_WINDOWS
 
 THEN_TIMEOUT_S = 2.0
 """How long the wrapped (previous) statusline may take before it is killed and left out."""
@@ -131,7 +131,7 @@ def payload_values(parsed: StatuslineInput, zone, now: int) -> dict[str, str]:
         if name in ("week", "five_hour"):
             values[f"{name}_pct"] = f"{s.used_pct:.0f}%"
             if s.resets_at_ms and s.resets_at_ms > now:
-                values[f"{name}_reset"] = fmt_when(s.resets_at_ms, zone, now)
+                values[f"{name}_reset"] = clock_time(s.resets_at_ms, zone, now)
             if name == "week":
                 values["source"] = "official"
     return values
@@ -198,9 +198,9 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                     values["source"] = status.source
             week = statuses.get("week")
             if eta and week is not None and week.forecast is not None and week.forecast.eta_ms is not None:
-                values["week_eta"] = fmt_when(week.forecast.eta_ms, zone, now)
+                values["week_eta"] = clock_time(week.forecast.eta_ms, zone, now)
         if "today_cost" in wanted:
-            values["today_cost"] = f"${today_cost(store, zone, now):,.2f}"
+            values["today_cost"] = dollars(today_cost(store, zone, now))
 
 
 # -- wrapping the user's previous statusline --------------------------------------------------------

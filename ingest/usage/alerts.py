@@ -10,6 +10,7 @@ from datetime import timedelta, tzinfo
 
 from ..clock import local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
+from ..text import dollars, token_count
 from . import spikes
 from .limits import compute_status
 from .windows import WindowStatus, dedup_end, threshold_message
@@ -67,9 +68,9 @@ def spike_alert(store, zone: tzinfo, now: int) -> Alert | None:
     if not verdict.spike or not verdict.baseline:
         return None
     if verdict.measure == "cost":
-        today_text, usual = f"${verdict.value:,.2f} est", f"${verdict.baseline:,.2f}"
+        today_text, usual = f"{dollars(verdict.value)} est", dollars(verdict.baseline)
     else:  # nothing priced: the strip shows tokens, and so does the alert
-        today_text, usual = f"{verdict.value:,.0f} tokens", f"{verdict.baseline:,.0f} tokens"
+        today_text, usual = token_count(verdict.value), token_count(verdict.baseline)
     message = (f"Usage spike: {today_text} today, {verdict.value / verdict.baseline:.1f}× your median active day "
                f"of the last {spikes.SPIKE_DAYS} ({usual})")
     return Alert("day", SPIKE_LEVEL, next_midnight_ms(now, zone), None, "local", message, now)

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from ..clock import DAY_MS, day_start_ms, local_time, utc_offset_ms
+from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
+from ..text import dollars, iso_local
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -233,11 +234,6 @@ def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
     return store.db.execute(sql, args)
 
 
-def iso_local(ms: int | None, tz) -> str | None:
-    """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
-    return local_time(ms, tz).isoformat(timespec="seconds") if ms is not None else None
-
-
 def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
     meta = {r[0]: r[1:] for r in store.db.execute(
         "SELECT session_id, source, project, title, git_branch, first_ts, last_ts FROM sessions")}
@@ -361,13 +357,15 @@ def to_table(report: Report, width: int = 100) -> str:
         elif report.kind == "projects":
             key = key.replace(_home(), "~", 1)
         cells = [key, f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-                 f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+                 f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
+                 f"{t.requests:,}"]
         if report.kind == "tools":
             cells.insert(1, f"{row.extra['calls']:,}")
         body.append(cells)
     t = report.totals
     total = ["Total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
+             f"{t.requests:,}"]
     if report.kind == "tools":
         total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
     widths = [max(len(r[i]) for r in [headers, total, *body]) for i in range(len(headers))]
@@ -404,10 +402,6 @@ def to_table(report: Report, width: int = 100) -> str:
     if not body:
         lines.insert(0, "No usage in this range.")
     return "\n".join(lines)
-
-
-def _money(cost: float, unpriced: int) -> str:
-    return f"${cost:,.2f}" + ("*" if unpriced else "")
 
 
 def _home() -> str:

@@ -1,6 +1,7 @@
-"""What a usage window is: the names tokentop and Claude Code give them, how long each lasts, how messages name
-them, where their bounds fall (official resets, a configured "tue 09:00" reset, the calendar month, the 5-hour
-window that follows activity), and `WindowStatus`, the record of how much of one is used."""
+"""What a usage window is: the names tokentop and Claude Code give them, how long each lasts, where their bounds
+fall (official resets, a configured "tue 09:00" reset, the calendar month, the 5-hour window that follows
+activity), `WindowStatus`, the record of how much of one is used, and the threshold message that names one (its
+words come from `ingest.text`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from datetime import timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from ..clock import HOUR_MS, WEEK_MS, local_day, local_ms, local_time, next_midnight_ms
-from .forecast import Forecast, fmt_when
+from ..clock import HOUR_MS, WEEK_MS, local_day, local_ms, next_midnight_ms
+from ..text import UNKNOWN, dollars, pct_text, reset_text, window_label
+from .forecast import Forecast
 
 WindowName = Literal["week", "five_hour", "week_opus", "week_sonnet", "month"]
 """The windows tokentop reports on."""
@@ -34,23 +36,6 @@ OFFICIAL_KEY: dict[WindowName, OfficialKey] = {v: k for k, v in OFFICIAL_WINDOWS
 WINDOW_LENGTH_MS: dict[OfficialKey, int] = {"five_hour": FIVE_HOURS_MS, "seven_day": WEEK_MS,
                                             "seven_day_opus": WEEK_MS, "seven_day_sonnet": WEEK_MS}
 """How long each official window lasts: a sample's reset must fall within that span of the moment it was taken."""
-
-_LABELS = {
-    "week": "Claude weekly limit",
-    "five_hour": "Claude 5-hour limit",
-    "week_opus": "Claude weekly Opus limit",
-    "week_sonnet": "Claude weekly Sonnet limit",
-    "month": "Monthly budget",
-    "day": "Daily usage",
-}
-UNKNOWN = "–"
-"""How a figure that is not known reads in a line of text."""
-
-
-def window_label(name: str) -> str:
-    """"week" → "Claude weekly limit": how messages name a window (also "day", which only alerts use)."""
-    return _LABELS.get(name, name)
-
 
 @dataclass
 class Calibration:
@@ -153,37 +138,18 @@ def five_hour_start(minutes: Sequence[int], now: int, not_before: int | None = N
     return start
 
 
-
 # -- how a window reads ----------------------------------------------------------------------------
-
-
-def pct_text(status: WindowStatus | None) -> str:
-    """"62%" for an official figure, "~62%" for a calibrated or configured one, "–" when unknown."""
-    if status is None or status.used_pct is None:
-        return UNKNOWN
-    mark = "" if status.source == "official" else "~"
-    return f"{mark}{status.used_pct:.0f}%"
-
-
-def reset_text(status: WindowStatus | None, zone, now: int) -> str:
-    """When a window resets, in local time: "Tue 09:00" (or "14:00" today, "Dec 01" for a month)."""
-    if status is None or status.window_source == "guess" or (status.window_source == "activity"
-                                                                and status.start_ms >= now):
-        return UNKNOWN
-    if status.name == "month":
-        return local_time(status.end_ms, zone).strftime("%b %d")
-    return fmt_when(status.end_ms, zone, now)
 
 
 def threshold_message(status: WindowStatus, zone: tzinfo, now: int) -> str:
     """"Claude weekly limit at 82% — resets Tue 09:00"; money windows add the dollars."""
-    text = f"{window_label(status.name)} at {pct_text(status)}"
+    line = f"{window_label(status.name)} at {pct_text(status)}"
     if status.name == "month" and status.cap_usd:
-        text += f" (${status.used_cost:,.2f} of ${status.cap_usd:,.2f} est)"
+        line += f" ({dollars(status.used_cost)} of {dollars(status.cap_usd)} est)"
     reset = reset_text(status, zone, now)
     if reset != UNKNOWN:
-        return f"{text} — resets {reset}"
-    return f"{text} (last 7 days; reset time unknown)" if status.window_source == "guess" else text
+        return f"{line} — resets {reset}"
+    return f"{line} (last 7 days; reset time unknown)" if status.window_source == "guess" else line
 
 
 def dedup_end(status: WindowStatus, zone: tzinfo, now: int) -> int:
