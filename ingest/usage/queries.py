@@ -299,8 +299,8 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
     agents: dict[str, list] = {}
     tools: dict[str, list] = {}
     for r in rows:
-        req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), tuple(tools_by_request.get(r[0], ())),
-                         r[9], bool(r[10]), r[11], r[12], r[13])
+        req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
+                         tuple(tools_by_request.get(r[0], ())), r[9], bool(r[10]), r[11], r[12], r[13])
         detail.totals.add(req.input_tokens, req.output_tokens, r[14], r[15], req.cache_read, req.cost_usd, 1,
                           0 if req.priced else 1)
         if req.model != SYNTHETIC and req.model not in models:
@@ -316,7 +316,7 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
             tools[name][1] += req.total_tokens
             tools[name][2] += req.cost_usd
         detail.requests.append(req)
-    for i, o, w5, w1, cr, cost, reqs, unpriced, first, last, model in db.execute(
+    for i, o, w5, w1, cr, cost, reqs, unpriced, first, _last, model in db.execute(
             "SELECT SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
             "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), MIN(slot), MAX(slot), "
             "model FROM rollups WHERE session_id = ? GROUP BY model", (session_id,)):

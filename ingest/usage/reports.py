@@ -1,11 +1,12 @@
-"""Report queries over the store (daily/weekly/monthly/sessions/models/projects/tools) and their JSON/CSV/table shapes."""
+"""Report queries over the store (daily/weekly/monthly/sessions/models/projects/tools) and their JSON/CSV/table
+shapes."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
@@ -141,7 +142,7 @@ def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = Non
             t = row.totals
             totals.add(t.input_tokens, t.output_tokens, t.cache_write_5m, t.cache_write_1h, t.cache_read_tokens,
                        t.cost_usd, t.requests, t.unpriced_requests)
-    return Report(kind, str(tz), rows, totals, now or datetime.now(timezone.utc), since, until, source)
+    return Report(kind, str(tz), rows, totals, now or datetime.now(UTC), since, until, source)
 
 
 def period_key(kind: str, day: date) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ MIN = 60_000
 HOUR = 3_600_000
 DAY = 24 * HOUR
 WEEK = 7 * DAY
-UTC = timezone.utc
 OPUS_OUTPUT_USD = 25e-6  # claude-opus-4-6: $25 per million output tokens
 
 _ids = itertools.count()
