@@ -51,21 +51,11 @@ class TokentopApp(App[int]):
         self._unsubscribe = None
         self._last_clock_refresh = 0
         self._backfill_timer = None
-        self._prices = None
 
     # -- helpers used by the screens ----------------------------------------------------------------
 
     def now_ms(self) -> int:
         return int(self.clock())
-
-    def prices(self):
-        """The price table, or None if the config's overrides are broken (windows then use stored costs)."""
-        if self._prices is None:
-            try:
-                self._prices = self.ctx.prices
-            except Exception:  # noqa: BLE001
-                return None
-        return self._prices
 
     @contextmanager
     def reading(self) -> Iterator[Store | None]:

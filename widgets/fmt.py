@@ -1,85 +1,18 @@
-"""Formatting for narrow terminal cells: compact numbers, money, durations, local times, word-boundary fitting."""
+"""Formatting for narrow terminal cells. Numbers, money, durations and times are spelled by `ingest.text` (the one
+vocabulary the command line and the statusline use too); this adds what only cells need: word-boundary fitting,
+sparkline blocks, short model and project names."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, tzinfo
+
+from ..ingest.text import count, countdown, duration, local, money, pct, tokens, when
+
+__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "pct", "project_name",
+           "spark", "tokens", "when"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Eighth-height bars for one-line sparklines (index 0 = nothing)."""
-
-
-def tokens(n: int | float | None) -> str:
-    """1234 → '1.2k', 12_345_678 → '12.3M'."""
-    if n is None:
-        return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def money(usd: float | None, unpriced: bool = False) -> str:
-    if usd is None:
-        return "–"
-    mark = "*" if unpriced else ""
-    if 0 < usd < 0.005:
-        return f"<$0.01{mark}"  # never show a real cost as nothing
-    if abs(usd) >= 1000:
-        return f"${usd:,.0f}{mark}"
-    if abs(usd) >= 100:
-        return f"${usd:.0f}{mark}"
-    return f"${usd:.2f}{mark}"
-
-
-def pct(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.0f}%"
-
-
-def countdown(ms: int) -> str:
-    """Time left as '2d 04:13' (days, hours:minutes) or '04:13:09' under a day, for a ticking header."""
-    seconds = max(int(ms // 1000), 0)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}:{minutes:02d}"
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
-
-
-def duration(ms: int | None) -> str:
-    """A span as '3d 4h', '2h 05m', '7m' or '40s'."""
-    if ms is None:
-        return "–"
-    seconds = max(int(ms // 1000), 0)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
-def local(ts_ms: int, tz: tzinfo) -> datetime:
-    return datetime.fromtimestamp(ts_ms / 1000, tz)
-
-
-def when(ts_ms: int | None, now_ms: int, tz: tzinfo) -> str:
-    """Last-activity label: '14:03' today, 'Tue 14:03' this week, else '2026-11-03'."""
-    if ts_ms is None:
-        return "–"
-    t, now = local(ts_ms, tz), local(now_ms, tz)
-    if t.date() == now.date():
-        return t.strftime("%H:%M")
-    if abs((now - t).days) < 6:
-        return t.strftime("%a %H:%M")
-    return t.strftime("%Y-%m-%d")
 
 
 def project_name(path: str | None) -> str:
@@ -130,8 +63,3 @@ def spark(values: list[float], top: float | None = None) -> str:
         level = round(min(max(v, 0) / top, 1) * 8)
         out.append(BLOCKS[max(level, 1) if v > 0 else 1])
     return "".join(out)
-
-
-def count(n: int, noun: str) -> str:
-    """`1 row`, `2 rows`: a number with its noun in the right form."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

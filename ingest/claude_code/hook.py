@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..usage.limits import (WindowStatus, compute_status, dedup_end, fresh_official, pct_text, reset_text, threshold_message,
-                     window_label)
+from ..text import pct_text, reset_text, window_label
+from ..usage.limits import compute_status
+from ..usage.samples import fresh_official
+from ..usage.windows import WindowStatus, dedup_end, threshold_message
 
 COOLDOWN_MS = 10 * 60_000
 """At most one warning per this many minutes, whatever the window: a prompt that crosses two levels at once (or two

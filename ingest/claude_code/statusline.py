@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..usage.limits import OFFICIAL_WINDOWS, UNKNOWN, Sample, fmt_when, pct_text, reset_text, round_minute
+from ..text import UNKNOWN, clock_time, dollars, pct_text, reset_text
+from ..usage.samples import Sample, round_minute
+from ..usage.windows import OFFICIAL_WINDOWS
 
 THEN_TIMEOUT_S = 2.0
 """How long the wrapped (previous) statusline may take before it is killed and left out."""
@@ -129,7 +131,7 @@ def payload_values(parsed: StatuslineInput, zone, now: int) -> dict[str, str]:
         if name in ("week", "five_hour"):
             values[f"{name}_pct"] = f"{s.used_pct:.0f}%"
             if s.resets_at_ms and s.resets_at_ms > now:
-                values[f"{name}_reset"] = fmt_when(s.resets_at_ms, zone, now)
+                values[f"{name}_reset"] = clock_time(s.resets_at_ms, zone, now)
             if name == "week":
                 values["source"] = "official"
     return values
@@ -169,8 +171,9 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 values: dict[str, str]) -> None:
     """Record the samples, then fill from the store what the payload did not give: windows it lacked (older
     Claude Code, API-key users: calibrated or configured figures), today's cost, and the ETA if the format asks."""
-    from ..usage.limits import compute_status, record_samples, today_cost
     from ..store.store import Store
+    from ..usage.limits import compute_status, today_cost
+    from ..usage.samples import record_samples
 
     if not db_path.exists() and not parsed.samples:
         return  # nothing to record and nothing to read: do not create a database for this
@@ -195,9 +198,9 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                     values["source"] = status.source
             week = statuses.get("week")
             if eta and week is not None and week.forecast is not None and week.forecast.eta_ms is not None:
-                values["week_eta"] = fmt_when(week.forecast.eta_ms, zone, now)
+                values["week_eta"] = clock_time(week.forecast.eta_ms, zone, now)
         if "today_cost" in wanted:
-            values["today_cost"] = f"${today_cost(store, zone, now):,.2f}"
+            values["today_cost"] = dollars(today_cost(store, zone, now))
 
 
 # -- wrapping the user's previous statusline --------------------------------------------------------

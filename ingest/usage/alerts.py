@@ -8,20 +8,16 @@ import subprocess
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
-from ..clock import day_start_ms, local_day, next_midnight_ms
+from ..clock import local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
-from ..store.schema import USAGE_SQL
-from .limits import WindowStatus, compute_status, dedup_end, threshold_message
+from ..text import dollars, token_count
+from . import spikes
+from .limits import compute_status
+from .windows import WindowStatus, dedup_end, threshold_message
 
-SPIKE_RATIO = 3.0
-"""A day is a spike when its estimated cost exceeds this many times the trailing daily average…"""
-SPIKE_FLOOR_USD = 5.0
-"""…and this many dollars, so a quiet user's $0.40 day after $0.10 days stays quiet."""
-SPIKE_DAYS = 14
-SPIKE_MIN_ACTIVE_DAYS = 3
-"""Without this many active days in the trailing window there is no average to compare with."""
-SPIKE_LEVEL = 300
-"""The level a spike alert is recorded at (the ratio in percent), so it shares the one-per-window-and-level rule."""
+SPIKE_LEVEL = 200
+"""The level a spike alert is recorded at (the rule's ratio in percent), so it shares the one-per-window-and-level
+rule."""
 CRITICAL_PCT = 95.0
 """At or above this (or at 100%, or at block_at) the status is critical (exit 20)."""
 
@@ -63,34 +59,21 @@ class Alert:
 # -- spikes -----------------------------------------------------------------------------------------
 
 
-def daily_costs(store, zone: tzinfo, now: int, days: int) -> tuple[float, list[float]]:
-    """Today's estimated cost and each of the `days` local days before it (oldest first), every source."""
-    today = local_day(now, zone)
-    first = today - timedelta(days=days)
-    lo = day_start_ms(first, zone)
-    # 15-minute slots are whole in every real zone, so they fall on one side of each local midnight.
-    rows = store.db.execute(f"SELECT slot, SUM(cost_usd) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts <= ? GROUP BY slot",
-                            (lo, now))
-    per_day: dict = {}
-    for slot, cost in rows:
-        day = local_day(slot, zone)
-        per_day[day] = per_day.get(day, 0.0) + (cost or 0.0)
-    trailing = [per_day.get(first + timedelta(days=i), 0.0) for i in range(days)]
-    return per_day.get(today, 0.0), trailing
-
-
 def spike_alert(store, zone: tzinfo, now: int) -> Alert | None:
-    """Today's cost far above the trailing 14-day average (> 3× and > $5), as an unrecorded Alert, else None."""
-    today_cost, trailing = daily_costs(store, zone, now, SPIKE_DAYS)
-    if sum(1 for c in trailing if c > 0) < SPIKE_MIN_ACTIVE_DAYS:
+    """Today so far a spike by the rule the daily strip flags with (`spikes`: ≥ 2× the median of the active days
+    among the 14 before it), as an unrecorded Alert, else None."""
+    today = local_day(now, zone)
+    days = spikes.read_days(store, zone, today - timedelta(days=spikes.SPIKE_DAYS), today, until_ms=now)
+    verdict = spikes.judge(days[-1], days[:-1])
+    if not verdict.spike or not verdict.baseline:
         return None
-    average = sum(trailing) / len(trailing)
-    if today_cost < SPIKE_FLOOR_USD or today_cost <= SPIKE_RATIO * average:
-        return None
-    end = next_midnight_ms(now, zone)
-    message = (f"Usage spike: ${today_cost:,.2f} est today, {today_cost / average:.1f}× your "
-               f"{SPIKE_DAYS}-day average (${average:,.2f}/day)")
-    return Alert("day", SPIKE_LEVEL, end, None, "local", message, now)
+    if verdict.measure == "cost":
+        today_text, usual = f"{dollars(verdict.value)} est", dollars(verdict.baseline)
+    else:  # nothing priced: the strip shows tokens, and so does the alert
+        today_text, usual = token_count(verdict.value), token_count(verdict.baseline)
+    message = (f"Usage spike: {today_text} today, {verdict.value / verdict.baseline:.1f}× your median active day "
+               f"of the last {spikes.SPIKE_DAYS} ({usual})")
+    return Alert("day", SPIKE_LEVEL, next_midnight_ms(now, zone), None, "local", message, now)
 
 
 # -- firing -----------------------------------------------------------------------------------------
@@ -206,7 +189,6 @@ __all__ = [
     "Alert",
     "active_alerts",
     "check_alerts",
-    "daily_costs",
     "notify_desktop",
     "spike_alert",
     "status_level",

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
-from ..clock import DAY_MS, HOUR_MS, MINUTE_MS, local_day, local_time
+from ..clock import DAY_MS, HOUR_MS, MINUTE_MS
+from ..text import clock_time, span
 
 HALF_LIFE_ACTIVE = 4.0
 """Half-life of the pace, counted in *active* buckets: an idle night neither drags the pace to zero nor makes it
@@ -106,28 +107,6 @@ def pace(buckets: Sequence[tuple[int, float]], now_ms: int, bucket_ms: int = HOU
 # -- presenting times -------------------------------------------------------------------------------
 
 
-def fmt_duration(ms: int) -> str:
-    """3_600_000 * 44 → "1d 20h"; 5_400_000 → "1h 30m"; under a minute → "<1m"."""
-    minutes = max(0, int(ms // MINUTE_MS))
-    if minutes < 1:
-        return "<1m"
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m"
-
-
-def fmt_when(ms: int, zone: tzinfo, now_ms: int | None = None) -> str:
-    """A local time: "Sat 14:20"; within the same local day as `now_ms`, just "14:20"."""
-    when = local_time(ms, zone)
-    if now_ms is not None and local_day(now_ms, zone) == when.date():
-        return when.strftime("%H:%M")
-    return when.strftime("%a %H:%M")
-
-
 # -- the forecast -----------------------------------------------------------------------------------
 
 _ENDS = {"week": "the week", "five_hour": "the 5-hour window", "month": "the month"}
@@ -166,9 +145,9 @@ def build_forecast(*, name: str, used: float, history: list[tuple[int, float]], 
             eta = eta_candidate
     what = "budget" if name == "month" else "cap"
     if used >= 100:
-        summary = f"{what} reached — resets {fmt_when(end_ms, zone, now_ms)}"
+        summary = f"{what} reached — resets {clock_time(end_ms, zone, now_ms)}"
     elif eta is not None:
-        summary = f"{what} reached in {fmt_duration(eta - now_ms)} ({fmt_when(eta, zone, now_ms)})"
+        summary = f"{what} reached in {span(eta - now_ms)} ({clock_time(eta, zone, now_ms)})"
     elif name == "month" and projected_total is not None:
         summary = f"on pace to end the month at {mid:.0f}% (${projected_total:,.2f} est)"
     else:

@@ -1,71 +1,32 @@
-"""Usage windows (week, 5-hour, month, model-scoped weeks), official samples, calibration to the official %, and
-`compute_status`: how much of each cap is used, where that figure comes from, and where it is heading."""
+"""`compute_status`: how much of each cap is used, where that figure comes from, and where it is heading. Reads
+local usage in one grouped scan, calibrates it to the official samples (used % ≈ k × usage), and hands each
+window's pace to the forecast."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
-from ..clock import (
-    DAY_MS,
-    HOUR_MS,
-    MINUTE_MS,
-    WEEK_MS,
-    local_day,
-    local_ms,
-    local_time,
-    next_midnight_ms,
-)
+from ..clock import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, local_day, local_ms
 from ..clock import now_ms as current_ms
 from ..store.schema import USAGE_SQL
-from .forecast import (
-    HALF_LIFE_ACTIVE,
-    Forecast,
-    Pace,
-    build_forecast,
-    fmt_duration,
-    fmt_when,
-    pace,
+from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
+from .samples import FRESH_MS, Sample, load_samples
+from .windows import (
+    FIVE_HOURS_MS,
+    OFFICIAL_KEY,
+    Calibration,
+    WindowName,
+    WindowStatus,
+    five_hour_start,
+    month_bounds,
+    roll_forward,
+    week_from_reset_spec,
 )
 
-__all__ = [
-    "OFFICIAL_WINDOWS",
-    "Calibration",
-    "Forecast",
-    "Sample",
-    "WindowStatus",
-    "calibrate",
-    "compute_status",
-    "current_ms",
-    "dedup_end",
-    "five_hour_start",
-    "fmt_duration",
-    "fmt_when",
-    "fresh_official",
-    "load_samples",
-    "local_ms",
-    "month_bounds",
-    "pct_text",
-    "record_samples",
-    "reset_text",
-    "round_minute",
-    "threshold_message",
-    "today_cost",
-    "week_from_reset_spec",
-    "window_label",
-]
-
-FIVE_HOURS_MS = 5 * HOUR_MS
-FRESH_MS = 5 * MINUTE_MS
-"""A sample confirmed this recently is shown as the official figure itself."""
-SEEN_REFRESH_MS = MINUTE_MS
-"""An unchanged reading refreshes its sample's `seen_ms` at most this often: the statusline runs every few hundred
-ms, and one write a minute is plenty to know the figure is current."""
 LOOKBACK_MS = WEEK_MS
 """How far back the pace looks: a week, so the start of a new window still has a rate to project."""
 FIVE_HOUR_BUCKET_MS = 10 * MINUTE_MS
@@ -78,219 +39,9 @@ CAP_SOURCE = "claude-code"
 """Subscription caps count Claude Code usage only: OpenClaw usually bills an API key, not the subscription.
 The month budget is money, so it counts every source."""
 
-OFFICIAL_WINDOWS = {
-    "seven_day": "week",
-    "five_hour": "five_hour",
-    "seven_day_opus": "week_opus",
-    "seven_day_sonnet": "week_sonnet",
-}
-"""Claude Code's `rate_limits` keys → the window names tokentop uses."""
-_OFFICIAL_NAME = {v: k for k, v in OFFICIAL_WINDOWS.items()}
 _FAMILY = {"week_opus": 1, "week_sonnet": 2}
 _FAMILY_SQL = "CASE WHEN model LIKE '%opus%' THEN 1 WHEN model LIKE '%sonnet%' THEN 2 ELSE 0 END"
 _TOKENS_SQL = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read"
-_LABELS = {
-    "week": "Claude weekly limit",
-    "five_hour": "Claude 5-hour limit",
-    "week_opus": "Claude weekly Opus limit",
-    "week_sonnet": "Claude weekly Sonnet limit",
-    "month": "Monthly budget",
-    "day": "Daily usage",
-}
-UNKNOWN = "–"
-"""How a figure that is not known reads in a line of text."""
-
-
-def window_label(name: str) -> str:
-    """"week" → "Claude weekly limit": how messages name a window."""
-    return _LABELS.get(name, name)
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One official reading from Claude Code's statusline input."""
-
-    window: str
-    """Claude Code's key: five_hour | seven_day | seven_day_opus | seven_day_sonnet."""
-    used_pct: float
-    resets_at_ms: int | None
-    taken_ms: int = 0
-    """When this % was first seen: about when usage reached it (what calibration fits)."""
-    session_id: str | None = None
-    seen_ms: int = 0
-    """When this % was last confirmed (what the gauge anchors to); 0 = same as taken_ms."""
-
-    @property
-    def confirmed_ms(self) -> int:
-        return max(self.seen_ms, self.taken_ms)
-
-
-@dataclass
-class Calibration:
-    """used % ≈ k × local usage, fitted through the origin on official samples."""
-
-    k: float
-    """% of the cap per unit of `proxy` (per USD, or per token)."""
-    proxy: str
-    """"cost" (estimated USD) or "tokens" (all tokens): whichever tracked the samples better."""
-    rmse: float
-    """Root-mean-square error of the fit on its samples, in percentage points."""
-    samples: int
-
-
-@dataclass
-class WindowStatus:
-    """One usage window and how much of its cap is used."""
-
-    name: str
-    """"week" | "five_hour" | "week_opus" | "week_sonnet" | "month"."""
-    start_ms: int
-    end_ms: int
-    """The reset time (a rolling 7-day guess ends now)."""
-    source: str
-    """Where used_pct comes from: "official" (a sample < 5 min old), "calibrated" (samples + local usage since),
-    "configured" (your cap or budget); "guess" when the window itself is guessed. Without a %: where the window
-    came from."""
-    used_pct: float | None
-    """None when no cap is known."""
-    used_tokens: int
-    used_cost: float
-    """Estimated USD."""
-    cap_tokens: int | None
-    cap_usd: float | None
-    """The configured cap, or the one implied by calibration (100 / k) in the proxy it chose."""
-    official_pct: float | None
-    official_at_ms: int | None
-    forecast: Forecast | None
-    top_sessions: list[tuple[str, float]]
-    """(session_id, share of this window's usage 0..1), biggest first, at most 5: which sessions moved it."""
-    window_source: str = "guess"
-    """Where the window's bounds come from: "official", "configured" (week_reset), "activity" (5-hour window
-    from the first request after the last one ended), "calendar" (month) or "guess" (the last 7 days)."""
-    calibration: Calibration | None = None
-    samples: int = 0
-    """Official samples seen in this window."""
-
-    @property
-    def label(self) -> str:
-        return window_label(self.name)
-
-
-# -- official samples -------------------------------------------------------------------------------
-
-
-def round_minute(ms: int) -> int:
-    # resets_at is a fixed instant; rounding absorbs any seconds of jitter between builds so one window keeps one key.
-    return (ms + MINUTE_MS // 2) // MINUTE_MS * MINUTE_MS
-
-
-# How long each official window lasts: a sample's reset must fall within that span of the moment it was taken.
-WINDOW_LENGTH_MS = {"five_hour": FIVE_HOURS_MS, "seven_day": WEEK_MS, "seven_day_opus": WEEK_MS,
-                    "seven_day_sonnet": WEEK_MS}
-
-
-def record_samples(store, samples: Iterable[Sample], taken_ms: int, session_id: str | None = None) -> int:
-    """Store each sample that differs from the newest stored one of its window; returns how many were new.
-    An unchanged one only refreshes that row's `seen_ms`, at most once per SEEN_REFRESH_MS.
-
-    A sample without `resets_at` borrows the reset of its window's newest stored sample when that is still in the
-    future, and is dropped otherwise: a percentage without its window cannot be placed."""
-    db = store.db
-    rows, seen = [], []
-    for s in samples:
-        latest = db.execute("SELECT used_pct, resets_at_ms, id, seen_ms FROM official_samples WHERE window = ? "
-                            "ORDER BY taken_ms DESC, id DESC LIMIT 1", (s.window,)).fetchone()
-        resets = round_minute(s.resets_at_ms) if s.resets_at_ms is not None else None
-        if resets is None:
-            if latest is None or latest[1] <= taken_ms:
-                continue
-            resets = latest[1]
-        length = WINDOW_LENGTH_MS.get(s.window)
-        if length is not None and not taken_ms - MINUTE_MS <= resets <= taken_ms + length + MINUTE_MS:
-            continue  # a reset outside the window it names (or in the past) is not a real sample
-        if latest is not None and latest[0] == s.used_pct and latest[1] == resets:
-            if taken_ms - latest[3] >= SEEN_REFRESH_MS:
-                seen.append((taken_ms, latest[2]))
-            continue  # the statusline runs every few hundred ms; only a change is worth a row
-        rows.append((taken_ms, s.window, float(s.used_pct), resets, session_id, taken_ms))
-    if not rows and not seen:
-        return 0
-    new = 0
-    with store.transaction():
-        for row in rows:
-            new += db.execute("INSERT OR IGNORE INTO official_samples(taken_ms, window, used_pct, resets_at_ms, "
-                              "session_id, seen_ms) VALUES (?, ?, ?, ?, ?, ?)", row).rowcount
-        db.executemany("UPDATE official_samples SET seen_ms = MAX(seen_ms, ?) WHERE id = ?", seen)
-    return new
-
-
-def load_samples(store, resets_after_ms: int, taken_until_ms: int | None = None) -> dict[str, list[Sample]]:
-    """Samples whose window resets after `resets_after_ms` (and taken by `taken_until_ms`), by Claude Code window
-    key, oldest first."""
-    out: dict[str, list[Sample]] = {}
-    until = taken_until_ms if taken_until_ms is not None else 2**62
-    try:
-        rows = store.db.execute(
-            "SELECT window, used_pct, resets_at_ms, taken_ms, session_id, MIN(seen_ms, ?2) FROM official_samples "
-            "WHERE resets_at_ms > ?1 AND taken_ms <= ?2 ORDER BY taken_ms, id", (resets_after_ms, until)).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "no such table" not in str(exc):
-            raise
-        return out  # a read-only look at a store no writer has migrated yet: no samples, not an error
-    for window, pct, resets, taken, session, seen in rows:
-        out.setdefault(window, []).append(Sample(window, pct, resets, taken, session, seen))
-    return out
-
-
-# -- window bounds ----------------------------------------------------------------------------------
-
-
-def week_from_reset_spec(spec: str, zone: tzinfo, now: int) -> tuple[int, int]:
-    """The week [start, end) containing `now` for a "tue 09:00 [Zone]" reset, in local wall time (DST-correct:
-    a week that crosses a DST change is 167 or 169 hours long). The spec's own zone wins over `zone`."""
-    from ..config import parse_week_reset
-
-    weekday, hour, minute, zone_name = parse_week_reset(spec)
-    tz = ZoneInfo(zone_name) if zone_name else zone
-    today = local_day(now, tz)
-    day = today - timedelta(days=(today.weekday() - weekday) % 7)
-    start = local_ms(day, hour, minute, tz)
-    if start > now:
-        day -= timedelta(days=7)
-        start = local_ms(day, hour, minute, tz)
-    return start, local_ms(day + timedelta(days=7), hour, minute, tz)
-
-
-def month_bounds(zone: tzinfo, now: int) -> tuple[int, int]:
-    """The calendar month containing `now` in `zone`, as [first day 00:00, next month's first day 00:00)."""
-    today = local_day(now, zone)
-    first = today.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return local_ms(first, 0, 0, zone), local_ms(following, 0, 0, zone)
-
-
-def roll_forward(end: int, now: int, period: int) -> int:
-    """A reset time that has passed, moved on by whole periods to the first one after `now`."""
-    if end > now:
-        return end
-    return end + ((now - end) // period + 1) * period
-
-
-def five_hour_start(minutes: Sequence[int], now: int, not_before: int | None = None) -> int | None:
-    """Start of the active 5-hour window from activity times (ascending), or None when none is active.
-
-    Like the real limit, a window opens at the first request after the previous one ended and lasts 5 hours; its
-    start is floored to the hour (as ccusage does, and as Claude's own reset times read)."""
-    start = None
-    lo = bisect_left(minutes, not_before) if not_before is not None else 0
-    for ts in minutes[lo:bisect_left(minutes, now + 1)]:
-        if start is None or ts >= start + FIVE_HOURS_MS:
-            start = ts - ts % HOUR_MS
-            if not_before is not None and start < not_before:
-                start = not_before
-    if start is None or now >= start + FIVE_HOURS_MS:
-        return None
-    return start
 
 
 # -- local usage ------------------------------------------------------------------------------------
@@ -424,7 +175,7 @@ def _points(samples: Sequence[Sample], series: _Series, start: int) -> list[tupl
 
 @dataclass
 class _Plan:
-    name: str
+    name: WindowName
     start: int
     end: int
     window_source: str
@@ -576,15 +327,15 @@ def _newest(samples: Sequence[Sample]) -> Sample | None:
     return max(dated, key=lambda s: s.taken_ms) if dated else None
 
 
-def compute_status(store, settings, now_ms: int | None = None, prices=None, *,
-                   windows: Iterable[str] | None = None,
-                   detail: bool | Iterable[str] = True) -> dict[str, WindowStatus]:
+def compute_status(store, settings, now_ms: int | None = None, *,
+                   windows: Iterable[WindowName] | None = None,
+                   detail: bool | Iterable[WindowName] = True) -> dict[WindowName, WindowStatus]:
     """Every window's status: keys "week", "five_hour", "month", plus "week_opus"/"week_sonnet" when samples
     carry them.
 
     `windows` limits which are computed. `detail` says which get a forecast: True (all, and top sessions too),
     False (none: the hook), or a set of names (the statusline wants the week's ETA only, without sessions).
-    `prices` is accepted for callers that hold one; costs were priced at ingest, so it is not needed here."""
+    Costs were priced at ingest, so no price table is needed here."""
     now = current_ms() if now_ms is None else now_ms
     zone = settings.zone()
     wanted = set(windows) if windows is not None else None
@@ -616,7 +367,7 @@ def compute_status(store, settings, now_ms: int | None = None, prices=None, *,
         plan.cap_usd, plan.cap_tokens = settings.weekly_cap_usd, settings.weekly_cap_tokens
         plans.append(_plan_samples(plan, samples.get("seven_day", []), now))
     for name in ("week_opus", "week_sonnet"):
-        scoped = samples.get(_OFFICIAL_NAME[name], [])
+        scoped = samples.get(OFFICIAL_KEY[name], [])
         newest = _newest(scoped)
         if newest is not None and want(name):
             end = roll_forward(newest.resets_at_ms, now, WEEK_MS)
@@ -666,74 +417,11 @@ def compute_status(store, settings, now_ms: int | None = None, prices=None, *,
         five_plan.cap_usd, five_plan.cap_tokens = settings.five_hour_cap_usd, settings.five_hour_cap_tokens
         plans.append(five_plan)
 
-    order = ("week", "five_hour", "week_opus", "week_sonnet", "month")
+    order: tuple[WindowName, ...] = ("week", "five_hour", "week_opus", "week_sonnet", "month")
     plans.sort(key=lambda p: order.index(p.name))
     return {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
                                  sessions=detail is True) for plan in plans}
 
-
-def fresh_official(store, now: int, names: Iterable[str]) -> dict[str, WindowStatus]:
-    """The windows among `names` whose newest official sample was confirmed within FRESH_MS and resets ahead, as
-    statuses holding that figure alone — no usage scan, so used_tokens/used_cost read 0. For the hook, which runs
-    before every tool call and needs only the %; while Claude Code runs, its statusline keeps these fresh."""
-    out = {}
-    for name in names:
-        key = _OFFICIAL_NAME.get(name)
-        if key is None:
-            continue
-        try:
-            row = store.db.execute("SELECT used_pct, resets_at_ms, taken_ms, seen_ms FROM official_samples "
-                                   "WHERE window = ? AND taken_ms <= ? ORDER BY taken_ms DESC, id DESC LIMIT 1",
-                                   (key, now)).fetchone()
-        except sqlite3.OperationalError:
-            return out
-        if row is None:
-            continue
-        pct, resets, taken, seen = row
-        confirmed = min(max(taken, seen), now)
-        if now - confirmed >= FRESH_MS or resets <= now:
-            continue
-        period = FIVE_HOURS_MS if name == "five_hour" else WEEK_MS
-        out[name] = WindowStatus(name, resets - period, resets, "official", pct, 0, 0.0, None, None, pct, confirmed,
-                                 None, [], window_source="official", samples=1)
-    return out
-
-
-def pct_text(status: WindowStatus | None) -> str:
-    """"62%" for an official figure, "~62%" for a calibrated or configured one, "–" when unknown."""
-    if status is None or status.used_pct is None:
-        return UNKNOWN
-    mark = "" if status.source == "official" else "~"
-    return f"{mark}{status.used_pct:.0f}%"
-
-
-def reset_text(status: WindowStatus | None, zone, now: int) -> str:
-    """When a window resets, in local time: "Tue 09:00" (or "14:00" today, "Dec 01" for a month)."""
-    if status is None or status.window_source == "guess" or (status.window_source == "activity"
-                                                                and status.start_ms >= now):
-        return UNKNOWN
-    if status.name == "month":
-        return local_time(status.end_ms, zone).strftime("%b %d")
-    return fmt_when(status.end_ms, zone, now)
-
-
-def threshold_message(status: WindowStatus, zone: tzinfo, now: int) -> str:
-    """"Claude weekly limit at 82% — resets Tue 09:00"; money windows add the dollars."""
-    text = f"{window_label(status.name)} at {pct_text(status)}"
-    if status.name == "month" and status.cap_usd:
-        text += f" (${status.used_cost:,.2f} of ${status.cap_usd:,.2f} est)"
-    reset = reset_text(status, zone, now)
-    if reset != UNKNOWN:
-        return f"{text} — resets {reset}"
-    return f"{text} (last 7 days; reset time unknown)" if status.window_source == "guess" else text
-
-
-def dedup_end(status: WindowStatus, zone: tzinfo, now: int) -> int:
-    """The key that makes an alert or warning fire once per window: the reset time, or for a rolling 7-day guess
-    (which never resets) the next local midnight, so it repeats at most once a day."""
-    if status.window_source != "guess":
-        return status.end_ms
-    return next_midnight_ms(now, zone)
 
 
 def today_cost(store, zone: tzinfo, now: int | None = None) -> float:

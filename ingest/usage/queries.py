@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from ..clock import DAY_MS, MINUTE_MS, day_start_ms, local_day
+from ..clock import DAY_MS, MINUTE_MS, local_day
 from ..pricing import model_family
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
+from . import spikes
 from .reports import Report, Totals, build_report
 
 ACTIVE_MS = 5 * MINUTE_MS
@@ -63,7 +63,7 @@ class DayTotal:
     cost_usd: float
     requests: int
     spike: bool
-    """Well above the other days of the strip (see `_spikes`)."""
+    """Well above the days before it (the rule in `spikes`, which the spike alert shares)."""
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ def store_ready(store: Store) -> bool:
     return getattr(store, "version", 0) >= 1
 
 
-def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None, prices=None,
+def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
              filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
     tz = tz or settings.zone()
     if not store_ready(store):
@@ -103,7 +103,7 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None, p
     ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
                   sort=sort, filter_text=filter_text)
     ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
-    ov.windows = window_status(store, settings, now_ms, prices)
+    ov.windows = window_status(store, settings, now_ms)
     week = ov.windows.get("week")
     start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
     ov.families = family_split(store, start, now_ms + 1)
@@ -201,33 +201,12 @@ def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
 
 
 def daily(store: Store, now_ms: int, tz: tzinfo, days: int = DAILY_DAYS) -> list[DayTotal]:
-    """Totals for each of the last `days` local days (today last), with spike days flagged."""
+    """Totals for each of the last `days` local days (today last), with spike days flagged by the one rule in
+    `spikes` (the spike alert's): SPIKE_DAYS more days are read so each shown day has its full baseline."""
     today = local_day(now_ms, tz)
-    first = today - timedelta(days=days - 1)
-    lo, hi = day_start_ms(first, tz), day_start_ms(today + timedelta(days=1), tz)
-    acc: dict[date, list] = {first + timedelta(days=i): [0, 0.0, 0] for i in range(days)}
-    # Grouped by 15-minute slot in SQL (few rows), placed on local days here, so any zone offset works.
-    sql = (f"SELECT slot, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
-           f"SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY slot")
-    for slot, tokens, cost, reqs in store.db.execute(sql, (lo, hi)):
-        day = local_day(slot, tz)
-        if day in acc:
-            a = acc[day]
-            a[0] += tokens or 0
-            a[1] += cost or 0.0
-            a[2] += reqs or 0
-    values = [a[1] if any(x[1] for x in acc.values()) else a[0] for a in acc.values()]
-    flags = _spikes(values)
-    return [DayTotal(d, a[0], a[1], a[2], flag) for (d, a), flag in zip(acc.items(), flags)]
-
-
-def _spikes(values: list[float]) -> list[bool]:
-    """A spike is a day at least twice the median of the days with any use (needs three such days)."""
-    used = [v for v in values if v > 0]
-    if len(used) < 3:
-        return [False] * len(values)
-    median = statistics.median(used)
-    return [v > 0 and v >= 2 * median for v in values]
+    read = spikes.read_days(store, tz, today - timedelta(days=days - 1 + spikes.SPIKE_DAYS), today)
+    flags = spikes.flags(read)
+    return [DayTotal(d.day, d.tokens, d.cost_usd, d.requests, flag) for d, flag in zip(read[-days:], flags[-days:])]
 
 
 # -- session detail ---------------------------------------------------------------------------------
@@ -320,8 +299,8 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
     agents: dict[str, list] = {}
     tools: dict[str, list] = {}
     for r in rows:
-        req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), tuple(tools_by_request.get(r[0], ())),
-                         r[9], bool(r[10]), r[11], r[12], r[13])
+        req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
+                         tuple(tools_by_request.get(r[0], ())), r[9], bool(r[10]), r[11], r[12], r[13])
         detail.totals.add(req.input_tokens, req.output_tokens, r[14], r[15], req.cache_read, req.cost_usd, 1,
                           0 if req.priced else 1)
         if req.model != SYNTHETIC and req.model not in models:
@@ -337,7 +316,7 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
             tools[name][1] += req.total_tokens
             tools[name][2] += req.cost_usd
         detail.requests.append(req)
-    for i, o, w5, w1, cr, cost, reqs, unpriced, first, last, model in db.execute(
+    for i, o, w5, w1, cr, cost, reqs, unpriced, first, _last, model in db.execute(
             "SELECT SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
             "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), MIN(slot), MAX(slot), "
             "model FROM rollups WHERE session_id = ? GROUP BY model", (session_id,)):
@@ -370,7 +349,7 @@ def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | No
     today = local_day(now_ms, tz)
     since = today - timedelta(days=days - 1) if days else None
     report = build_report(store, VIEW_REPORTS[view], tz, since, today,
-                          now=datetime.fromtimestamp(now_ms / 1000, timezone.utc))
+                          now=datetime.fromtimestamp(now_ms / 1000, UTC))
     if view == "days":
         report.rows.reverse()  # newest day first, like every other live list
     return report
@@ -398,8 +377,8 @@ def alert_rows(store: Store, limit: int = 500) -> AlertRows:
 # -- cap windows and forecasts ----------------------------------------------------------------------
 
 
-def window_status(store: Store, settings, now_ms: int, prices=None) -> dict:
+def window_status(store: Store, settings, now_ms: int) -> dict:
     """Cap windows ("week", "five_hour", "month", maybe "week_opus"/"week_sonnet") → `limits.WindowStatus` with
     its forecast. The TUI's one door to the limits maths."""
     from .limits import compute_status
-    return compute_status(store, settings, now_ms=now_ms, prices=prices)
+    return compute_status(store, settings, now_ms=now_ms)

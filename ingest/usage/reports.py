@@ -1,16 +1,18 @@
-"""Report queries over the store (daily/weekly/monthly/sessions/models/projects/tools) and their JSON/CSV/table shapes."""
+"""Report queries over the store (daily/weekly/monthly/sessions/models/projects/tools) and their JSON/CSV/table
+shapes."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..clock import DAY_MS, day_start_ms, local_time, utc_offset_ms
+from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
+from ..text import dollars, iso_local
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -140,7 +142,7 @@ def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = Non
             t = row.totals
             totals.add(t.input_tokens, t.output_tokens, t.cache_write_5m, t.cache_write_1h, t.cache_read_tokens,
                        t.cost_usd, t.requests, t.unpriced_requests)
-    return Report(kind, str(tz), rows, totals, now or datetime.now(timezone.utc), since, until, source)
+    return Report(kind, str(tz), rows, totals, now or datetime.now(UTC), since, until, source)
 
 
 def period_key(kind: str, day: date) -> str:
@@ -231,11 +233,6 @@ def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
     sql = (f"SELECT {column}, {_SUMS}, MIN(ts), MAX(ts), GROUP_CONCAT(DISTINCT model) "
            f"FROM ({USAGE_SQL}){where} GROUP BY 1 ORDER BY {order}")
     return store.db.execute(sql, args)
-
-
-def iso_local(ms: int | None, tz) -> str | None:
-    """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
-    return local_time(ms, tz).isoformat(timespec="seconds") if ms is not None else None
 
 
 def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
@@ -361,13 +358,15 @@ def to_table(report: Report, width: int = 100) -> str:
         elif report.kind == "projects":
             key = key.replace(_home(), "~", 1)
         cells = [key, f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-                 f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+                 f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
+                 f"{t.requests:,}"]
         if report.kind == "tools":
             cells.insert(1, f"{row.extra['calls']:,}")
         body.append(cells)
     t = report.totals
     total = ["Total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", _money(t.cost_usd, t.unpriced_requests), f"{t.requests:,}"]
+             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
+             f"{t.requests:,}"]
     if report.kind == "tools":
         total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
     widths = [max(len(r[i]) for r in [headers, total, *body]) for i in range(len(headers))]
@@ -404,10 +403,6 @@ def to_table(report: Report, width: int = 100) -> str:
     if not body:
         lines.insert(0, "No usage in this range.")
     return "\n".join(lines)
-
-
-def _money(cost: float, unpriced: int) -> str:
-    return f"${cost:,.2f}" + ("*" if unpriced else "")
 
 
 def _home() -> str:

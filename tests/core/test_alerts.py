@@ -1,13 +1,17 @@
-"""Alerts: once per window and level, spikes against the trailing average, notify-send, and the status level."""
+"""Alerts: once per window and level, spikes (the strip's rule), notify-send, and the status level."""
 
 from __future__ import annotations
 
 import os
+import random
 import stat
 from zoneinfo import ZoneInfo
 
+import pytest
 from test_limits import DAY, HOUR, WEEK, add_sample, add_usage, make_store, ms
 
+from tokentop.ingest.config import Settings
+from tokentop.ingest.usage import queries
 from tokentop.ingest.usage.alerts import (
     CRITICAL,
     OK,
@@ -18,7 +22,6 @@ from tokentop.ingest.usage.alerts import (
     status_level,
     warning_pct,
 )
-from tokentop.ingest.config import Settings
 from tokentop.ingest.usage.limits import compute_status
 
 START = ms("2026-05-04T09:00:00+00:00")  # a Monday
@@ -73,31 +76,65 @@ def test_a_guessed_rolling_week_alerts_at_most_once_a_day(tmp_path):
     assert [a.level for a in check_alerts(store, settings, START + DAY)] == [60]
 
 
-def test_spike_is_today_over_three_times_the_fourteen_day_average(tmp_path):
+def test_spike_is_today_at_twice_the_median_active_day_of_the_fourteen_before(tmp_path):
+    # Was "over 3x the trailing 14-day average and over $5": the strip and the alert now share one rule (spikes.py).
     store = make_store(tmp_path)
     now = START + 6 * HOUR
-    for d in (2, 5, 9, 13):  # $7 on 4 of the last 14 days: average $2/day (not $7: idle days count)
-        add_usage(store, START - d * DAY, cost=7.0)
-    add_usage(store, START + HOUR, cost=6.5)
+    for d, cost in ((2, 1.0), (5, 1.0), (9, 1.0), (13, 7.0)):  # median active day $1 (the $7 day does not pull it up)
+        add_usage(store, START - d * DAY, cost=cost)
+    add_usage(store, START + HOUR, cost=2.5)  # old rule: under the $5 floor, and 3.5x a $0.71 mean: no alert
     spike = spike_alert(store, ZoneUTC, now)
-    assert spike is not None and spike.level == 300 and spike.window_end_ms == ms("2026-05-05T00:00:00+00:00")
-    assert spike.message == "Usage spike: $6.50 est today, 3.2× your 14-day average ($2.00/day)"
+    assert spike is not None and spike.level == 200 and spike.window_end_ms == ms("2026-05-05T00:00:00+00:00")
+    assert spike.message == "Usage spike: $2.50 est today, 2.5× your median active day of the last 14 ($1.00)"
     fired = check_alerts(store, Settings(timezone="UTC"), now)
     assert [(a.window, a.kind, a.severity) for a in fired] == [("day", "spike", "warning")]
     assert check_alerts(store, Settings(timezone="UTC"), now + HOUR) == []
 
 
-def test_no_spike_below_the_floor_or_without_history(tmp_path):
+def test_no_spike_below_twice_the_median_or_without_three_earlier_active_days(tmp_path):
     store = make_store(tmp_path)
     for d in (2, 5, 9):
-        add_usage(store, START - d * DAY, cost=0.5)
-    add_usage(store, START + HOUR, cost=4.9)  # 9.8× the average, but under $5
+        add_usage(store, START - d * DAY, cost=1.0)
+    add_usage(store, START + HOUR, cost=1.99)
     assert spike_alert(store, ZoneUTC, START + 2 * HOUR) is None
+    add_usage(store, START + 2 * HOUR, cost=0.01)  # now exactly 2x: a spike
+    assert spike_alert(store, ZoneUTC, START + 3 * HOUR) is not None
+    assert spike_alert(store, ZoneUTC, START + HOUR + 1) is None  # today so far: $1.99 at that moment
     other = make_store(tmp_path / "other")
-    add_usage(other, START - 2 * DAY, cost=1.0)
-    add_usage(other, START - 3 * DAY, cost=1.0)  # only 2 active days: no average to speak of
+    for d in (2, 3, 15):  # the day 15 days back is outside the 14 compared with: only 2 active days count
+        add_usage(other, START - d * DAY, cost=1.0)
     add_usage(other, START + HOUR, cost=50.0)
     assert spike_alert(other, ZoneUTC, START + 2 * HOUR) is None
+
+
+def test_with_nothing_priced_the_spike_alert_counts_tokens_like_the_strip(tmp_path):
+    store = make_store(tmp_path)
+    for d in (1, 2, 3):
+        add_usage(store, START - d * DAY, cost=0.0, tokens=1_000)
+    add_usage(store, START + HOUR, cost=0.0, tokens=2_500)
+    spike = spike_alert(store, ZoneUTC, START + 2 * HOUR)
+    assert spike is not None
+    assert spike.message == "Usage spike: 2,500 tokens today, 2.5× your median active day of the last 14 (1,000 tokens)"
+
+
+@pytest.mark.parametrize("priced", [True, False])
+def test_the_daily_strip_and_the_spike_alert_flag_the_same_days(tmp_path, priced):
+    store = make_store(tmp_path)
+    rng = random.Random(11)
+    first = START - 40 * DAY
+    for d in range(41):
+        if rng.random() < 0.25:
+            continue  # an idle day
+        amount = rng.choice([1.0, 1.5, 2.0, 3.0, 6.0, 9.0])
+        for h in range(rng.randint(1, 3)):
+            add_usage(store, first + d * DAY + h * HOUR, cost=amount if priced else 0.0,
+                      tokens=None if priced else int(amount * 1000))
+    last_day_end = START - 9 * HOUR + DAY - 1  # Monday 23:59:59.999 UTC
+    strip = queries.daily(store, last_day_end, ZoneUTC)
+    assert len(strip) == 14
+    alerted = [spike_alert(store, ZoneUTC, last_day_end - (13 - i) * DAY) is not None for i in range(14)]
+    assert [d.spike for d in strip] == alerted
+    assert any(alerted) and not all(alerted)  # the history has both, so the comparison means something
 
 
 def test_notify_send_is_called_once_per_new_alert(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ def test_report_choices_match_the_report_code():
 def test_building_the_parser_imports_no_report_or_textual_code():
     code = ("import sys; from tokentop.tui.cli.main import build_parser; build_parser(); "
             "print(sorted(m for m in sys.modules if m.startswith(('tokentop.ingest.usage.reports', 'textual', "
-            "'tokentop.ingest.store.store', 'tokentop.ingest.usage.limits'))))")
+            "'tokentop.ingest.store.store', 'tokentop.ingest.usage.limits', 'tokentop.ingest.usage.samples'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -8,7 +8,8 @@ import pytest
 from test_limits import DAY, HOUR, MIN, WEEK, add_usage, make_store, ms
 
 from tokentop.ingest.config import Settings
-from tokentop.ingest.usage.forecast import build_forecast, fmt_duration, fmt_when, pace
+from tokentop.ingest.text import clock_time, span
+from tokentop.ingest.usage.forecast import build_forecast, pace
 from tokentop.ingest.usage.limits import compute_status
 
 UTC = ZoneInfo("UTC")
@@ -121,11 +122,11 @@ def test_month_budget_forecast_projects_the_month_total(tmp_path):
 
 
 def test_fmt_helpers():
-    assert fmt_duration(44 * HOUR) == "1d 20h"
-    assert fmt_duration(2 * DAY) == "2d"
-    assert fmt_duration(90 * MIN) == "1h 30m"
-    assert fmt_duration(59_000) == "<1m"
+    assert span(44 * HOUR) == "1d 20h"
+    assert span(2 * DAY) == "2d"
+    assert span(90 * MIN) == "1h 30m"
+    assert span(59_000) == "<1m"
     berlin = ZoneInfo("Europe/Berlin")
     reset = ms("2026-03-31T07:00:00+00:00")  # after the spring change: 09:00 CEST
-    assert fmt_when(reset, berlin) == "Tue 09:00"
-    assert fmt_when(reset, berlin, reset - 2 * HOUR) == "09:00"
+    assert clock_time(reset, berlin) == "Tue 09:00"
+    assert clock_time(reset, berlin, reset - 2 * HOUR) == "09:00"

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tokentop.ingest.config import Settings
-from tokentop.ingest.usage.limits import (
-    FRESH_MS,
-    Sample,
-    calibrate,
-    compute_status,
-    five_hour_start,
-    fresh_official,
-    load_samples,
-    month_bounds,
-    record_samples,
-    roll_forward,
-    week_from_reset_spec,
-)
 from tokentop.ingest.store.store import Store
+from tokentop.ingest.usage.limits import calibrate, compute_status
+from tokentop.ingest.usage.samples import FRESH_MS, Sample, fresh_official, load_samples, record_samples
+from tokentop.ingest.usage.windows import five_hour_start, month_bounds, roll_forward, week_from_reset_spec
 
 MIN = 60_000
 HOUR = 3_600_000
 DAY = 24 * HOUR
 WEEK = 7 * DAY
-UTC = timezone.utc
 OPUS_OUTPUT_USD = 25e-6  # claude-opus-4-6: $25 per million output tokens
 
 _ids = itertools.count()

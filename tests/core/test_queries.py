@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from support.history import API, DOCS, LIVE, LIVE2, NOW_MS, SPIKE, build_store
 
-from tokentop.ingest.usage import queries
 from tokentop.ingest.store.store import Store
+from tokentop.ingest.usage import queries, spikes
+from tokentop.ingest.usage.spikes import DayUse
 
 UTC = ZoneInfo("UTC")
 # Per-request costs at list prices (USD per million: Opus 4.6 5/25/6.25/0.5, Sonnet 4.5 3/15/3.75/0.3,
@@ -77,7 +78,7 @@ def test_filter(store, needle, expected):
 
 def test_overview_windows_split_and_days(store):
     s, ctx = store
-    ov = queries.overview(s, ctx.settings, NOW_MS, tz=UTC, prices=ctx.prices)
+    ov = queries.overview(s, ctx.settings, NOW_MS, tz=UTC)
     assert ov.has_data and ov.requests == 165 and ov.last_line_ms == NOW_MS - 60_000
     week = ov.windows["week"]
     week_cost = LIVE_MAIN + LIVE_AGENT + LIVE2_COST + API_COST + NOTES_DAY  # the docs session was on Monday
@@ -98,9 +99,17 @@ def test_overview_windows_split_and_days(store):
     assert [d.day.day for d in ov.days if d.spike] == [20, 25, 26]
 
 
-def test_spikes_need_a_baseline():
-    assert queries._spikes([0, 0, 5, 0]) == [False] * 4
-    assert queries._spikes([1, 1, 1, 2, 0]) == [False, False, False, True, False]
+def _costs(values: list[float]) -> list[DayUse]:
+    return [DayUse(date(2026, 11, 1) + timedelta(days=i), 0, v, 1) for i, v in enumerate(values)]
+
+
+def test_spikes_need_a_baseline_of_earlier_days():
+    assert spikes.flags(_costs([0, 0, 5, 0])) == [False] * 4
+    assert spikes.flags(_costs([1, 1, 1, 2, 0])) == [False, False, False, True, False]
+    # Only earlier days count: a big day first is not a spike, and a later bigger one does not unflag it.
+    assert spikes.flags(_costs([9, 1, 1, 1, 3, 8])) == [False, False, False, False, True, True]
+    # Only the 14 days before: the three $1 days 15+ days back have dropped out by the last day.
+    assert spikes.flags(_costs([1, 1, 1] + [0] * 12 + [5])) == [False] * 16
 
 
 def test_session_detail(store):

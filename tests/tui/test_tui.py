@@ -198,11 +198,12 @@ async def test_every_view_is_a_keystroke_away(ctx):
         await until(pilot, lambda: "all history" in str(days.query_one("#view-title").render()), what="range")
 
         alerts = await view("a", "alerts")
-        # Opening the overview fired week 60% and 5-hour 60% + 80% (the fixture's caps): all three are listed.
-        await until(pilot, lambda: str(alerts.query_one("#view-note").render()) == "3 alerts", what="alerts")
+        # Opening the overview fired week 60% and 5-hour 60% + 80% (the fixture's caps), and today's spike (the
+        # strip flags today too): all four are listed.
+        await until(pilot, lambda: str(alerts.query_one("#view-note").render()) == "4 alerts", what="alerts")
         levels = sorted(dict(zip([c.key for c in alerts.query_one("#view-table").ordered_columns], cells))["level"]
                         for _, cells in table_rows(alerts.query_one("#view-table")))
-        assert levels == ["60", "60", "80"]
+        assert levels == ["200", "60", "60", "80"]
 
         await pilot.press("escape")
         assert isinstance(app.screen, OverviewScreen)
@@ -398,16 +399,17 @@ async def test_no_color_still_shows_levels(ctx, monkeypatch):
 @pilot_test
 async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
     # The fixture's week is at 67% of its $6 cap and the 5-hour window at 88% of $4: 60% (week) and 60%, 80%
-    # (5-hour) are crossed.
+    # (5-hour) are crossed; today ($3.53 against a $0.14 median day) is a spike, as the strip flags it.
     app = make_app(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
         ov = await loaded(pilot)
-        await until(pilot, lambda: len(app._notifications) >= 2, what="the alert toasts")
+        await until(pilot, lambda: len(app._notifications) >= 3, what="the alert toasts")
         # One toast per window, for the highest level it crossed (the lower ones are recorded, not shown).
         messages = sorted(n.message for n in app._notifications)
-        assert messages == ["Claude 5-hour limit at ~88% — resets 17:00", "Claude weekly limit at ~67% — resets Tue 09:00"]
+        assert messages == ["Claude 5-hour limit at ~88% — resets 17:00", "Claude weekly limit at ~67% — resets Tue 09:00",
+                            "Usage spike: $3.53 est today, 25.3× your median active day of the last 14 ($0.14)"]
         banner = ov.query_one("#alert-banner")
-        assert banner.display and str(banner.render()) == "▲ Claude 5-hour limit at ~88% — resets 17:00  (+1 more: a)"
+        assert banner.display and str(banner.render()) == "▲ Claude 5-hour limit at ~88% — resets 17:00  (+2 more: a)"
         count = len(app._notifications)
         await pilot.press("r")  # read again: nothing new has crossed, so nothing toasts twice
         await until(pilot, lambda: not ov._loading, what="the reload")
@@ -415,4 +417,4 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
         assert len(app._notifications) == count
     with ctx.open_store() as store:
         levels = sorted((w, lvl) for w, lvl in store.db.execute("SELECT window, level FROM alerts"))
-    assert levels == [("five_hour", 60), ("five_hour", 80), ("week", 60)]
+    assert levels == [("day", 200), ("five_hour", 60), ("five_hour", 80), ("week", 60)]

@@ -114,7 +114,7 @@ _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
 def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
-    from ...ingest.usage.reports import iso_local
+    from ...ingest.text import iso_local
 
     def window(s):
         f = s.forecast
@@ -146,19 +146,19 @@ def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
 
 
 def status_text(statuses, active, level, zone, now) -> str:
-    from ...ingest.usage.limits import fmt_duration, fmt_when, pct_text, reset_text
+    from ...ingest.text import UNKNOWN, clock_time, dollars, pct_text, reset_text, span
     rows = []
     for s in statuses.values():
         pct = pct_text(s)
         source = s.source
         if s.official_at_ms is not None:
-            source += f" ({fmt_duration(now - s.official_at_ms)} ago)"
+            source += f" ({span(now - s.official_at_ms)} ago)"
         reset = reset_text(s, zone, now)
-        if reset != "–":
-            reset = f"resets {reset} (in {fmt_duration(s.end_ms - now)})"
+        if reset != UNKNOWN:
+            reset = f"resets {reset} (in {span(s.end_ms - now)})"
         else:
             reset = "rolling 7 days" if s.window_source == "guess" else "no window running"
-        money = f"${s.used_cost:,.2f}" + (f" of ${s.cap_usd:,.2f}" if s.name == "month" and s.cap_usd else "") + " est"
+        money = dollars(s.used_cost) + (f" of {dollars(s.cap_usd)}" if s.name == "month" and s.cap_usd else "") + " est"
         rows.append((_NAMES.get(s.name, s.name), pct, source, reset, money, s.forecast.summary if s.forecast else "",
                      s.top_sessions))
     widths = [max(len(r[i]) for r in rows) for i in range(5)] if rows else []
@@ -172,7 +172,7 @@ def status_text(statuses, active, level, zone, now) -> str:
         out.append("alerts:")
         for a in active:
             mark = "!" if a.severity != "info" else "·"
-            out.append(f"  {mark} {a.message}  (since {fmt_when(a.fired_ms, zone, now)})")
+            out.append(f"  {mark} {a.message}  (since {clock_time(a.fired_ms, zone, now)})")
     out.append(f"status: {_LEVEL_NAMES[level]}")
     return "\n".join(out)
 
@@ -188,7 +188,7 @@ def cmd_status(args) -> int:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
         now = _now_ms()
-        statuses = compute_status(store, ctx.settings, now, prices=ctx.prices)
+        statuses = compute_status(store, ctx.settings, now)
         fired = check_alerts(store, ctx.settings, now, statuses=statuses)
         active = active_alerts(store, now)
     level = status_level(statuses, ctx.settings, active)

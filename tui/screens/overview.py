@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from ...ingest.text import pct_text
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
@@ -18,7 +19,6 @@ from ...widgets.gauge import Gauge
 from ...widgets.header import Countdown, StatusParts
 from ...widgets.model_split import ModelSplit, Share
 from ...widgets.sessions_table import SessionsTable
-
 from ..loading import Reloads
 from ..messages import FirstRunFound, OverviewLoaded
 
@@ -129,7 +129,7 @@ class OverviewScreen(Reloads, Screen):
             if store is None:
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
-                data = queries.overview(store, app.ctx.settings, now, tz=app.tz, prices=app.prices(),
+                data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
                                         filter_text=filter_text, sort=sort)
         fired, active = self._alerts(data) if data.has_data else ([], [])
         self.post_message(OverviewLoaded(data, fired, active))
@@ -203,14 +203,15 @@ class OverviewScreen(Reloads, Screen):
         return [(names.get(sid, sid[:8]), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
 
     def _show_alerts(self, fired: list, active: list) -> None:
-        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one."""
+        """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one: critical
+        first, then a cap's threshold before a spike (a spike's level is its ratio, not a % of anything)."""
         for alert in fired:
             self.app.notify(alert.message, title="tokentop alert",
                             severity="error" if alert.severity == "critical" else "warning", timeout=15)
         if fired and self.app.ctx.settings.bell:
             self.app.bell()
         banner = self.query_one("#alert-banner", Static)
-        worst = max(active, key=lambda a: (a.severity == "critical", a.level), default=None)
+        worst = max(active, key=lambda a: (a.severity == "critical", a.kind == "threshold", a.level), default=None)
         banner.display = worst is not None
         if worst is not None:
             banner.update(f"▲ {worst.message}" + (f"  (+{len(active) - 1} more: a)" if len(active) > 1 else ""))
@@ -234,15 +235,15 @@ class OverviewScreen(Reloads, Screen):
         if week is None:
             g.show(None, "–")
         else:
-            value = _pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
+            value = pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
             g.show(week.used_pct, value, [_used_of_cap(week), f"{fmt.tokens(week.used_tokens)} tok",
                                           "" if has_reset(week, ov.now_ms) else "last 7 days", _official(week)])
         g = self.query_one("#five-gauge", Gauge)
         if five is None or not has_reset(five, ov.now_ms):
             g.show(None if five is None else five.used_pct, "idle" if five is None or five.used_pct is None
-                   else _pct_text(five), "no 5-hour window open")
+                   else pct_text(five), "no 5-hour window open")
         else:
-            value = _pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
+            value = pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
             g.show(five.used_pct, value, [_used_of_cap(five), f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
                                           f"{fmt.tokens(five.used_tokens)} tok"])
         g = self.query_one("#month-gauge", Gauge)
@@ -278,8 +279,7 @@ class OverviewScreen(Reloads, Screen):
 
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _discover(self) -> None:
-        from ...ingest.logs.discovery import discover
-        from ...ingest.logs.discovery import roots_hint
+        from ...ingest.logs.discovery import discover, roots_hint
         found = discover(self.app.ctx.settings)
         self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found)))
 
@@ -353,11 +353,6 @@ class OverviewScreen(Reloads, Screen):
 
     def action_reload(self) -> None:
         self.refresh_data()
-
-
-def _pct_text(status) -> str:
-    """"62%" when official, "~62%" when calibrated or from your own cap (as the statusline writes it)."""
-    return ("" if status.source == "official" else "~") + fmt.pct(status.used_pct)
 
 
 def _used_of_cap(status) -> str:

@@ -1,0 +1,193 @@
+"""How tokentop writes numbers for people: durations, local times, percentages, money, token counts and window
+labels, one spelling each, shared by the command line, the statusline, the hook, alerts and the widgets.
+
+Pure functions of plain values (a window status is read through the few attributes it needs), so the widgets can
+use them without reaching the store or the usage maths."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from .clock import MINUTE_MS, local_day, local_time
+
+UNKNOWN = "–"
+"""How a figure that is not known reads."""
+
+# -- durations --------------------------------------------------------------------------------------
+
+
+def duration(ms: int | None) -> str:
+    """A span for a table cell, to the second under a minute: '3d 4h', '2h 05m', '7m', '40s'."""
+    if ms is None:
+        return UNKNOWN
+    seconds = max(int(ms // 1000), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def span(ms: int) -> str:
+    """A span in a sentence ("cap reached in 1d 20h"), to the minute: '1d 20h', '2d', '1h 30m', '45m', '<1m'."""
+    minutes = max(0, int(ms // MINUTE_MS))
+    if minutes < 1:
+        return "<1m"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m"
+
+
+def countdown(ms: int) -> str:
+    """Time left as '2d 04:13' (days, hours:minutes) or '04:13:09' under a day, for a ticking header."""
+    seconds = max(int(ms // 1000), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}:{minutes:02d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+# -- times ------------------------------------------------------------------------------------------
+
+
+def local(ts_ms: int, tz: tzinfo) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz)
+
+
+def clock_time(ms: int, zone: tzinfo, now_ms: int | None = None) -> str:
+    """A moment ahead or just past (a reset, an ETA, when an alert fired): "Sat 14:20"; on `now_ms`'s local day
+    just "14:20"."""
+    when = local_time(ms, zone)
+    if now_ms is not None and local_day(now_ms, zone) == when.date():
+        return when.strftime("%H:%M")
+    return when.strftime("%a %H:%M")
+
+
+def when(ts_ms: int | None, now_ms: int, tz: tzinfo) -> str:
+    """Last-activity label: '14:03' today, 'Tue 14:03' this week, else '2026-11-03'."""
+    if ts_ms is None:
+        return UNKNOWN
+    t, now = local(ts_ms, tz), local(now_ms, tz)
+    if t.date() == now.date():
+        return t.strftime("%H:%M")
+    if abs((now - t).days) < 6:
+        return t.strftime("%a %H:%M")
+    return t.strftime("%Y-%m-%d")
+
+
+def iso_local(ms: int | None, tz) -> str | None:
+    """Unix ms → ISO-8601 in `tz`, to the second (the shape every JSON output uses)."""
+    return local_time(ms, tz).isoformat(timespec="seconds") if ms is not None else None
+
+
+# -- amounts ----------------------------------------------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return UNKNOWN
+    return f"{value:.0f}%"
+
+
+def money(usd: float | None, unpriced: bool = False) -> str:
+    """Compact dollars for a cell: '$3.53', '$123', '$1,234', '<$0.01'; '*' marks a figure with unpriced models."""
+    if usd is None:
+        return UNKNOWN
+    mark = "*" if unpriced else ""
+    if 0 < usd < 0.005:
+        return f"<$0.01{mark}"  # never show a real cost as nothing
+    if abs(usd) >= 1000:
+        return f"${usd:,.0f}{mark}"
+    if abs(usd) >= 100:
+        return f"${usd:.0f}{mark}"
+    return f"${usd:.2f}{mark}"
+
+
+def dollars(usd: float, unpriced: bool = False) -> str:
+    """Exact dollars for reports and messages: '$1,234.56' ('*' as in `money`)."""
+    return f"${usd:,.2f}" + ("*" if unpriced else "")
+
+
+def tokens(n: int | float | None) -> str:
+    """Compact: 1234 → '1.2k', 12_345_678 → '12.3M'."""
+    if n is None:
+        return UNKNOWN
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+def token_count(n: int | float) -> str:
+    """Exact, in a sentence: '2,500 tokens'."""
+    return f"{n:,.0f} tokens"
+
+
+def count(n: int, noun: str) -> str:
+    """`1 row`, `2 rows`: a number with its noun in the right form."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# -- usage windows ----------------------------------------------------------------------------------
+
+_LABELS = {
+    "week": "Claude weekly limit",
+    "five_hour": "Claude 5-hour limit",
+    "week_opus": "Claude weekly Opus limit",
+    "week_sonnet": "Claude weekly Sonnet limit",
+    "month": "Monthly budget",
+    "day": "Daily usage",
+}
+
+
+class WindowFigures(Protocol):
+    """What the window texts read of a `usage.windows.WindowStatus`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def window_source(self) -> str: ...
+    @property
+    def used_pct(self) -> float | None: ...
+    @property
+    def start_ms(self) -> int: ...
+    @property
+    def end_ms(self) -> int: ...
+
+
+def window_label(name: str) -> str:
+    """"week" → "Claude weekly limit": how messages name a window (also "day", which only alerts use)."""
+    return _LABELS.get(name, name)
+
+
+def pct_text(status: WindowFigures | None) -> str:
+    """"62%" for an official figure, "~62%" for a calibrated or configured one, "–" when unknown."""
+    if status is None or status.used_pct is None:
+        return UNKNOWN
+    mark = "" if status.source == "official" else "~"
+    return f"{mark}{status.used_pct:.0f}%"
+
+
+def reset_text(status: WindowFigures | None, zone, now: int) -> str:
+    """When a window resets, in local time: "Tue 09:00" (or "14:00" today, "Dec 01" for a month); "–" for a
+    rolling 7-day guess or a 5-hour window not running."""
+    if status is None or status.window_source == "guess" or (status.window_source == "activity"
+                                                                and status.start_ms >= now):
+        return UNKNOWN
+    if status.name == "month":
+        return local_time(status.end_ms, zone).strftime("%b %d")
+    return clock_time(status.end_ms, zone, now)
