@@ -45,6 +45,17 @@ class Forecast:
     """Burn while active in `unit` per hour (the same as rate_pct_per_hour when unit is "%")."""
     duty: float = 0.0
     """Share of wall-clock time that is active, over the recent past: what turns the active pace into a forecast."""
+    method: str = "pace"
+    """"profile" (the user's hour-of-week profile, usage/weekly.py) or "pace" (the active-hours pace, this module:
+    the 5-hour window, the month, and a week with less than a week of history behind it)."""
+    band_level: float | None = None
+    """How often the outcome fell inside [low, high] on the user's past weeks (0.8), when a band was measured."""
+    eta_early_ms: int | None = None
+    """When the band's high edge reaches the cap (the earliest likely ETA); None if it does not before reset."""
+    eta_late_ms: int | None = None
+    """When the band's low edge reaches the cap; None if it does not before reset."""
+    profile_weeks: float | None = None
+    """Weeks of history the profile rests on."""
 
 
 @dataclass

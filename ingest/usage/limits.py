@@ -15,6 +15,7 @@ from ..clock import now_ms as current_ms
 from ..store.schema import USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
+from .weekly import lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
     OFFICIAL_KEY,
@@ -312,11 +313,23 @@ def _forecast(plan: _Plan, series: _Series, proxy: str, k: float | None, used_pc
                         "no reset time known: set week_reset in the config (e.g. \"tue 09:00 Europe/Berlin\")",
                         unit="%" if capped else "$", rate_per_hour=p.rate, duty=p.duty,
                         projected_total=None if capped else used)
+    if capped and plan.name.startswith("week"):
+        # The week follows the user's own rhythm once a week of history is on record (usage/weekly.py).
+        weekly = weekly_forecast(used=used_pct, start=start, end=end, now=now, zone=zone,
+                                 hourly=lambda a, b: [(ts, v * scale) for ts, v in
+                                                      series.buckets(unit_proxy, a, b, HOUR_MS)],
+                                 first_use_ms=series.ts[0] if series.ts else None, history=history,
+                                 rate_per_hour=p.rate, duty=p.duty)
+        if weekly is not None:
+            return weekly
     usd_per_unit = None
     if plan.name == "month" and capped:
         usd_per_unit = plan.cap_usd / 100
-    return build_forecast(name=plan.name, used=used_pct if capped else used_cost, history=history, pace_=p,
-                          now_ms=now, end_ms=end, zone=zone, capped=capped, usd_per_unit=usd_per_unit)
+    forecast = build_forecast(name=plan.name, used=used_pct if capped else used_cost, history=history, pace_=p,
+                              now_ms=now, end_ms=end, zone=zone, capped=capped, usd_per_unit=usd_per_unit)
+    if capped and plan.name.startswith("week"):
+        forecast.summary += " · by recent pace"  # under a week of history: no profile yet
+    return forecast
 
 
 # -- all windows ------------------------------------------------------------------------------------
@@ -405,6 +418,8 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     for plan in plans + ([five_plan] if five_plan else []):
         splits += plan.splits()
         lo = min(lo, plan.start, *(start for start, _ in plan.earlier))
+        if plan.name.startswith("week") and detailed(plan.name):
+            lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
     series = _load_series(store, lo, now, splits, families=any(p.scope in _FAMILY for p in plans))
 
     if want("five_hour"):

@@ -102,7 +102,7 @@ def test_week_forecast_end_to_end_with_a_configured_cap(tmp_path):
     f = week.forecast
     assert week.used_pct == pytest.approx(60.0)
     assert f.pct_at_reset == pytest.approx(140.0) and f.eta_ms == start + 120 * HOUR
-    assert f.summary == "cap reached in 2d (Sat 00:00)"
+    assert f.summary == "cap reached in 2d (Sat 00:00) · by recent pace"  # only days of history: no profile
 
 
 def test_month_budget_forecast_projects_the_month_total(tmp_path):
@@ -130,3 +130,48 @@ def test_fmt_helpers():
     reset = ms("2026-03-31T07:00:00+00:00")  # after the spring change: 09:00 CEST
     assert clock_time(reset, berlin) == "Tue 09:00"
     assert clock_time(reset, berlin, reset - 2 * HOUR) == "09:00"
+
+
+# -- the weekly profile, end to end through compute_status -------------------------------------------------
+
+
+def _work_hours(store, first_monday: int, weeks: int, cost: float = 0.5) -> None:
+    """`cost` dollars in each work hour (Mon–Fri 09:00–17:00 UTC) of `weeks` weeks."""
+    for w in range(weeks):
+        for d in range(5):
+            for h in range(9, 17):
+                add_usage(store, first_monday + w * WEEK + d * DAY + h * HOUR + 10 * MIN, cost=cost)
+
+
+def test_week_forecast_follows_the_users_week_and_knows_the_weekend_is_quiet(tmp_path):
+    store = make_store(tmp_path)
+    monday = ms("2026-10-05T00:00:00+00:00")
+    _work_hours(store, monday, 4)  # three past weeks and this one up to Friday evening
+    store.db.commit()
+    settings = Settings(timezone="UTC", week_reset="mon 00:00 UTC", weekly_cap_usd=25.0)
+    friday_evening = monday + 3 * WEEK + 4 * DAY + 18 * HOUR
+    week = compute_status(store, settings, friday_evening)["week"]
+    f = week.forecast
+    # $20 of a $25 cap used; the three past weekends were idle, so the week ends where it is.
+    assert week.used_pct == pytest.approx(80.0)
+    # Three weeks less the nine hours before the first request ever made.
+    assert f.method == "profile" and f.profile_weeks == pytest.approx(3 - 9 / 168, abs=0.06)
+    assert f.pct_at_reset == pytest.approx(80.0) and f.eta_ms is None
+    # Identical past weeks: the backtest measured no error, so the band has no width.
+    assert f.low_pct_at_reset == pytest.approx(80.0) and f.high_pct_at_reset == pytest.approx(80.0)
+    assert f.summary.startswith("won't hit the cap before reset")
+    # A straight pace over the last days would have projected the work-hour rate across the weekend.
+    assert f.rate_pct_per_hour > 0
+
+    # Wednesday noon of a week running twice as heavy: the profile, scaled up, hits the cap on Thursday.
+    store2 = make_store(tmp_path / "heavy")
+    _work_hours(store2, monday, 3)
+    _work_hours_heavy = [(monday + 3 * WEEK + d * DAY + h * HOUR + 10 * MIN) for d in range(2) for h in range(9, 17)]
+    for ts in _work_hours_heavy + [monday + 3 * WEEK + 2 * DAY + h * HOUR + 10 * MIN for h in range(9, 12)]:
+        add_usage(store2, ts, cost=1.0)
+    store2.db.commit()
+    wednesday = monday + 3 * WEEK + 2 * DAY + 12 * HOUR
+    f = compute_status(store2, settings, wednesday)["week"].forecast
+    assert f.method == "profile"
+    assert f.eta_ms is not None and monday + 3 * WEEK + 3 * DAY + 9 * HOUR <= f.eta_ms < monday + 3 * WEEK + 4 * DAY
+    assert f.summary.startswith("on pace to hit the cap Thu ")

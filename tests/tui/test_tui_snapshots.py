@@ -58,7 +58,8 @@ async def _help_at_end(pilot) -> None:
     await pilot.press("question_mark")
     await _wait(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
     await pilot.press("end")
-    await pilot.pause(0.3)
+    body = pilot.app.screen.query_one("#help-body")
+    await _wait(pilot, lambda: body.max_scroll_y > 0 and body.scroll_y == body.max_scroll_y)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")

@@ -132,7 +132,9 @@ def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
                 "summary": f.summary, "unit": f.unit, "rate_pct_per_hour": f.rate_pct_per_hour,
                 "eta": iso_local(f.eta_ms, zone), "eta_ms": f.eta_ms, "pct_at_reset": f.pct_at_reset,
                 "low_pct_at_reset": f.low_pct_at_reset, "high_pct_at_reset": f.high_pct_at_reset,
-                "projected_total_usd": f.projected_total, "duty": round(f.duty, 4)},
+                "projected_total_usd": f.projected_total, "duty": round(f.duty, 4),
+                "method": f.method, "band_level": f.band_level, "eta_early_ms": f.eta_early_ms,
+                "eta_late_ms": f.eta_late_ms, "profile_weeks": f.profile_weeks},
             "top_sessions": [{"session_id": sid, "share": round(share, 4)} for sid, share in s.top_sessions],
         }
 
