@@ -26,6 +26,8 @@ class Change:
     updated_requests: int = 0
     """Responses whose row was replaced by a larger copy (a streamed response's final line)."""
     at: float = field(default_factory=time.time)
+    alerts_fired: tuple = ()
+    """The `usage.alerts.Alert`s this commit fired (the writer checks after each batch with new rows)."""
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..logs.discovery import LogFile, configured_roots, discover
 from ..store.store import Store
+from ..usage.alerts import Alert, check_alerts
 from .follower import Follower
 from .ingester import FileOutcome, Ingester, IngestSummary
 from .reporting import Change, Reporter, WatchStats
@@ -272,11 +273,22 @@ class WatchService:
             self._reporter.set(catchup_seconds=summary.seconds)
             self._reporter.add(skipped=summary.skipped)
         self._count_files()
+        fired = self._fire_alerts()  # once, whatever was read: time alone moves windows past thresholds
         # After a refill even "nothing new" is news: the new database may hold less than the old one showed.
-        if refill or summary.new_requests or summary.updated_requests:
+        if refill or summary.new_requests or summary.updated_requests or fired:
             self._reporter.notify(Change(frozenset(summary.sessions), summary.newest_ts, summary.new_requests,
-                                         summary.files_read, summary.updated_requests))
+                                         summary.files_read, summary.updated_requests, alerts_fired=fired))
         return summary
+
+    def _fire_alerts(self) -> tuple[Alert, ...]:
+        """Record the thresholds and spikes the committed rows crossed (the post-commit step: the writer is the
+        one process that fires alerts, so readers only read them). A failure here never stops ingestion."""
+        try:
+            return tuple(check_alerts(self._guard.store, self.settings))
+        except Exception as exc:  # noqa: BLE001 - an alert is a nicety next to keeping the store filled
+            self._reporter.failed(f"checking alerts failed: {type(exc).__name__}: {exc}")
+            log.warning("checking alerts failed: %s", exc, exc_info=True)
+            return ()
 
     def _prune(self) -> None:
         self._check_store()
@@ -356,8 +368,9 @@ class WatchService:
             self._reporter.set(last_ingest=now)
         if lines:
             self._reporter.set(last_line=now)
+        fired = self._fire_alerts() if new or updated else ()
         if new or updated or sessions:
-            self._reporter.notify(Change(frozenset(sessions), newest, new, files, updated, now))
+            self._reporter.notify(Change(frozenset(sessions), newest, new, files, updated, now, fired))
 
     # -- the safety poll ----------------------------------------------------------------------------
 
