@@ -210,6 +210,5 @@ def _take(pending: deque):
     """Yield the oldest pending group's files with their parsed results; returns the bytes it held."""
     files, task, nbytes = pending.popleft()
     results = task.get() if task is not None else [None] * len(files)
-    for log, parsed in zip(files, results):
-        yield log, parsed
+    yield from zip(files, results)
     return nbytes

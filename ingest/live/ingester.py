@@ -15,8 +15,15 @@ from ..logs.jsonl import LINE_TOO_LONG, ParseResult
 from ..logs.openclaw import parse_openclaw
 from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
-from .backfill import (APPLY_GROUP_FILES, PARALLEL_MIN_BYTES, PARALLEL_WORKERS, PREFETCH_BYTES,  # noqa: F401
-                       READ_SLACK_BYTES, TASK_BYTES, Backfill)
+from .backfill import (  # noqa: F401
+    APPLY_GROUP_FILES,
+    PARALLEL_MIN_BYTES,
+    PARALLEL_WORKERS,
+    PREFETCH_BYTES,
+    READ_SLACK_BYTES,
+    TASK_BYTES,
+    Backfill,
+)
 from .tail import HEAD_BYTES, FileCursor, load_extra, unchanged  # noqa: F401
 
 CHUNK_BYTES = 8 << 20

@@ -90,15 +90,28 @@ def move_aside(path: Path, label: str = "damaged") -> Path:
     return moved
 
 
+def open_unless_damaged(path: Path | None, open_store: Callable[[], Store]) -> tuple[Store | None, str | None]:
+    """Open the database for writing unless the file at `path` is not a usable one: (store, None), or (None, why).
+
+    The one check every writer makes first (a command's `open_checked`, the live service's store guard); with
+    `path` None (the store finds its own) a damaged store cannot be moved aside, so the error propagates."""
+    reason = diagnose(path) if path is not None else None
+    if reason is not None:
+        return None, reason
+    try:
+        return open_store(), None
+    except StoreDamaged as exc:
+        if path is None:
+            raise
+        return None, f"SQLite reports: {exc.__cause__ or exc}"
+
+
 def open_checked(ctx, notify: Callable[[str], None]) -> Store:
     """Open the store for writing. A damaged file is moved aside and the store rebuilt from the logs on disk;
     `notify` gets one message saying so and how much older history could not come back."""
-    reason = diagnose(ctx.db_path)
-    if reason is None:
-        try:
-            return ctx.open_store()
-        except StoreDamaged as exc:
-            reason = f"SQLite reports: {exc.__cause__ or exc}"
+    store, reason = open_unless_damaged(ctx.db_path, ctx.open_store)
+    if store is not None:
+        return store
     store, message = recover(ctx, reason)
     notify(message)
     return store

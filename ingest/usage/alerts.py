@@ -140,6 +140,28 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False) -
     return sorted(alerts, key=lambda a: (-a.fired_ms, -a.level))
 
 
+def last_alert_id(store, before_ms: int | None = None) -> int:
+    """The id of the newest recorded alert (of those fired before `before_ms`, when given); 0 when none."""
+    sql, args = "SELECT COALESCE(MAX(id), 0) FROM alerts", ()
+    if before_ms is not None:
+        sql, args = sql + " WHERE fired_ms < ?", (before_ms,)
+    return store.db.execute(sql, args).fetchone()[0]
+
+
+def alerts_after(store, after_id: int) -> list[Alert]:
+    """Alerts recorded (by whichever tokentop process is the writer) with an id above `after_id`, oldest first;
+    per window only its highest new level, as `check_alerts` returned them to the process that fired them."""
+    rows = store.db.execute("SELECT window, level, window_end_ms, used_pct, source, message, fired_ms, id FROM alerts "
+                            "WHERE id > ? ORDER BY id", (after_id,))
+    highest: dict[tuple[str, int], Alert] = {}
+    for row in rows:
+        alert = Alert(*row)
+        key = (alert.window, alert.window_end_ms)
+        if key not in highest or alert.level > highest[key].level:
+            highest[key] = alert
+    return sorted(highest.values(), key=lambda a: a.id)
+
+
 def notify_desktop(alerts: list[Alert]) -> None:
     """One notify-send per alert when the binary exists; any failure is ignored (a notification is a nicety)."""
     binary = shutil.which("notify-send")
@@ -188,7 +210,9 @@ __all__ = [
     "WARNING",
     "Alert",
     "active_alerts",
+    "alerts_after",
     "check_alerts",
+    "last_alert_id",
     "notify_desktop",
     "spike_alert",
     "status_level",

@@ -585,3 +585,35 @@ def test_status_line_reads_like_a_log():
     assert line[5:] == "  writer  1,234 files watched  +56 responses in the last minute  last line 12s ago"
     follower = status_line(Service(), WatchStats(role=FOLLOWER), 0)
     assert follower[5:] == "  follower  writer is pid 4242  +0 responses in the last minute  no new lines yet"
+
+
+# -- alerts: the writer's post-commit step ------------------------------------------------------------------
+
+
+def test_the_writer_fires_alerts_after_the_catch_up(home, start):
+    from support.history import write_history
+
+    from tokentop.ingest.clock import now_ms
+    write_history(home, now_ms())  # the 5-hour window ends at ~88% of its $4 cap: 60% and 80% are crossed
+    service = start()
+    levels = query("SELECT level FROM alerts WHERE window = 'five_hour' ORDER BY level")
+    assert levels == [(60,), (80,)]
+    fired = service.last_change.alerts_fired
+    assert [(a.window, a.level) for a in fired if a.window == "five_hour"] == [("five_hour", 80)]
+
+
+def test_the_writer_fires_alerts_after_a_live_batch(home, start):
+    from support.history import CONFIG, write_history
+
+    from tokentop.ingest.clock import now_ms
+    config = home / ".config" / "tokentop" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(CONFIG)
+    (home / ".claude" / "projects").mkdir(parents=True)
+    service = start(poll_interval=0.2)
+    changes = collect(service)
+    assert query("SELECT COUNT(*) FROM alerts") == [(0,)]
+    write_history(home, now_ms())
+    wait_for(lambda: any(a.window == "five_hour" and a.level == 80 for c in changes for a in c.alerts_fired),
+             message="the 80% alert fired by a batch")
+    assert query("SELECT level FROM alerts WHERE window = 'five_hour' ORDER BY level") == [(60,), (80,)]

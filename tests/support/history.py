@@ -95,6 +95,14 @@ def write_history(home: Path, now_ms: int = NOW_MS, config: str = CONFIG) -> Pat
     return projects
 
 
+def fire_alerts(ctx, now_ms: int = NOW_MS) -> None:
+    """What the writer's post-commit step does: record the alerts the history crosses at `now_ms`. A `watch=False`
+    app has no writer and only reads alerts, so a test of toasts or the alerts view fires them first."""
+    from tokentop.ingest.usage.alerts import check_alerts
+    with ctx.open_store() as store:
+        check_alerts(store, ctx.settings, now_ms, notify=False)
+
+
 def build_store(home: Path, now_ms: int = NOW_MS, config: str = CONFIG):
     """Write the history under `home` (which must be $HOME) and ingest it; returns the Context."""
     from tokentop.ingest.context import make_context

@@ -7,7 +7,7 @@ import functools
 import time
 
 import pytest
-from support.history import API, LIVE, LIVE2, NOW_MS, SPIKE, build_store
+from support.history import API, LIVE, LIVE2, NOW_MS, SPIKE, build_store, fire_alerts
 
 from tokentop.tui.app import TokentopApp
 from tokentop.tui.screens.help import HelpScreen
@@ -165,6 +165,7 @@ async def test_enter_session_then_request_then_back_keeps_the_cursor(ctx):
 
 @pilot_test
 async def test_every_view_is_a_keystroke_away(ctx):
+    fire_alerts(ctx)  # stands in for the writer: a watch=False app fires nothing
     app = make_app(ctx)
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded(pilot)
@@ -200,8 +201,8 @@ async def test_every_view_is_a_keystroke_away(ctx):
         await until(pilot, lambda: "all history" in str(days.query_one("#view-title").render()), what="range")
 
         alerts = await view("a", "alerts")
-        # Opening the overview fired week 60% and 5-hour 60% + 80% (the fixture's caps), and today's spike (the
-        # strip flags today too): all four are listed.
+        # The writer (fire_alerts) fired week 60% and 5-hour 60% + 80% (the fixture's caps), and today's spike
+        # (the strip flags today too): all four are listed.
         await until(pilot, lambda: str(alerts.query_one("#view-note").render()) == "4 alerts", what="alerts")
         levels = sorted(dict(zip([c.key for c in alerts.query_one("#view-table").ordered_columns], cells))["level"]
                         for _, cells in table_rows(alerts.query_one("#view-table")))
@@ -402,6 +403,7 @@ async def test_no_color_still_shows_levels(ctx, monkeypatch):
 async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
     # The fixture's week is at 67% of its $6 cap and the 5-hour window at 88% of $4: 60% (week) and 60%, 80%
     # (5-hour) are crossed; today ($3.53 against a $0.14 median day) is a spike, as the strip flags it.
+    fire_alerts(ctx)  # stands in for the writer: a watch=False app fires nothing
     app = make_app(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
         ov = await loaded(pilot)
@@ -420,3 +422,23 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
     with ctx.open_store() as store:
         levels = sorted((w, lvl) for w, lvl in store.db.execute("SELECT window, level FROM alerts"))
     assert levels == [("day", 200), ("five_hour", 60), ("five_hour", 80), ("week", 60)]
+
+
+@pilot_test
+async def test_the_tui_as_writer_fires_alerts_and_toasts_them(home):
+    # The writer's post-commit step fires them (the overview only reads): history ending now crosses the 5-hour
+    # window's 60% and 80% of its $4 cap during the live service's catch-up, after the app started.
+    from support.history import write_history
+
+    from tokentop.ingest.clock import now_ms
+    from tokentop.ingest.context import make_context
+    write_history(home, now_ms())
+    ctx = make_context()
+    app = TokentopApp(ctx, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: any("5-hour limit at ~88%" in n.message for n in app._notifications),
+                    timeout=20, what="the 5-hour toast")
+        assert app.role_text() == "live"
+    with ctx.open_store(readonly=True) as store:
+        assert store.db.execute("SELECT level FROM alerts WHERE window = 'five_hour' ORDER BY level").fetchall() \
+            == [(60,), (80,)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from support.history import LIVE, NOW_MS, build_store
+from support.history import LIVE, NOW_MS, build_store, fire_alerts
 
 from tokentop.tui.app import TokentopApp
 from tokentop.tui.screens.session import SessionScreen
@@ -16,7 +16,9 @@ SIZES = [(80, 24), (160, 50)]
 
 @pytest.fixture
 def app(home):
-    return TokentopApp(build_store(home), clock=lambda: NOW_MS, watch=False)
+    ctx = build_store(home)
+    fire_alerts(ctx)  # stands in for the writer: a watch=False app fires nothing
+    return TokentopApp(ctx, clock=lambda: NOW_MS, watch=False)
 
 
 async def _wait(pilot, condition, timeout: float = 10.0) -> None:

@@ -20,6 +20,8 @@ def follow(ctx, args) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         previous[signum] = signal.signal(signum, lambda *_: stop.set())
     service = WatchService.from_context(ctx, poll_only=getattr(args, "poll", False))
+    if not quiet:
+        service.subscribe(_print_alerts)
     try:
         service.start()
         if not quiet:
@@ -48,6 +50,12 @@ def follow(ctx, args) -> int:
         print(f"tokentop: live ingest stopped: {service.failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_alerts(change) -> None:
+    """The alerts the writer fired with a commit, one line each (called on the ingest thread)."""
+    for alert in change.alerts_fired:
+        print(f"{time.strftime('%H:%M')}  alert: {alert.message}", flush=True)
 
 
 def _announce(service, ctx, stop: threading.Event) -> None:

@@ -70,6 +70,9 @@ class OverviewScreen(Reloads, Screen):
         """The view whose Enter filtered these sessions: Esc drops the filter and goes back there."""
         self._cursor_to_top = False
         """Set by a filter or sort change: the next rows put the cursor on the first row in view."""
+        self._started_ms: int | None = None
+        self._alerts_seen: int | None = None
+        """The newest alert id already shown: later ones toast. First, the newest fired before the app started."""
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -96,6 +99,7 @@ class OverviewScreen(Reloads, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._started_ms = self.app.now_ms()
         self.query_one("#split").border_title = "Model split (this week)"
         self.query_one("#chart").border_title = "Weekly cap burn-up"
         self.query_one("#firstrun").display = False
@@ -125,27 +129,28 @@ class OverviewScreen(Reloads, Screen):
     def _load(self, filter_text: str, sort: str) -> None:
         app = self.app
         now = app.now_ms()
+        fired = active = []
         with app.reading() as store:
             if store is None:
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
                 data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
                                         filter_text=filter_text, sort=sort)
-        fired, active = self._alerts(data) if data.has_data else ([], [])
+                if data.has_data:
+                    fired, active = self._alerts(store, data.now_ms)
         self.post_message(OverviewLoaded(data, fired, active))
 
-    def _alerts(self, data: queries.Overview) -> tuple[list, list]:
-        """Fire the thresholds the windows crossed (on the worker thread: it writes a row per alert).
+    def _alerts(self, store, now_ms: int) -> tuple[list, list]:
+        """Read the alerts: those recorded since the last look (to toast) and the active ones (for the banner).
 
-        The alerts table's unique key makes each alert fire once per window and level, whichever tokentop
-        process (this TUI, another pane, `tokentop status`) sees the crossing first."""
-        from ...ingest.usage.alerts import active_alerts, check_alerts
-        app = self.app
+        Only read: the writer (this TUI's live service, or whichever tokentop holds the writer role) fires them
+        after each commit, and the alerts table's unique key makes each fire once per window and level."""
+        from ...ingest.usage.alerts import active_alerts, alerts_after, last_alert_id
         try:
-            with app.ctx.open_store() as store:
-                fired = check_alerts(store, app.ctx.settings, data.now_ms, statuses=data.windows)
-                return fired, active_alerts(store, data.now_ms)
-        except Exception:  # noqa: BLE001 - a read-only or busy store must not stop the overview from painting
+            if self._alerts_seen is None:  # alerts fired before the app started are in the banner, not toasted
+                self._alerts_seen = last_alert_id(store, before_ms=self._started_ms)
+            return alerts_after(store, self._alerts_seen), active_alerts(store, now_ms)
+        except Exception:  # noqa: BLE001 - an older or busy store must not stop the overview from painting
             return [], []
 
     def on_overview_loaded(self, message: OverviewLoaded) -> None:
@@ -205,6 +210,9 @@ class OverviewScreen(Reloads, Screen):
     def _show_alerts(self, fired: list, active: list) -> None:
         """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one: critical
         first, then a cap's threshold before a spike (a spike's level is its ratio, not a % of anything)."""
+        fired = [a for a in fired if a.id is None or a.id > (self._alerts_seen or 0)]  # an earlier load's too
+        if fired:
+            self._alerts_seen = max([self._alerts_seen or 0] + [a.id for a in fired if a.id is not None])
         for alert in fired:
             self.app.notify(alert.message, title="tokentop alert",
                             severity="error" if alert.severity == "critical" else "warning", timeout=15)
