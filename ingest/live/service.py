@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..logs.discovery import LogFile, classify, configured_roots, discover
+from ..logs.openclaw_store.schema import DB_NAME
 from .ingester import FileOutcome, Ingester, IngestSummary
 from ..store.recovery import diagnose, move_aside
 from ..store.errors import StoreDamaged, StoreError
@@ -43,6 +44,7 @@ FOLLOWER = "follower"
 
 # Inbox items are (path, root, source); this one asks the ingest thread to look at missing roots again.
 _RECHECK = ("", "", "")
+_STORE_FILES = (DB_NAME, DB_NAME + "-wal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,6 +574,16 @@ class WatchService:
         if logs:
             self._ingest(list(logs.values()))
             self._check_store()  # deleted during the batch: its rows went to the old file; refill at once
+        if any(os.path.basename(path) in _STORE_FILES for path, _, _ in items):
+            self._ingest_stores()
+
+    def _ingest_stores(self) -> None:
+        """New events in the OpenClaw agent stores (each store is skipped at once when its files did not change)."""
+        out = self._ingester.agent_stores.ingest()
+        outcome = FileOutcome("openclaw agent stores", bytes_read=out.lines, lines=out.lines,
+                              new_requests=out.new_requests, updated_requests=out.updated_requests,
+                              skipped=Counter(out.skipped), sessions=set(out.sessions), newest_ts=out.newest_ts)
+        self._publish([outcome])
 
     def _collect(self, path: str, root: str, source: str) -> list[LogFile]:
         """The session files an event path stands for: itself, everything under a directory, or (for a
@@ -720,6 +732,7 @@ class WatchService:
         if items:
             self._process(items)
             self._count_files()
+        self._ingest_stores()  # the safety net for a missed WAL event
 
     def _count_files(self) -> None:
         states = self._ingester.states()
@@ -827,7 +840,9 @@ class _Handler:
             if self.root is None or not (path == self.watched or path.startswith(self.watched + os.sep)):
                 continue
             # Only session logs (`.jsonl`, OpenClaw's `.jsonl.deleted.<ts>`) and directories are worth a wake-up.
-            if not event.is_directory and ".jsonl" not in os.path.basename(path):
+            # OpenClaw's agent store: its WAL changes on every gateway commit (never the -shm, which readers touch).
+            name = os.path.basename(path)
+            if not event.is_directory and ".jsonl" not in name and name not in _STORE_FILES:
                 continue
             self.service._inbox.put((self.root + path[len(self.watched):], self.root, self.source))
 

@@ -1,0 +1,127 @@
+"""OpenClaw agent stores through the ingester and the live service: one count per assistant message across the
+store, archived JSONL and never-imported JSONL; cursors committed with the rows; new events live within 1 s."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from support.loglines import openclaw_assistant as _assistant
+from support.loglines import openclaw_session, write_lines
+from support.openclaw_store import Gateway, store_path
+
+from tokentop.ingest.context import make_context
+from tokentop.ingest.live.ingester import Ingester
+from tokentop.ingest.live.service import WatchService
+
+
+def openclaw_assistant(entry_id: str, **kw) -> str:
+    """A reply an hour old: inside retention, so it stays a row (older ones are rolled up)."""
+    return _assistant(entry_id, ts_ms=int(time.time() * 1000) - 3_600_000, **kw)
+
+
+def requests(db) -> tuple[int, int]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*), coalesce(sum(input_tokens), 0) FROM requests "
+                           "WHERE source = 'openclaw'").fetchone()
+    finally:
+        con.close()
+
+
+def build_install(home):
+    """Two agents, a sub-agent, a compaction rewrite, archives and a never-imported JSONL file."""
+    root = home / ".openclaw"
+    main = Gateway(store_path(root, "main"))
+    main.session("p1", "agent:main:main", label="Upload retry fix")
+    main.session("c1", "agent:main:subagent:1", parent_key="agent:main:main")
+    p1 = [openclaw_session("p1")] + [openclaw_assistant(f"m{i}", input_=100 + i) for i in range(4)]
+    main.append("p1", p1)
+    main.append("c1", [openclaw_session("c1"), openclaw_assistant("s1", input_=7)])
+    main.rewrite("p1", [p1[0]] + p1[2:], start_seq=10)  # compaction after the migration: m0, m1 only in the archive
+    kitchen = Gateway(store_path(root, "kitchen"), agent="kitchen")
+    kitchen.session("k1", "agent:kitchen:main")
+    kitchen.append("k1", [openclaw_session("k1"), openclaw_assistant("k-a", input_=1000)])
+    sessions = root / "agents" / "main" / "sessions"
+    write_lines(sessions / "p1.jsonl.deleted.2026-10-01T10-00-00Z", p1)  # the migrated file, archived: m0..m3
+    # never imported (OpenClaw left it beside the store)
+    write_lines(sessions / "old.jsonl", [openclaw_session("old"), openclaw_assistant("o1", input_=5000)])
+    write_lines(root / "agents" / "kitchen" / "sessions" / "k1.jsonl.reset.2026-10-02", [
+        openclaw_session("k1"), openclaw_assistant("k-a", input_=1000)])
+    return main, kitchen
+
+
+def test_one_count_per_message_across_store_archives_and_jsonl(home):
+    main, kitchen = build_install(home)
+    ctx = make_context()
+    store = ctx.open_store()
+    summary = Ingester(store, ctx.settings).ingest_all()
+    expected_input = (100 + 101 + 102 + 103) + 7 + 1000 + 5000
+    assert requests(ctx.db_path) == (7, expected_input)
+    assert sorted((s.agent_id, s.problem) for s in summary.agent_stores) == [("kitchen", None), ("main", None)]
+    rows = dict((r[0], r[1:]) for r in store.db.execute(
+        "SELECT session_id, openclaw_agent, parent_session_id, billing, title FROM sessions WHERE source = 'openclaw'"))
+    assert rows["c1"] == ("main", "p1", "api", None)
+    assert rows["p1"] == ("main", None, "api", "Upload retry fix") and rows["k1"][0] == "kitchen"
+    assert rows["old"][0] is None  # a JSONL-only session has no store to say its agent
+
+    # a second run (a new process: cursors come from the store) reads no event again
+    again = Ingester(ctx.open_store(), ctx.settings).ingest_all()
+    assert again.new_requests == 0 and again.lines == 0
+    main.append("p1", [openclaw_assistant("m9", input_=9)])
+    main.rewrite("c1", [openclaw_session("c1"), openclaw_assistant("s1", input_=7)], start_seq=40)
+    third = Ingester(ctx.open_store(), ctx.settings).ingest_all()
+    assert third.new_requests == 1 and requests(ctx.db_path) == (8, expected_input + 9)
+
+
+def test_a_bad_store_is_one_line_and_the_others_still_count(home):
+    Gateway(store_path(home / ".openclaw", "main")).close()
+    good = Gateway(store_path(home / ".openclaw", "good"), agent="good")
+    good.session("g1")
+    good.append("g1", [openclaw_session("g1"), openclaw_assistant("g-a", input_=3)])
+    store_path(home / ".openclaw", "main").write_bytes(b"\0garbage" * 512)
+    store_path(home / ".openclaw", "dir").mkdir(parents=True)
+    ctx = make_context()
+    summary = Ingester(ctx.open_store(), ctx.settings).ingest_all()
+    problems = {s.agent_id: s.problem for s in summary.agent_stores}
+    assert problems["good"] is None and requests(ctx.db_path) == (1, 3)
+    assert "corrupt" in problems["main"] and "not a regular file" in problems["dir"]
+
+
+def test_gateway_commit_is_live_within_a_second(home):
+    gw = Gateway(store_path(home / ".openclaw", "main"))
+    gw.session("live")
+    gw.append("live", [openclaw_session("live"), openclaw_assistant("a0")])
+    ctx = make_context()
+    service = WatchService.from_context(ctx).start()  # safety poll 10 s: only the WAL event explains < 1 s
+    try:
+        assert service.wait_ready(10)
+        assert requests(ctx.db_path)[0] == 1
+        latencies = []
+        for i in range(1, 4):
+            gw.append("live", [openclaw_assistant(f"a{i}", input_=i)])
+            t0 = time.monotonic()
+            while requests(ctx.db_path)[0] < i + 1:
+                assert time.monotonic() - t0 < 1.0, "not visible within 1 s"
+                time.sleep(0.01)
+            latencies.append(time.monotonic() - t0)
+        assert requests(ctx.db_path) == (4, 100 + 1 + 2 + 3)
+    finally:
+        service.stop()
+
+
+def test_doctor_lists_each_store_once_with_its_agent_schema_and_problem(home):
+    from tokentop.ingest.doctor import examine, format_report
+    good = Gateway(store_path(home / ".openclaw", "main"))
+    good.session("g1")
+    newer = Gateway(store_path(home / ".openclaw", "future"), agent="future", schema_version=40)
+    newer.close()
+    store_path(home / ".openclaw", "broken").parent.mkdir(parents=True)
+    store_path(home / ".openclaw", "broken").write_bytes(b"x" * 4096)
+    text = format_report(examine(make_context()))
+    lines = [line for line in text.splitlines() if "openclaw-agent.sqlite" in line]
+    assert len(lines) == 3 and "Traceback" not in text
+    assert "agent main, schema 24 (OpenClaw 2026.9.6, layout windows+zstd), 1 sessions" in text
+    assert "agent broken: not a readable SQLite database" in text
+    assert "schema 40 is newer than tested" in text
+    assert "OpenClaw agent stores: 3 (reads OpenClaw 2026.8+" in text
