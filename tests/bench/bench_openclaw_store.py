@@ -7,7 +7,7 @@ then time a cold read, an idle re-scan and an incremental read of new turns.
 
 Figures printed: build size, cold read (events/s, MB/s, peak RSS), the no-change scan, and the read after the
 gateway appended one turn to 20 sessions. It times the reader (tokentop.ingest.logs.openclaw_store) only;
-`--ingest` also runs `tokentop ingest` on a HOME holding the store, when that command reads agent stores."""
+`--ingest` also times `tokentop ingest` (cold, then again after no change) on a HOME holding only the store."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ def main() -> int:
             db = tmp / "tokentop.db"
             for label in ("cold", "incremental"):
                 t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "tokentop.tui.cli.main", "--db", str(db), "ingest", "--quiet"],
+                subprocess.run([sys.executable, "-c", "import sys; from tokentop.tui.cli.main import main; sys.exit(main())",
+                                "--db", str(db), "ingest", "--quiet"],
                                env=env, check=True)
                 print(f"tokentop ingest ({label}): {time.perf_counter() - t0:.2f} s")
     finally:

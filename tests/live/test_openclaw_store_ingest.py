@@ -125,3 +125,22 @@ def test_doctor_lists_each_store_once_with_its_agent_schema_and_problem(home):
     assert "agent broken: not a readable SQLite database" in text
     assert "schema 40 is newer than tested" in text
     assert "OpenClaw agent stores: 3 (reads OpenClaw 2026.8+" in text
+
+
+def test_report_agents_and_the_sessions_agent_column(home, capsys):
+    from tokentop.tui.cli.main import main
+    build_install(home)
+    assert main(["ingest", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "agents", "--json", "--no-ingest"]) == 0
+    report = __import__("json").loads(capsys.readouterr().out)
+    rows = {r["key"]: r for r in report["rows"]}
+    assert set(rows) == {"main", "kitchen", "(openclaw)"}
+    assert rows["main"]["requests"] == 5 and rows["main"]["input_tokens"] == 100 + 101 + 102 + 103 + 7
+    assert rows["main"]["sessions"] == 2 and rows["main"]["billing"] == ["api"]
+    assert rows["(openclaw)"]["input_tokens"] == 5000  # the never-imported JSONL: no store names its agent
+    assert main(["report", "sessions", "--json", "--no-ingest"]) == 0
+    sessions = {r["key"]: r for r in __import__("json").loads(capsys.readouterr().out)["rows"]}
+    assert sessions["c1"]["openclaw_agent"] == "main" and sessions["c1"]["parent_session"] == "p1"
+    assert main(["report", "agents", "--no-ingest"]) == 0
+    assert "Agent" in capsys.readouterr().out
