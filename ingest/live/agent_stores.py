@@ -24,6 +24,8 @@ class StoreStatus:
     app_version: str | None = None
     layout: str | None = None
     sessions: int = 0
+    cli_harness_messages: int = 0
+    """Replies of sessions OpenClaw ran through the Claude Code CLI: counted from that CLI's transcripts, not here."""
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
     """Why it was not read (one line), or None."""
@@ -110,8 +112,13 @@ class AgentStores:
             status.sessions = len(metas)
             db = self.ingester.store
             cursors = {sid: SessionCursor.from_json(c) for sid, c in agent_cursors.load(db, store.path).items()}
+            cli = {sid for sid, m in metas.items() if m.billing == "cli-harness"}
             for batch in reader.scan(cursors, metas):
                 result = batch.result
+                if cli:  # counted once: as Claude Code, from the CLI's own transcripts (tagged with the agent below)
+                    kept = [r for r in result.records if r.session_id not in cli]
+                    status.cli_harness_messages += len(result.records) - len(kept)
+                    result.records = kept
                 for sid, info in result.sessions.items():
                     meta = metas.get(sid)
                     if meta and meta.title:
@@ -131,6 +138,11 @@ class AgentStores:
                     outcome.skipped[k] = outcome.skipped.get(k, 0) + v
                 if written.newest_ts and (outcome.newest_ts is None or written.newest_ts > outcome.newest_ts):
                     outcome.newest_ts = written.newest_ts
+            links = [(m.claude_session_id, reader.agent_id) for m in metas.values()
+                     if m.billing == "cli-harness" and m.claude_session_id]
+            if links:
+                with db.transaction():
+                    agent_cursors.tag_sessions(db, [(sid, agent, None, "cli-harness") for sid, agent in links])
         except StoreUnreadable as exc:
             status.problem = exc.reason
             reader.close()

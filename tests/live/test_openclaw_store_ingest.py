@@ -144,3 +144,23 @@ def test_report_agents_and_the_sessions_agent_column(home, capsys):
     assert sessions["c1"]["openclaw_agent"] == "main" and sessions["c1"]["parent_session"] == "p1"
     assert main(["report", "agents", "--no-ingest"]) == 0
     assert "Agent" in capsys.readouterr().out
+
+
+def test_cli_harness_usage_counts_once_as_claude_code_tagged_with_the_agent(home):
+    from support.loglines import assistant
+    claude_sid = "cccccccc-1111-4111-8111-111111111111"
+    gw = Gateway(store_path(home / ".openclaw", "main"))
+    gw.session("h1", "agent:main:cli", harness="claude-cli", provider="claude-cli", claude_session=claude_sid)
+    gw.append("h1", [openclaw_session("h1"), openclaw_assistant("h-a", input_=400)])  # the same reply, seen by OpenClaw
+    now_iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 3600))
+    write_lines(home / ".claude" / "projects" / "-home-u-bot" / f"{claude_sid}.jsonl",
+                [assistant("msg_1", "req_1", input_=400, output=50, ts=now_iso, session=claude_sid)])
+    ctx = make_context()
+    store = ctx.open_store()
+    summary = Ingester(store, ctx.settings).ingest_all()
+    assert store.db.execute("SELECT source, count(*), sum(input_tokens) FROM requests GROUP BY source").fetchall() == [
+        ("claude-code", 1, 400)]
+    (status,) = summary.agent_stores
+    assert status.cli_harness_messages == 1
+    assert store.db.execute("SELECT openclaw_agent, billing FROM sessions WHERE session_id = ?",
+                            (claude_sid,)).fetchone() == ("main", "cli-harness")

@@ -51,13 +51,16 @@ class Gateway:
 
     def session(self, session_id: str, key: str | None = None, *, model: str | None = None,
                 provider: str | None = "anthropic", harness: str | None = "pi", parent_key: str | None = None,
-                spawned_by: str | None = None, label: str | None = None, display_name: str | None = None) -> str:
+                spawned_by: str | None = None, label: str | None = None, display_name: str | None = None,
+                claude_session: str | None = None) -> str:
         key = key or f"agent:main:{session_id}"
+        entry = json.dumps({"sessionId": session_id, **({"claudeCliSessionId": claude_session} if claude_session
+                                                         else {})})
         with self._tx():
             if self.layout == "current":
                 self.db.execute("INSERT OR REPLACE INTO session_nodes (session_key, current_session_id, entry_json, "
-                                "updated_at, label, display_name, parent_session_key) VALUES (?, ?, '{}', 1, ?, ?, ?)",
-                                (key, session_id, label, display_name, parent_key))
+                                "updated_at, label, display_name, parent_session_key) VALUES (?, ?, ?, 1, ?, ?, ?)",
+                                (key, session_id, entry, label, display_name, parent_key))
                 self.db.execute("INSERT OR REPLACE INTO session_windows (session_id, session_key, reason, created_at, "
                                 "updated_at, model_provider, model, agent_harness_id, parent_session_key, spawned_by) "
                                 "VALUES (?, ?, 'initial', 1, 1, ?, ?, ?, ?, ?)",

@@ -80,6 +80,8 @@ class SessionMeta:
     parent_session_id: str | None = None
     billing: str = "api"
     """'api' (API key or prepaid balance) or 'cli-harness' (the Claude Code CLI, whose own transcripts carry the usage)."""
+    claude_session_id: str | None = None
+    """For a CLI-harness session: the Claude Code session (`claudeCliSessionId`) whose transcript holds its usage."""
 
 
 @dataclass(slots=True)
@@ -167,8 +169,12 @@ class StoreReader:
             if shape.has("session_nodes", "session_key"):
                 cols = [c for c in ("session_key", "current_session_id", "label", "display_name")
                         if shape.has("session_nodes", c)]
-                for row in conn.execute(f"SELECT {', '.join(cols)} FROM session_nodes"):
-                    nodes[row[0]] = dict(zip(cols, row))
+                link = ("json_extract(entry_json, '$.claudeCliSessionId')" if shape.has("session_nodes", "entry_json")
+                        else "NULL")
+                for row in conn.execute(f"SELECT {', '.join(cols)}, CASE WHEN json_valid(entry_json) THEN {link} END "
+                                        "FROM session_nodes" if link != "NULL" else
+                                        f"SELECT {', '.join(cols)}, NULL FROM session_nodes"):
+                    nodes[row[0]] = dict(zip(cols, row[:-1]), claude=row[-1])
             table = "session_windows" if "session_windows" in shape.columns else "sessions"
             if shape.has(table, "session_id"):
                 cols = [c for c in ("session_id", "session_key", "model_provider", "model", "agent_harness_id",
@@ -185,7 +191,8 @@ class StoreReader:
                         _text(node.get("label")) or _text(node.get("display_name")) or _text(w.get("display_name")),
                         _text(w.get("model")), _text(w.get("model_provider")), _text(w.get("agent_harness_id")),
                         _text(parent) if parent != w["session_id"] else None,
-                        billing_of(_text(w.get("agent_harness_id")), _text(w.get("model_provider"))))
+                        billing_of(_text(w.get("agent_harness_id")), _text(w.get("model_provider"))),
+                        _text(node.get("claude")))
         except sqlite3.Error as exc:
             raise classify_error(exc) from None
         return metas

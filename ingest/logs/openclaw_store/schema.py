@@ -24,7 +24,8 @@ OPTIONAL = {
     # OpenClaw 2026.8's first schema kept the same per-transcript columns in `sessions`.
     "sessions": ("session_id", "session_key", "model_provider", "model", "agent_harness_id",
                  "parent_session_key", "spawned_by", "display_name"),
-    "session_nodes": ("session_key", "current_session_id", "label", "display_name"),
+    # entry_json is read only through json_extract of one key (claudeCliSessionId), never whole.
+    "session_nodes": ("session_key", "current_session_id", "label", "display_name", "entry_json"),
     "schema_meta": ("meta_key", "role", "schema_version", "agent_id", "app_version"),
 }
 READABLE = frozenset(REQUIRED) | frozenset(OPTIONAL) | {"sqlite_master", "sqlite_schema"}
