@@ -109,8 +109,8 @@ def main() -> int:
             db = tmp / "tokentop.db"
             for label in ("cold", "incremental"):
                 t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-c", "import sys; from tokentop.tui.cli.main import main; sys.exit(main())",
-                                "--db", str(db), "ingest", "--quiet"],
+                launcher = "import sys; from tokentop.tui.cli.main import main; sys.exit(main())"
+                subprocess.run([sys.executable, "-c", launcher, "--db", str(db), "ingest", "--quiet"],
                                env=env, check=True)
                 print(f"tokentop ingest ({label}): {time.perf_counter() - t0:.2f} s")
     finally:

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from support.loglines import openclaw_assistant, openclaw_model_change, openclaw_session
 from support.openclaw_store import Gateway, digest, store_path
+
 from tokentop.ingest.logs.openclaw import parse_openclaw
 from tokentop.ingest.logs.openclaw_store.reader import (
     StoreReader,
@@ -60,7 +61,8 @@ def test_incremental_reads_only_new_events_and_totals_are_exact(tmp_path):
     assert cursors["s1"].max_seq == 3 and cursors["s1"].count == 3
     again, same, _, _ = read_all(reader, cursors)
     assert again == {} and same == cursors  # nothing new: nothing read
-    gw.append("s1", [openclaw_model_change("claude-haiku-4-5"), openclaw_assistant("e2", input_=7, output=3, model=None),
+    gw.append("s1", [openclaw_model_change("claude-haiku-4-5"),
+                     openclaw_assistant("e2", input_=7, output=3, model=None),
                      openclaw_assistant("e3", input_=11, output=5, cache_read=900, cache_write=20)])
     new, cursors, _, rewritten = read_all(reader, cursors)
     assert sorted(new) == ["oc:s1:e2", "oc:s1:e3"] and rewritten == []

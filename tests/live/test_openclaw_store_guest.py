@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from support.openclaw_store import digest, store_path
+
 from tokentop.ingest.logs.openclaw_store.reader import StoreReader, find_stores
 
 WRITER = Path(__file__).resolve().parent.parent / "support" / "gateway_writer.py"

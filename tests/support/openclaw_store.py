@@ -1,4 +1,4 @@
-"""Builds OpenClaw agent stores the way the gateway writes them (upstream table shapes, WAL, short write transactions)."""
+"""Builds OpenClaw agent stores as the gateway writes them (upstream table shapes, WAL, short write transactions)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ class Gateway:
                                 (session_id, uuid.uuid4().hex))
             else:
                 self.db.execute("INSERT OR REPLACE INTO sessions (session_id, session_key, created_at, updated_at, "
-                                "model_provider, model, agent_harness_id, parent_session_key, spawned_by, display_name) "
+                                "model_provider, model, agent_harness_id, parent_session_key, spawned_by, "
+                                "display_name) "
                                 "VALUES (?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
                                 (session_id, key, provider, model, harness, parent_key, spawned_by, display_name))
         return session_id
@@ -117,8 +118,8 @@ class Gateway:
 
     def put_raw(self, session_id: str, seq: int, event_json) -> None:
         with self._tx():
-            self.db.execute("INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, 1)",
-                            (session_id, seq, event_json))
+            self.db.execute("INSERT INTO transcript_events (session_id, seq, event_json, created_at) "
+                            "VALUES (?, ?, ?, 1)", (session_id, seq, event_json))
 
     def secret_text(self, session_id: str, text: str) -> None:
         if self.layout == "current":

@@ -1,4 +1,4 @@
-"""Reading an OpenClaw agent store by per-session cursors: new events only, rewritten sessions again (dedup keeps one)."""
+"""Reading an OpenClaw agent store by per-session cursors: new events only, a rewritten session again."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from .schema import (
     inspect,
 )
 
-try:  # OpenClaw stores events of 1 KiB and more as zstd frames (schema 24+); without the codec they are counted, not read
+# OpenClaw stores events of 1 KiB and more as zstd frames (schema 24+); without the codec they are counted, not read
+try:
     import zstandard
     _ZSTD = zstandard.ZstdDecompressor()
 except ImportError:  # pragma: no cover - a declared dependency
@@ -79,7 +80,7 @@ class SessionMeta:
     harness: str | None = None
     parent_session_id: str | None = None
     billing: str = "api"
-    """'api' (API key or prepaid balance) or 'cli-harness' (the Claude Code CLI, whose own transcripts carry the usage)."""
+    """'api' (an API key or prepaid balance) or 'cli-harness' (the Claude Code CLI, whose transcripts carry it)."""
     claude_session_id: str | None = None
     """For a CLI-harness session: the Claude Code session (`claudeCliSessionId`) whose transcript holds its usage."""
 
@@ -94,7 +95,7 @@ class Batch:
 
 
 def find_stores(roots) -> tuple[list[AgentStore], list[tuple[str, str]]]:
-    """Every `<root>/agents/<agent>/agent/openclaw-agent.sqlite`; also (path, reason) for entries named like one that are not."""
+    """Every `<root>/agents/<agent>/agent/openclaw-agent.sqlite`, and (path, reason) for impostors of that name."""
     stores, problems, seen = [], [], set()
     for root in roots:
         agents = Path(root) / "agents"
@@ -118,7 +119,7 @@ def find_stores(roots) -> tuple[list[AgentStore], list[tuple[str, str]]]:
 
 
 def billing_of(harness: str | None, provider: str | None) -> str:
-    """OpenClaw driving the official Claude CLI bills the subscription through that CLI; everything else is API-billed."""
+    """OpenClaw driving the official Claude CLI bills the subscription through that CLI; all else is API-billed."""
     for value in (harness, provider):
         if isinstance(value, str) and value.lower().replace("_", "-") in ("claude-cli", "claude-code", "claude"):
             return "cli-harness"

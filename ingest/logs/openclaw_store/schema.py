@@ -12,7 +12,7 @@ DB_NAME = "openclaw-agent.sqlite"
 TESTED_SCHEMA = (1, 24)
 """schema_meta.schema_version values whose layouts the tests build (OpenClaw 2026.8 to 2026.9.x)."""
 BUSY_MS = 50
-"""A reader of a WAL store only meets a lock while the writer recovers or truncates the WAL: wait a moment, never long."""
+"""A WAL reader meets a lock only while the writer recovers or truncates the WAL: wait a moment, never long."""
 
 # What each table we read must (required) or may (optional) hold; nothing else is ever selected.
 REQUIRED = {"transcript_events": ("session_id", "seq")}
@@ -29,7 +29,7 @@ OPTIONAL = {
     "schema_meta": ("meta_key", "role", "schema_version", "agent_id", "app_version"),
 }
 READABLE = frozenset(REQUIRED) | frozenset(OPTIONAL) | {"sqlite_master", "sqlite_schema"}
-"""The authorizer refuses every other table: the ones holding message text (FTS, deliveries, memory) can never be read."""
+"""The authorizer refuses every other table: those holding message text (FTS, deliveries, memory) are never read."""
 
 
 class StoreUnreadable(Exception):
@@ -98,12 +98,13 @@ def classify_error(exc: sqlite3.Error) -> StoreUnreadable:
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreUnreadable("corrupt", "not a readable SQLite database (corrupt or not SQLite)")
     if "unable to open" in text or "readonly" in text or "read-only" in text or "permission" in text:
-        return StoreUnreadable("read-only", "cannot open read-only (permissions, or a missing -shm in a read-only folder)")
+        return StoreUnreadable("read-only",
+                               "cannot open read-only (permissions, or a missing -shm in a read-only folder)")
     return StoreUnreadable("error", f"SQLite error: {type(exc).__name__}")
 
 
 def inspect(conn: sqlite3.Connection) -> StoreShape:
-    """The tables and columns we know, the schema version and agent id; raises StoreUnreadable for shapes we cannot read."""
+    """The tables and columns we know, schema version and agent id; StoreUnreadable for shapes we cannot read."""
     shape = StoreShape()
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -122,7 +123,8 @@ def inspect(conn: sqlite3.Connection) -> StoreShape:
     except sqlite3.Error as exc:
         raise classify_error(exc) from None
     if "transcript_events" not in shape.columns:
-        raise StoreUnreadable("unknown-shape", "no transcript_events table (half-migrated or not an OpenClaw agent store)")
+        raise StoreUnreadable("unknown-shape",
+                              "no transcript_events table (half-migrated or not an OpenClaw agent store)")
     missing = [c for c in REQUIRED["transcript_events"] if c not in shape.columns["transcript_events"]]
     if not shape.has("transcript_events", "event_json"):
         missing.append("event_json")
@@ -130,7 +132,8 @@ def inspect(conn: sqlite3.Connection) -> StoreShape:
         raise StoreUnreadable("unknown-shape", "transcript_events lacks " + ", ".join(missing) + ": an unknown shape")
     low, high = TESTED_SCHEMA
     if shape.schema_version is not None and shape.schema_version > high:
-        shape.notes.append(f"schema {shape.schema_version} is newer than tested (≤ {high}); read because its columns match")
+        shape.notes.append(f"schema {shape.schema_version} is newer than tested (≤ {high}); "
+                           "read because its columns match")
     elif shape.schema_version is not None and shape.schema_version < low:
         shape.notes.append(f"schema {shape.schema_version} is older than any known")
     return shape
