@@ -312,6 +312,25 @@ async def test_empty_home_explains_where_tokentop_looks(home):
 
 
 @pilot_test
+async def test_first_run_lists_openclaw_agent_stores_and_why_one_is_not_read(home):
+    from support.openclaw_store import Gateway, store_path
+
+    from tokentop.ingest.context import make_context
+    Gateway(store_path(home / ".openclaw", "main")).session("s1")
+    bad = store_path(home / ".openclaw", "kitchen")
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not sqlite" * 500)
+    app = make_app(make_context())
+    async with app.run_test(size=(160, 30)) as pilot:
+        text = overview(app).query_one("#firstrun-text")
+        await until(pilot, lambda: "OpenClaw agent" in str(text.render()), what="the store lines")
+        shown = str(text.render())
+        assert "(OpenClaw agent main, 1 sessions)" in shown
+        assert "(OpenClaw agent kitchen: not a readable SQLite database" in shown
+        assert "No session logs found" not in shown
+
+
+@pilot_test
 async def test_first_run_reads_the_logs_then_shows_them(home):
     from support.history import write_history
 

@@ -279,9 +279,11 @@ class OverviewScreen(Reloads, Screen):
 
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _discover(self) -> None:
+        from ...ingest.doctor import agent_stores
         from ...ingest.logs.discovery import discover, roots_hint
         found = discover(self.app.ctx.settings)
-        self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found)))
+        self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found),
+                                        agent_stores(self.app.ctx.settings)))
 
     def on_first_run_found(self, message: FirstRunFound) -> None:
         self._found = message
@@ -295,11 +297,14 @@ class OverviewScreen(Reloads, Screen):
         if found is None:
             text.update("Looking for session logs…")
             return
-        if not found.files:
+        if not found.files and not found.stores:
             text.update(found.hint)
             bar.display = False
             return
         roots = "\n".join(f"  {'✓' if r.exists else '✗'} {r.path}  ({r.files} files)" for r in found.roots)
+        for s in found.stores:  # OpenClaw 2026.8+: the agent stores, and the one line saying why one is not read
+            roots += (f"\n  ✗ {s['path']}  (OpenClaw agent {s['agent']}: {s['problem']})" if s["problem"] else
+                      f"\n  ✓ {s['path']}  (OpenClaw agent {s['agent']}, {s['sessions']} sessions)")
         role = self.app.role_text()
         if role.startswith("following"):
             head = f"The store is empty; another tokentop is reading the logs ({role})."
