@@ -164,3 +164,34 @@ def test_cli_harness_usage_counts_once_as_claude_code_tagged_with_the_agent(home
     assert status.cli_harness_messages == 1
     assert store.db.execute("SELECT openclaw_agent, billing FROM sessions WHERE session_id = ?",
                             (claude_sid,)).fetchone() == ("main", "cli-harness")
+
+
+def test_cap_sources_decides_what_the_subscription_gauges_count(home):
+    from tokentop.ingest.config import Settings
+    from tokentop.ingest.usage.limits import compute_status
+    from tokentop.tui.screens.overview import counts_text
+    gw = Gateway(store_path(home / ".openclaw", "main"))
+    gw.session("s1")
+    gw.append("s1", [openclaw_session("s1"), openclaw_assistant("a1", input_=1000, output=0)])
+    ctx = make_context()
+    store = ctx.open_store()
+    Ingester(store, ctx.settings).ingest_all()
+    default = compute_status(store, Settings())
+    assert default["week"].used_tokens == 0 and default["month"].used_tokens == 1000  # API-billed: money only
+    assert default["week"].counts == ("claude-code",) and default["month"].counts == ("claude-code", "openclaw")
+    both = compute_status(store, Settings(cap_sources=["claude-code", "openclaw"]))
+    assert both["week"].used_tokens == 1000 and both["five_hour"].used_tokens == 1000
+    assert counts_text(default["week"].counts) == "counts Claude Code only"
+    assert counts_text(both["week"].counts) == "counts Claude Code + OpenClaw"
+
+
+def test_cap_sources_must_name_known_sources(tmp_path):
+    import pytest
+
+    from tokentop.ingest.config import ConfigError, load_settings
+    path = tmp_path / "config.toml"
+    path.write_text('cap_sources = ["claude-code", "opencalw"]\n')
+    with pytest.raises(ConfigError, match="cap_sources must list some of claude-code, openclaw"):
+        load_settings(path)
+    path.write_text('cap_sources = ["openclaw"]\n')
+    assert load_settings(path).cap_sources == ["openclaw"]

@@ -231,6 +231,9 @@ class OverviewScreen(Reloads, Screen):
     def _gauges(self, ov: queries.Overview) -> None:
         week, five, month = (ov.windows.get(k) for k in ("week", "five_hour", "month"))
         tz = self.app.tz
+        for gauge_id, status in (("#week-gauge", week), ("#five-gauge", five), ("#month-gauge", month)):
+            if status is not None and status.counts:  # which sources it counts (`cap_sources` for the caps)
+                self.query_one(gauge_id, Gauge).tooltip = counts_text(status.counts)
         g = self.query_one("#week-gauge", Gauge)
         if week is None:
             g.show(None, "–")
@@ -374,3 +377,12 @@ def _official(status) -> str:
     if status.official_pct is None or status.source == "official":
         return ""
     return f"official {status.official_pct:.0f}%"
+
+
+SOURCE_NAMES = {"claude-code": "Claude Code", "openclaw": "OpenClaw"}
+
+
+def counts_text(counts) -> str:
+    """'counts Claude Code only' / 'counts Claude Code + OpenClaw': what a gauge adds up."""
+    names = [SOURCE_NAMES.get(c, c) for c in counts]
+    return "counts " + (" + ".join(names) if len(names) > 1 else f"{names[0]} only")
