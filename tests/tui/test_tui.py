@@ -437,3 +437,28 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
     with ctx.open_store() as store:
         levels = sorted((w, lvl) for w, lvl in store.db.execute("SELECT window, level FROM alerts"))
     assert levels == [("day", 200), ("five_hour", 60), ("five_hour", 80), ("week", 60)]
+
+
+@pilot_test
+async def test_sessions_show_and_filter_by_openclaw_agent(home):
+    from support.loglines import openclaw_assistant, openclaw_session
+    from support.openclaw_store import Gateway, store_path
+
+    from tokentop.ingest.context import make_context
+    from tokentop.ingest.live.ingester import Ingester
+    for agent, sid in (("main", "s-1"), ("kitchen", "s-2")):  # neither id nor title names the agent
+        gw = Gateway(store_path(home / ".openclaw", agent), agent=agent)
+        gw.session(sid, f"agent:{agent}:main", label="Soup of the day")
+        gw.append(sid, [openclaw_session(sid), openclaw_assistant("a1", ts_ms=NOW_MS - 60_000)])
+    ctx = make_context()
+    Ingester(ctx.open_store(), ctx.settings).ingest_all()
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        ov = await loaded(pilot)
+        table = ov.query_one("#sessions")
+        await until(pilot, lambda: sorted(table.keys) == ["s-1", "s-2"], what="both sessions")
+        assert "Agent" in [str(c.label) for c in table.columns.values()]
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"kitchen", "enter")
+        await until(pilot, lambda: table.keys == ["s-2"], what="the agent filter")
