@@ -43,12 +43,15 @@ class StoresOutcome:
 
 
 def _signature(path: str) -> tuple:
-    """(size, mtime) of the database and its WAL: every gateway commit changes the WAL, a checkpoint the file."""
+    """What changes with every commit: the WAL-index header in the -shm (its change counter and last frame; a
+    WAL reused after a checkpoint keeps its size and, within one clock tick, its mtime), the database header's
+    change counter, and the files' identities. Plain reads: no lock, no write."""
     sig = []
-    for p in (path, path + "-wal"):
+    for suffix, length in (("", 100), ("-shm", 48), ("-wal", 0)):
         try:
-            st = os.stat(p)
-            sig.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            with open(path + suffix, "rb") as f:
+                st = os.fstat(f.fileno())
+                sig.append((st.st_ino, st.st_size, st.st_mtime_ns, f.read(length) if length else b""))
         except OSError:
             sig.append(None)
     return tuple(sig)

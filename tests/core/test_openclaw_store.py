@@ -215,3 +215,29 @@ def test_store_and_archive_jsonl_agree_on_keys(tmp_path):
     from_store = read_all(open_reader(tmp_path))[0]
     from_file, _ = parse_openclaw(("\n".join(lines) + "\n").encode(), "s1")
     assert sorted(from_store) == sorted(r.dedup_key for r in from_file.records) == ["oc:s1:e1", "oc:s1:e2"]
+
+
+def test_a_store_locked_exclusively_is_one_line_and_retried_next_scan(tmp_path):
+    gw = Gateway(store_path(tmp_path, "main"))
+    gw.session("s1")
+    gw.append("s1", [openclaw_session("s1"), openclaw_assistant("e1")])
+    gw.db.execute("PRAGMA locking_mode = EXCLUSIVE")
+    gw.db.execute("BEGIN IMMEDIATE")
+    gw.db.execute("COMMIT")  # holds the exclusive lock from now on, as a gateway in exclusive mode would
+    stores, _ = find_stores([tmp_path])
+    reader = StoreReader(stores[0])
+    with pytest.raises(StoreUnreadable) as err:
+        reader.open()
+        read_all(reader)
+    assert err.value.kind == "locked" and "will retry" in err.value.reason
+    gw.close()
+    reader = StoreReader(stores[0])
+    reader.open()
+    assert list(read_all(reader)[0]) == ["oc:s1:e1"]
+
+
+def test_cannot_open_read_only_is_named_as_such():
+    from tokentop.ingest.logs.openclaw_store.schema import classify_error
+    for message in ("unable to open database file", "attempt to write a readonly database"):
+        err = classify_error(sqlite3.OperationalError(message))
+        assert err.kind == "read-only" and err.reason.startswith("cannot open read-only")

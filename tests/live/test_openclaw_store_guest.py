@@ -54,3 +54,42 @@ def test_gateway_writes_while_tokentop_reads(tmp_path):
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)
+
+
+def test_gateway_writes_while_the_live_service_follows(home):
+    import sqlite3
+
+    from tokentop.ingest.context import make_context
+    from tokentop.ingest.live.service import WatchService
+    path = store_path(home / ".openclaw", "main")
+    turns = 200
+    proc = subprocess.Popen([sys.executable, str(WRITER), str(path), str(turns), "3"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    ctx = make_context()
+    service = None
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        service = WatchService.from_context(ctx).start()
+        assert service.wait_ready(10)
+        assert proc.stdout.readline().strip() == "done 0"  # the gateway never met "database is locked"
+        before = digest(path)
+
+        def count() -> int:
+            con = sqlite3.connect(f"file:{ctx.db_path}?mode=ro", uri=True)
+            try:
+                return con.execute("SELECT count(*) FROM requests WHERE source = 'openclaw'").fetchone()[0]
+            finally:
+                con.close()
+        import time
+        deadline = time.monotonic() + 5
+        while count() < turns and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert count() == turns and service.stats.last_error in (None, "")
+        service.stop()
+        service = None
+        assert digest(path) == before  # tokentop's reads left the database and WAL byte-identical
+    finally:
+        if service is not None:
+            service.stop()
+        proc.stdin.close()
+        proc.wait(timeout=20)

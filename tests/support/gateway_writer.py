@@ -25,13 +25,15 @@ def main() -> int:
     for i in range(turns):
         user = json.dumps({"type": "message", "id": f"u{i}", "message": {"role": "user", "content": "q"}})
         try:
-            gw.append("live", [user, openclaw_assistant(f"a{i}", input_=i + 1, output=1, tools=("read",) * (i % 30))])
+            reply = openclaw_assistant(f"a{i}", input_=i + 1, output=1, tools=("read",) * (i % 30),
+                                       ts_ms=int(time.time() * 1000))  # now: inside retention, never rolled up
+            gw.append("live", [user, reply])
         except sqlite3.OperationalError as exc:
             errors += 1
             print(f"writer error: {exc}", flush=True)
         time.sleep(pause)
     print(f"done {errors}", flush=True)
-    input()  # stay open (WAL kept) until the test has hashed the files
+    sys.stdin.readline()  # stay open (WAL kept) until the test has hashed the files
     gw.close()
     return 0
 
