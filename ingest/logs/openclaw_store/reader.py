@@ -134,6 +134,8 @@ class StoreReader:
         self.conn: sqlite3.Connection | None = None
         self.shape: StoreShape | None = None
         self._inode: tuple[int, int] | None = None
+        self._counted = False
+        """Whether this connection's first full count of every session has been done."""
 
     def close(self) -> None:
         if self.conn is not None:
@@ -150,6 +152,7 @@ class StoreReader:
             self.close()
             self.conn = connect(self.store.path)
             self._inode = (st.st_dev, st.st_ino)
+            self._counted = False
         try:
             self.shape = inspect(self.conn)
         except StoreUnreadable:
@@ -198,23 +201,39 @@ class StoreReader:
             raise classify_error(exc) from None
         return metas
 
-    def heads(self) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
-        """(max seq, row count) per session and each session's rewrite generation, in one short read transaction."""
-        conn = self.conn
+    def heads(self) -> tuple[dict[str, tuple[int, int | None]], dict[str, str]]:
+        """(max seq, row count) per session and each session's rewrite generation, in one short read transaction.
+
+        The first scan counts every session's rows (one pass over the index: 30-60 ms at 200 MB). Later scans of a
+        store with rewrite watermarks seek each session's max seq instead (microseconds each) and leave the count
+        to the sessions that are read (None here): a rewrite there always moves the generation."""
+        conn, shape = self.conn, self.shape
+        cheap = self._counted and shape.has("transcript_rewrite_watermarks", "generation") and shape.has(
+            "session_windows", "session_id")
         try:
             conn.execute("BEGIN")
             try:
-                heads = {sid: (mx, n) for sid, mx, n in conn.execute(
-                    "SELECT session_id, max(seq), count(*) FROM transcript_events GROUP BY session_id")
-                    if isinstance(sid, str) and isinstance(mx, int)}
+                if cheap:
+                    sids = [r[0] for r in conn.execute("SELECT session_id FROM session_windows")]
+                    heads = {}
+                    for sid in sids:
+                        (mx,) = conn.execute("SELECT max(seq) FROM transcript_events WHERE session_id = ?",
+                                             (sid,)).fetchone()
+                        if isinstance(sid, str) and isinstance(mx, int):
+                            heads[sid] = (mx, None)
+                else:
+                    heads = {sid: (mx, n) for sid, mx, n in conn.execute(
+                        "SELECT session_id, max(seq), count(*) FROM transcript_events GROUP BY session_id")
+                        if isinstance(sid, str) and isinstance(mx, int)}
                 gens = {}
-                if self.shape.has("transcript_rewrite_watermarks", "generation"):
+                if shape.has("transcript_rewrite_watermarks", "generation"):
                     gens = {sid: str(g) for sid, g in conn.execute(
                         "SELECT session_id, generation FROM transcript_rewrite_watermarks")}
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise classify_error(exc) from None
+        self._counted = True
         return heads, gens
 
     def scan(self, cursors: dict[str, SessionCursor], metas: dict[str, SessionMeta] | None = None,
@@ -228,7 +247,7 @@ class StoreReader:
             max_seq, count = heads[sid]
             cur = cursors.get(sid)
             gen = gens.get(sid)
-            if cur is not None and cur.generation == gen and cur.max_seq == max_seq and cur.count == count:
+            if cur is not None and cur.generation == gen and cur.max_seq == max_seq and count in (None, cur.count):
                 continue
             yield from self._read_session(sid, cur, gen, metas.get(sid), page)
 
