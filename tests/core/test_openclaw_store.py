@@ -241,3 +241,21 @@ def test_cannot_open_read_only_is_named_as_such():
     for message in ("unable to open database file", "attempt to write a readonly database"):
         err = classify_error(sqlite3.OperationalError(message))
         assert err.kind == "read-only" and err.reason.startswith("cannot open read-only")
+
+
+def test_later_scans_seek_per_session_and_still_find_new_sessions_and_rewrites(tmp_path):
+    gw = Gateway(store_path(tmp_path, "main"))
+    gw.session("s1")
+    gw.append("s1", [openclaw_session("s1"), openclaw_assistant("e1")])
+    reader = open_reader(tmp_path)
+    _, cursors, _, _ = read_all(reader)  # the first scan counts every session
+    heads, _ = reader.heads()
+    assert heads == {"s1": (2, None)}  # later ones only seek the highest seq
+    gw.session("s2")
+    gw.append("s2", [openclaw_session("s2"), openclaw_assistant("f1")])
+    gw.append("s1", [openclaw_assistant("e2")])
+    new, cursors, _, _ = read_all(reader, cursors)
+    assert sorted(new) == ["oc:s1:e2", "oc:s2:f1"] and cursors["s1"].count == 3
+    gw.rewrite("s1", [openclaw_session("s1"), openclaw_assistant("e2"), openclaw_assistant("e3")], start_seq=1)
+    new, _, _, rewritten = read_all(reader, cursors)  # max seq is 3 again: the generation tells
+    assert rewritten == ["s1"] and sorted(new) == ["oc:s1:e2", "oc:s1:e3"]
