@@ -40,6 +40,8 @@ class StoresOutcome:
     skipped: dict = field(default_factory=dict)
     sessions: set[str] = field(default_factory=set)
     newest_ts: int | None = None
+    scanned: list[str] = field(default_factory=list)
+    """Stores whose files had changed and were read (the others cost a header read only)."""
 
 
 def _signature(path: str) -> tuple:
@@ -91,6 +93,7 @@ class AgentStores:
                 outcome.statuses.append(seen[1])  # no commit since the last scan: not even a query
                 continue
             status = self._ingest_store(store, outcome)
+            outcome.scanned.append(store.path)
             outcome.statuses.append(status)
             if status.problem is None:
                 self._seen[store.path] = (sig, status)

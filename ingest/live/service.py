@@ -45,6 +45,8 @@ FOLLOWER = "follower"
 # Inbox items are (path, root, source); this one asks the ingest thread to look at missing roots again.
 _RECHECK = ("", "", "")
 _STORE_FILES = (DB_NAME, DB_NAME + "-wal")
+STORE_RECHECK_SECONDS = 0.25
+"""After reading a changed OpenClaw store, look once more this much later (see `_process`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,16 +576,23 @@ class WatchService:
         if logs:
             self._ingest(list(logs.values()))
             self._check_store()  # deleted during the batch: its rows went to the old file; refill at once
-        if any(os.path.basename(path) in _STORE_FILES for path, _, _ in items):
-            self._ingest_stores()
+        store_items = {item for item in items if os.path.basename(item[0]) in _STORE_FILES}
+        if store_items and self._ingest_stores():
+            # The WAL write that woke us comes before the commit is visible in the -shm (mmap writes raise no
+            # file event), so a store that was read is looked at once more shortly: unchanged, that costs a header
+            # read and schedules nothing; a commit that became visible meanwhile is read then, not at the poll.
+            self._retry.update(store_items)
+            self._retry_at = min(self._retry_at, time.monotonic() + STORE_RECHECK_SECONDS)
 
-    def _ingest_stores(self) -> None:
-        """New events in the OpenClaw agent stores (each store is skipped at once when its files did not change)."""
+    def _ingest_stores(self) -> bool:
+        """New events in the OpenClaw agent stores (each store is skipped at once when its files did not change).
+        True when some store had changed and was read."""
         out = self._ingester.agent_stores.ingest()
         outcome = FileOutcome("openclaw agent stores", bytes_read=out.lines, lines=out.lines,
                               new_requests=out.new_requests, updated_requests=out.updated_requests,
                               skipped=Counter(out.skipped), sessions=set(out.sessions), newest_ts=out.newest_ts)
         self._publish([outcome])
+        return bool(out.scanned)
 
     def _collect(self, path: str, root: str, source: str) -> list[LogFile]:
         """The session files an event path stands for: itself, everything under a directory, or (for a
