@@ -53,6 +53,10 @@ class Settings:
     """Your own 5-hour-window cap in estimated USD (0 = unset)."""
     monthly_budget_usd: float = 0.0
     """Monthly budget in estimated USD (0 = unset)."""
+    cap_sources: list[str] = field(default_factory=lambda: ["claude-code"])
+    """Sources the weekly and 5-hour subscription gauges count ("claude-code", "openclaw"). OpenClaw's own usage is
+    API-billed (an API key, not the subscription), so by default only Claude Code counts; the month budget and the
+    spend figures always count every source."""
     alert_thresholds: list[int] = field(default_factory=lambda: [60, 80, 95, 100])
     """Percent-of-cap levels that raise an alert, each 1..1000 (kept sorted)."""
     notify_send: bool = False
@@ -211,6 +215,13 @@ def _check_prices(value: dict) -> None:
         raise _Invalid(exc.problem, subpath) from None
 
 
+def _check_sources(value: list) -> None:
+    from .records import SOURCES
+    bad = [v for v in value if v not in SOURCES]
+    if bad or not value:
+        raise _Invalid(f"must list some of {', '.join(SOURCES)}, got {_show(value)}")
+
+
 def _positive(value: float) -> None:
     if value <= 0:
         raise _Invalid(f"must be more than 0, got {_show(value)}")
@@ -227,6 +238,7 @@ _RANGES = {
     "five_hour_cap_usd": _at_least(0),
     "monthly_budget_usd": _at_least(0),
     "alert_thresholds": _in_range(1, 1000),
+    "cap_sources": _check_sources,
     "block_at": _in_range(0, 1000),
     "statusline_format": _check_format,
     "prices": _check_prices,

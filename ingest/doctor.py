@@ -6,7 +6,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .logs.discovery import discover
+from .logs.discovery import configured_roots, discover
+from .logs.openclaw_store.reader import StoreReader, find_stores
+from .logs.openclaw_store.schema import TESTED_SCHEMA, StoreUnreadable
+from .records import OPENCLAW
 from .store.errors import StoreError
 from .store.schema import SCHEMA_VERSION
 from .store.store import Store
@@ -19,6 +22,7 @@ def examine(ctx) -> dict:
         "files_on_disk": len(found.files),
         "walk_problems": found.problems,
         "database": {"path": str(ctx.db_path), "exists": ctx.db_path.exists()},
+        "agent_stores": agent_stores(ctx.settings),
     }
     db = report["database"]
     if not db["exists"]:
@@ -48,6 +52,26 @@ def examine(ctx) -> dict:
     return report
 
 
+def agent_stores(settings) -> list[dict]:
+    """Each OpenClaw agent store (2026.8+) under the OpenClaw roots: agent, schema, version, layout, or why not read."""
+    roots = [p for p, source in configured_roots(settings) if source == OPENCLAW]
+    stores, problems = find_stores(roots)
+    out = [{"path": path, "agent": path.split("/agents/")[-1].split("/")[0], "problem": why} for path, why in problems]
+    for store in stores:
+        entry = {"path": store.path, "agent": store.agent_id, "problem": None}
+        reader = StoreReader(store)
+        try:
+            shape = reader.open()
+            entry.update(agent=reader.agent_id, schema_version=shape.schema_version, app_version=shape.app_version,
+                         layout=shape.layout, notes=shape.notes, sessions=len(reader.sessions()))
+        except StoreUnreadable as exc:
+            entry["problem"] = exc.reason
+        finally:
+            reader.close()
+        out.append(entry)
+    return sorted(out, key=lambda e: e["path"])
+
+
 def format_report(report: dict) -> str:
     lines = ["Log roots:"]
     for r in report["roots"]:
@@ -57,6 +81,16 @@ def format_report(report: dict) -> str:
     lines.append(f"Session files on disk: {report['files_on_disk']}")
     for reason, n in report["walk_problems"].items():
         lines.append(f"  passed over: {n} × {reason}")
+    lines.append(f"OpenClaw agent stores: {len(report.get('agent_stores', []))} (reads OpenClaw 2026.8+ agent schemas "
+                 f"{TESTED_SCHEMA[0]}–{TESTED_SCHEMA[1]}: layouts 'sessions', 'windows', 'windows+zstd')")
+    for e in report.get("agent_stores", []):
+        if e["problem"]:
+            lines.append(f"  ✗ {e['path']}  agent {e['agent']}: {e['problem']}")
+            continue
+        version = f"OpenClaw {e['app_version']}, " if e.get("app_version") else ""
+        lines.append(f"  ✓ {e['path']}  agent {e['agent']}, schema {e['schema_version'] or '?'} "
+                     f"({version}layout {e['layout']}), {e['sessions']} sessions")
+        lines.extend(f"    note: {n}" for n in e.get("notes", ()))
     db = report["database"]
     lines.append(f"Database: {db['path']}")
     if not db["exists"]:

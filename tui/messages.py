@@ -50,3 +50,5 @@ class FirstRunFound(Message):
     roots: list = field(default_factory=list)
     files: int = 0
     hint: str = ""
+    stores: list = field(default_factory=list)
+    """`doctor.agent_stores` entries: each OpenClaw agent store, with why it cannot be read when it cannot."""

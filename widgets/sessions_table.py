@@ -45,6 +45,8 @@ class SessionsTable(KeyedTable):
                 Col("last", "Last", 10), Col("tokens", "Tokens", 7, True), Col("cost", "Cost", 7, True)]
         if wide:
             cols.insert(5, Col("requests", "Reqs", 5, True))
+        if any(getattr(r, "agent", None) for r in self._rows):  # only once an OpenClaw agent store was read
+            cols.insert(2, Col("agent", "Agent", 10 if wide else 7))
         return self.fit(cols, width)
 
     def _render_rows(self) -> None:
@@ -59,6 +61,7 @@ class SessionsTable(KeyedTable):
                 "live": live if r.active else "",
                 "project": fmt.fit(fmt.project_name(r.project), widths["project"]),
                 "title": fmt.fit(r.title or r.session_id[:8], widths["title"]),
+                "agent": fmt.fit(getattr(r, "agent", None) or "", widths.get("agent", 0)),
                 "models": fmt.fit(self._models(r.models, widths["models"]), widths["models"]),
                 "last": fmt.when(r.last_ms, self._now_ms, self._tz),
                 "requests": f"{r.requests:,}",

@@ -73,6 +73,7 @@ class Backfill:
             ingester.end_batch(failed=True)
             raise
         ingester.end_batch()
+        summary.add_stores(ingester.agent_stores.ingest())  # after the files: its own short transactions
         retention = getattr(ingester.settings, "retention_days", 90) or 90
         ingester.store.prune(retention)
         summary.seconds = time.perf_counter() - started

@@ -15,6 +15,7 @@ from ..logs.jsonl import LINE_TOO_LONG, ParseResult
 from ..logs.openclaw import parse_openclaw
 from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
+from .agent_stores import AgentStores
 from .backfill import (  # noqa: F401
     APPLY_GROUP_FILES,
     PARALLEL_MIN_BYTES,
@@ -67,6 +68,21 @@ class IngestSummary:
     seconds: float = 0.0
     roots: list = field(default_factory=list)
     problems: dict[str, int] = field(default_factory=dict)
+    agent_stores: list = field(default_factory=list)
+    """A StoreStatus per OpenClaw agent store (2026.8+), read after the files."""
+
+    def add_stores(self, outcome) -> None:
+        self.agent_stores = outcome.statuses
+        self.lines += outcome.lines
+        self.new_requests += outcome.new_requests
+        self.updated_requests += outcome.updated_requests
+        self.skipped.update(outcome.skipped)
+        self.sessions |= outcome.sessions
+        for status in outcome.statuses:
+            if status.problem:
+                self.errors[status.path] = status.problem
+        if outcome.newest_ts and (self.newest_ts is None or outcome.newest_ts > self.newest_ts):
+            self.newest_ts = outcome.newest_ts
 
     def add(self, outcome: FileOutcome) -> None:
         if outcome.bytes_read or outcome.restarted:
@@ -85,7 +101,8 @@ class IngestSummary:
     def line(self) -> str:
         """The one-line summary printed after `tokentop ingest`."""
         skipped = sum(self.skipped.values())
-        text = (f"{self.files} files ({self.files_read} read, {_size(self.bytes_read)}), "
+        stores = f", {len(self.agent_stores)} OpenClaw agent stores" if self.agent_stores else ""
+        text = (f"{self.files} files ({self.files_read} read, {_size(self.bytes_read)}){stores}, "
                 f"{self.new_requests} new responses, {self.updated_requests} updated, "
                 f"{skipped} malformed lines skipped, {self.seconds:.1f}s")
         if self.errors:
@@ -114,6 +131,7 @@ class Ingester:
         self.max_line_bytes = max_line_bytes
         self.cursor = FileCursor(store)
         self._batch: _Batch | None = None
+        self.agent_stores = AgentStores(self)
 
     def states(self) -> dict[str, FileState]:
         return self.cursor.states()

@@ -20,7 +20,7 @@ from ..usage.alerts import Alert, check_alerts
 from .follower import Follower
 from .ingester import FileOutcome, Ingester, IngestSummary
 from .reporting import Change, Reporter, WatchStats
-from .sources import POLL_ONLY_INTERVAL, RECHECK, Inbox, Item, Sources
+from .sources import POLL_ONLY_INTERVAL, RECHECK, STORE_FILES, Inbox, Item, Sources
 from .store_guard import LostWriterRole, StoreGuard
 from .writer_lock import WriterLock
 
@@ -36,6 +36,8 @@ REDISCOVER_SECONDS = 300.0
 """A full walk of every root this often: the last resort for events and directory times that both missed a file."""
 PRUNE_SECONDS = 3600.0
 """Old rows are rolled up this often while running for weeks (the catch-up does it at start)."""
+STORE_RECHECK_SECONDS = 0.25
+"""After reading a changed OpenClaw store, look once more this much later (see `_process`)."""
 ONE_TRANSACTION_BYTES = 8 << 20
 """A batch with less new data than this commits as one transaction; larger ones commit file by file."""
 MAX_RETRY_SECONDS = 60.0
@@ -330,6 +332,23 @@ class WatchService:
         if logs:
             self._ingest(list(logs.values()))
             self._check_store()  # deleted during the batch: its rows went to the old file; refill at once
+        store_items = {item for item in items if os.path.basename(item[0]) in STORE_FILES}
+        if store_items and self._ingest_stores():
+            # The WAL write that woke us comes before the commit is visible in the -shm (mmap writes raise no
+            # file event), so a store that was read is looked at once more shortly: unchanged, that costs a header
+            # read and schedules nothing; a commit that became visible meanwhile is read then, not at the poll.
+            self._retry.update(store_items)
+            self._retry_at = min(self._retry_at, time.monotonic() + STORE_RECHECK_SECONDS)
+
+    def _ingest_stores(self) -> bool:
+        """New events in the OpenClaw agent stores (each store is skipped at once when its files did not change).
+        True when some store had changed and was read."""
+        out = self._ingester.agent_stores.ingest()
+        outcome = FileOutcome("openclaw agent stores", bytes_read=out.lines, lines=out.lines,
+                              new_requests=out.new_requests, updated_requests=out.updated_requests,
+                              skipped=Counter(out.skipped), sessions=set(out.sessions), newest_ts=out.newest_ts)
+        self._publish([outcome])
+        return bool(out.scanned)
 
     def _ingest(self, logs: list[LogFile]) -> None:
         ingester = self._ingester
@@ -384,6 +403,7 @@ class WatchService:
         if items:
             self._process(items)
             self._count_files()
+        self._ingest_stores()  # the safety net for a missed WAL event
 
     def _count_files(self) -> None:
         self._reporter.set(files_watched=self._sources.watched_files(self._ingester.states()))

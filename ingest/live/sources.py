@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..logs.discovery import LogFile, classify, discover
+from ..logs.openclaw_store.schema import DB_NAME
 from ..store.store import FileState
 from .tail import stat_differs
 
@@ -25,6 +26,10 @@ Item = tuple[str, str, str]
 """An inbox entry: (path, root, source)."""
 RECHECK: Item = ("", "", "")
 """Asks the ingest thread to look at missing roots again."""
+
+
+STORE_FILES = (DB_NAME, DB_NAME + "-wal")
+"""OpenClaw's agent store files whose change means a gateway commit."""
 
 
 class Inbox:
@@ -281,8 +286,10 @@ class _Handler:
                 inbox.put(RECHECK)  # the root itself went away: watch its parent for its return
             if self.root is None or not (path == self.watched or path.startswith(self.watched + os.sep)):
                 continue
-            # Only session logs (`.jsonl`, OpenClaw's `.jsonl.deleted.<ts>`) and directories are worth a wake-up.
-            if not event.is_directory and ".jsonl" not in os.path.basename(path):
+            # Only session logs (`.jsonl`, OpenClaw's `.jsonl.deleted.<ts>`), OpenClaw's agent store (its WAL
+            # changes on every gateway commit) and directories are worth a wake-up.
+            name = os.path.basename(path)
+            if not event.is_directory and ".jsonl" not in name and name not in STORE_FILES:
                 continue
             inbox.put((self.root + path[len(self.watched):], self.root, self.source))
 

@@ -276,6 +276,21 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     """
     ),
+    # 4: OpenClaw agent stores (2026.8+): a per-session read cursor committed with the rows it covers, and what
+    # the store says of each session (which OpenClaw agent, its parent for a sub-agent, how it is billed).
+    (
+        """
+    CREATE TABLE agent_store_cursors (
+        store TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        PRIMARY KEY (store, session_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE sessions ADD COLUMN openclaw_agent TEXT;
+    ALTER TABLE sessions ADD COLUMN parent_session_id TEXT;
+    ALTER TABLE sessions ADD COLUMN billing TEXT;
+    """
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from ..clock import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, local_day, local_ms
 from ..clock import now_ms as current_ms
+from ..records import SOURCES
 from ..store.schema import USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
@@ -89,7 +90,8 @@ class _Series:
         return sorted(out.items())
 
 
-def _load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool = True) -> dict[str, _Series]:
+def _load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool = True,
+                 cap_sources: Sequence[str] = (CAP_SOURCE,)) -> dict[str, _Series]:
     """Usage in [lo, hi] for every source ("all"), Claude Code ("cc") and its Opus / Sonnet shares.
 
     One grouped scan per table: rows are summed per 10-minute bucket *and* per segment between split points
@@ -104,9 +106,10 @@ def _load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool 
         segment = ("CASE " + " ".join(f"WHEN {col} < {c} THEN {i}" for i, c in enumerate(cuts))
                    + f" ELSE {len(cuts)} END") if cuts else "0"
         family = _FAMILY_SQL if families else "0"  # fewer groups when no model-scoped window is asked for
-        sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source = ?, {family}, SUM(cost_usd), "
-               f"SUM({_TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
-        for bucket, seg, cc, fam, cost, tokens in store.db.execute(sql, (CAP_SOURCE, lo, hi)):
+        marks = ", ".join("?" * len(cap_sources))
+        sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source IN ({marks}), {family}, "
+               f"SUM(cost_usd), SUM({_TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
+        for bucket, seg, cc, fam, cost, tokens in store.db.execute(sql, (*cap_sources, lo, hi)):
             # Stamp each group with the first instant it can hold, so [a, b) sums split it correctly.
             rows.append((max(bucket, cuts[seg - 1] if seg else lo), cc, fam, cost or 0.0, tokens or 0))
     rows.sort()
@@ -119,12 +122,13 @@ def _load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool 
     return series
 
 
-def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str) -> list[tuple[str, float]]:
+def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
+                  cap_sources: Sequence[str] = (CAP_SOURCE,)) -> list[tuple[str, float]]:
     where = "ts >= ? AND ts < ?"
     args: list = [lo, hi]
     if scope != "all":
-        where += " AND source = ?"
-        args.append(CAP_SOURCE)
+        where += f" AND source IN ({', '.join('?' * len(cap_sources))})"
+        args.extend(cap_sources)
     if scope in _FAMILY:
         where += f" AND {_FAMILY_SQL} = ?"
         args.append(_FAMILY[scope])
@@ -212,7 +216,7 @@ def _plan_samples(plan: _Plan, samples: Sequence[Sample], now: int) -> _Plan:
 
 
 def _evaluate(plan: _Plan, series: _Series, now: int, zone: tzinfo, store, detail: bool,
-              sessions: bool) -> WindowStatus:
+              sessions: bool, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> WindowStatus:
     start, end = plan.start, plan.end
     upto = min(now + 1, end)
     used_cost, used_tokens = series.between(start, upto)
@@ -268,13 +272,13 @@ def _evaluate(plan: _Plan, series: _Series, now: int, zone: tzinfo, store, detai
             "configured" if plan.window_source == "calendar" else "guess")
 
     forecast = _forecast(plan, series, proxy, k, used_pct, used_cost, pct_at, now, zone) if detail else None
-    top = _top_sessions(store, start, upto, plan.scope, proxy) if sessions else []
+    top = _top_sessions(store, start, upto, plan.scope, proxy, cap_sources) if sessions else []
     return WindowStatus(
         name=plan.name, start_ms=start, end_ms=end, source=source, used_pct=used_pct, used_tokens=int(used_tokens),
         used_cost=used_cost, cap_tokens=cap_tokens, cap_usd=cap_usd,
         official_pct=last.used_pct if last else None, official_at_ms=last.confirmed_ms if last else None,
         forecast=forecast, top_sessions=top, window_source=plan.window_source, calibration=cal,
-        samples=len(fit))
+        samples=len(fit), counts=tuple(SOURCES) if plan.scope == "all" else tuple(cap_sources))
 
 
 def _forecast(plan: _Plan, series: _Series, proxy: str, k: float | None, used_pct: float | None, used_cost: float,
@@ -420,7 +424,9 @@ def compute_status(store, settings, now_ms: int | None = None, *,
         lo = min(lo, plan.start, *(start for start, _ in plan.earlier))
         if plan.name.startswith("week") and detailed(plan.name):
             lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
-    series = _load_series(store, lo, now, splits, families=any(p.scope in _FAMILY for p in plans))
+    cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
+    series = _load_series(store, lo, now, splits, families=any(p.scope in _FAMILY for p in plans),
+                          cap_sources=cap_sources)
 
     if want("five_hour"):
         if five_plan is None:
@@ -435,7 +441,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     order: tuple[WindowName, ...] = ("week", "five_hour", "week_opus", "week_sonnet", "month")
     plans.sort(key=lambda p: order.index(p.name))
     return {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
-                                 sessions=detail is True) for plan in plans}
+                                 sessions=detail is True, cap_sources=cap_sources) for plan in plans}
 
 
 

@@ -44,6 +44,8 @@ class SessionRow:
     cost_usd: float
     requests: int
     active: bool
+    agent: str | None = None
+    """The OpenClaw agent the session ran under (from its agent store), else None."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -114,9 +116,9 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
 def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "activity",
              limit: int = SESSION_LIMIT) -> list[SessionRow]:
     """The newest sessions with their totals; active ones (a line in the last 5 minutes) first by default.
-    A filter also searches older sessions by project, title, id and branch."""
+    A filter also searches older sessions by project, title, id, branch and OpenClaw agent."""
     db = store.db
-    cols = "session_id, source, project, title, git_branch, first_ts, last_ts"
+    cols = "session_id, source, project, title, git_branch, first_ts, last_ts, openclaw_agent"
     # The newest sessions whatever their age: someone back from a month off still sees their last work.
     meta = {r[0]: r for r in db.execute(
         f"SELECT {cols} FROM sessions ORDER BY last_ts DESC LIMIT ?", (limit * 2,))}
@@ -126,16 +128,17 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
         for r in db.execute(
                 f"SELECT {cols} FROM sessions WHERE lower(COALESCE(project, '')) LIKE ? OR lower(COALESCE(title, '')) "
                 f"LIKE ? OR lower(session_id) LIKE ? OR lower(COALESCE(git_branch, '')) LIKE ? "
-                f"ORDER BY last_ts DESC LIMIT ?", (like, like, like, like, limit * 2)):
+                f"OR lower(COALESCE(openclaw_agent, '')) LIKE ? "
+                f"ORDER BY last_ts DESC LIMIT ?", (like, like, like, like, like, limit * 2)):
             meta.setdefault(r[0], r)
     totals = _session_totals(store, list(meta))
     rows = []
-    for sid, (_, source, project, title, branch, first, last) in meta.items():
+    for sid, (_, source, project, title, branch, first, last, agent) in meta.items():
         tokens, cost, reqs, models, t_first, t_last = totals.get(sid, (0, 0.0, 0, (), None, None))
         first = first if first is not None else t_first
         last = last if last is not None else t_last
         row = SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
-                         last is not None and now_ms - last <= ACTIVE_MS)
+                         last is not None and now_ms - last <= ACTIVE_MS, agent)
         if needle and not _matches(row, needle):
             continue
         rows.append(row)
@@ -144,7 +147,8 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
 
 
 def _matches(row: SessionRow, needle: str) -> bool:
-    hay = " ".join([row.session_id, row.project or "", row.title or "", row.git_branch or "", *row.models,
+    hay = " ".join([row.session_id, row.project or "", row.title or "", row.git_branch or "", row.agent or "",
+                    *row.models,
                     *(model_family(m) for m in row.models)]).lower()
     return needle in hay
 

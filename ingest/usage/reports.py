@@ -14,7 +14,7 @@ from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from ..text import dollars, iso_local
 
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
@@ -132,7 +132,7 @@ def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = Non
     lo, hi = day_bounds_ms(since, until, tz)
     rows = {
         "daily": _by_period, "weekly": _by_period, "monthly": _by_period,
-        "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools,
+        "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools, "agents": _agents,
     }[kind](store, kind, tz, lo, hi, source)
     totals = Totals()
     if kind == "tools":
@@ -237,13 +237,15 @@ def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
 
 def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
     meta = {r[0]: r[1:] for r in store.db.execute(
-        "SELECT session_id, source, project, title, git_branch, first_ts, last_ts FROM sessions")}
+        "SELECT session_id, source, project, title, git_branch, first_ts, last_ts, openclaw_agent, parent_session_id "
+        "FROM sessions")}
     out = []
     for key, *rest in _grouped(store, "session_id", lo, hi, source, order="MAX(ts) DESC"):
         sums, first, last, models = rest[:8], rest[8], rest[9], rest[10]
-        src, project, title, branch, s_first, s_last = meta.get(key, (None,) * 6)
+        src, project, title, branch, s_first, s_last, agent, parent = meta.get(key, (None,) * 8)
         row = Row(key, extra={
             "source": src, "project": project, "title": title, "git_branch": branch,
+            "openclaw_agent": agent, "parent_session": parent,
             "first_activity": iso_local(s_first if s_first is not None else first, tz),
             "last_activity": iso_local(s_last if s_last is not None else last, tz),
             "models": sorted(models.split(",")) if models else [],
@@ -268,6 +270,22 @@ def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
     for key, *rest in _grouped(store, "project", lo, hi, source):
         row = Row(key or "(unknown)", extra={
             "last_activity": iso_local(rest[9], tz), "models": sorted(rest[10].split(",")) if rest[10] else []})
+        row.totals.add(*rest[:8])
+        out.append(row)
+    return out
+
+
+def _agents(store, kind, tz, lo, hi, source) -> list[Row]:
+    """Per OpenClaw agent (from its agent store); sessions no store names are grouped under their source."""
+    where, args = _where(lo, hi, source, ts_col="u.ts", source_col="u.source")
+    sql = (f"SELECT COALESCE(s.openclaw_agent, '(' || u.source || ')'), {_SUMS}, MAX(u.ts), "
+           "COUNT(DISTINCT u.session_id), GROUP_CONCAT(DISTINCT s.billing) "
+           f"FROM ({USAGE_SQL}) u LEFT JOIN sessions s ON s.session_id = u.session_id{where} "
+           "GROUP BY 1 ORDER BY SUM(cost_usd) DESC, 1")
+    out = []
+    for key, *rest in store.db.execute(sql, args):
+        row = Row(key, extra={"last_activity": iso_local(rest[8], tz), "sessions": rest[9],
+                              "billing": sorted(rest[10].split(",")) if rest[10] else []})
         row.totals.add(*rest[:8])
         out.append(row)
     return out
@@ -343,7 +361,7 @@ def to_csv(report: Report) -> str:
 def to_table(report: Report, width: int = 100) -> str:
     """A plain-text table for terminals: one line per row, totals last, costs marked as estimates."""
     label = {"daily": "Day", "weekly": "Week", "monthly": "Month", "sessions": "Session", "models": "Model",
-             "projects": "Project", "tools": "Tool"}[report.kind]
+             "projects": "Project", "tools": "Tool", "agents": "Agent"}[report.kind]
     headers = [label, "Input", "Output", "Cache wr", "Cache rd", "Total", "Cost est", "Reqs"]
     if report.kind == "tools":
         headers.insert(1, "Calls")

@@ -81,6 +81,8 @@ class WindowStatus:
     calibration: Calibration | None = None
     samples: int = 0
     """Official samples seen in this window."""
+    counts: tuple[str, ...] = ()
+    """The sources this window's usage counts (`cap_sources` for the subscription windows, every source for money)."""
 
     @property
     def label(self) -> str:

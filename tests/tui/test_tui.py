@@ -315,6 +315,25 @@ async def test_empty_home_explains_where_tokentop_looks(home):
 
 
 @pilot_test
+async def test_first_run_lists_openclaw_agent_stores_and_why_one_is_not_read(home):
+    from support.openclaw_store import Gateway, store_path
+
+    from tokentop.ingest.context import make_context
+    Gateway(store_path(home / ".openclaw", "main")).session("s1")
+    bad = store_path(home / ".openclaw", "kitchen")
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not sqlite" * 500)
+    app = make_app(make_context())
+    async with app.run_test(size=(160, 30)) as pilot:
+        text = overview(app).query_one("#firstrun-text")
+        await until(pilot, lambda: "OpenClaw agent" in str(text.render()), what="the store lines")
+        shown = str(text.render())
+        assert "(OpenClaw agent main, 1 sessions)" in shown
+        assert "(OpenClaw agent kitchen: not a readable SQLite database" in shown
+        assert "No session logs found" not in shown
+
+
+@pilot_test
 async def test_first_run_reads_the_logs_then_shows_them(home):
     from support.history import write_history
 
@@ -442,3 +461,28 @@ async def test_the_tui_as_writer_fires_alerts_and_toasts_them(home):
     with ctx.open_store(readonly=True) as store:
         assert store.db.execute("SELECT level FROM alerts WHERE window = 'five_hour' ORDER BY level").fetchall() \
             == [(60,), (80,)]
+
+
+@pilot_test
+async def test_sessions_show_and_filter_by_openclaw_agent(home):
+    from support.loglines import openclaw_assistant, openclaw_session
+    from support.openclaw_store import Gateway, store_path
+
+    from tokentop.ingest.context import make_context
+    from tokentop.ingest.live.ingester import Ingester
+    for agent, sid in (("main", "s-1"), ("kitchen", "s-2")):  # neither id nor title names the agent
+        gw = Gateway(store_path(home / ".openclaw", agent), agent=agent)
+        gw.session(sid, f"agent:{agent}:main", label="Soup of the day")
+        gw.append(sid, [openclaw_session(sid), openclaw_assistant("a1", ts_ms=NOW_MS - 60_000)])
+    ctx = make_context()
+    Ingester(ctx.open_store(), ctx.settings).ingest_all()
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        ov = await loaded(pilot)
+        table = ov.query_one("#sessions")
+        await until(pilot, lambda: sorted(table.keys) == ["s-1", "s-2"], what="both sessions")
+        assert "Agent" in [str(c.label) for c in table.columns.values()]
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"kitchen", "enter")
+        await until(pilot, lambda: table.keys == ["s-2"], what="the agent filter")

@@ -12,7 +12,7 @@ from .common import UserFacingError, context, day_arg, explained, open_store, re
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
 # run) does not import the report code; tests/core/test_cli_parser.py checks the two lists agree.
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +61,7 @@ def cmd_ingest(args) -> int:
         print(f"Another tokentop (pid {holder or '?'}) is the writer for {ctx.db_path} and keeps it up to date; "
               "nothing to do.")
         return 0
-    if not summary.files:
+    if not summary.files and not summary.agent_stores:
         print(roots_hint(summary), file=sys.stderr)
     print(summary.line())
     for path, error in list(summary.errors.items())[:5]:

@@ -239,6 +239,9 @@ class OverviewScreen(Reloads, Screen):
     def _gauges(self, ov: queries.Overview) -> None:
         week, five, month = (ov.windows.get(k) for k in ("week", "five_hour", "month"))
         tz = self.app.tz
+        for gauge_id, status in (("#week-gauge", week), ("#five-gauge", five), ("#month-gauge", month)):
+            if status is not None and status.counts:  # which sources it counts (`cap_sources` for the caps)
+                self.query_one(gauge_id, Gauge).tooltip = counts_text(status.counts)
         g = self.query_one("#week-gauge", Gauge)
         if week is None:
             g.show(None, "–")
@@ -287,9 +290,11 @@ class OverviewScreen(Reloads, Screen):
 
     @work(thread=True, exclusive=True, group="discover", exit_on_error=False)
     def _discover(self) -> None:
+        from ...ingest.doctor import agent_stores
         from ...ingest.logs.discovery import discover, roots_hint
         found = discover(self.app.ctx.settings)
-        self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found)))
+        self.post_message(FirstRunFound(found.roots, len(found.files), roots_hint(found),
+                                        agent_stores(self.app.ctx.settings)))
 
     def on_first_run_found(self, message: FirstRunFound) -> None:
         self._found = message
@@ -303,11 +308,14 @@ class OverviewScreen(Reloads, Screen):
         if found is None:
             text.update("Looking for session logs…")
             return
-        if not found.files:
+        if not found.files and not found.stores:
             text.update(found.hint)
             bar.display = False
             return
         roots = "\n".join(f"  {'✓' if r.exists else '✗'} {r.path}  ({r.files} files)" for r in found.roots)
+        for s in found.stores:  # OpenClaw 2026.8+: the agent stores, and the one line saying why one is not read
+            roots += (f"\n  ✗ {s['path']}  (OpenClaw agent {s['agent']}: {s['problem']})" if s["problem"] else
+                      f"\n  ✓ {s['path']}  (OpenClaw agent {s['agent']}, {s['sessions']} sessions)")
         role = self.app.role_text()
         if role.startswith("following"):
             head = f"The store is empty; another tokentop is reading the logs ({role})."
@@ -377,3 +385,12 @@ def _official(status) -> str:
     if status.official_pct is None or status.source == "official":
         return ""
     return f"official {status.official_pct:.0f}%"
+
+
+SOURCE_NAMES = {"claude-code": "Claude Code", "openclaw": "OpenClaw"}
+
+
+def counts_text(counts) -> str:
+    """'counts Claude Code only' / 'counts Claude Code + OpenClaw': what a gauge adds up."""
+    names = [SOURCE_NAMES.get(c, c) for c in counts]
+    return "counts " + (" + ".join(names) if len(names) > 1 else f"{names[0]} only")
