@@ -445,7 +445,11 @@ def test_follower_reads_the_new_database_after_a_delete(projects, start):
     session.respond()
     wait_for(lambda: any(c.new_requests == 1 and c.sessions == {SESSION_A} for c in changes[seen:]),
              message="the follower's notice of a commit to the new file")
-    assert "was deleted while running" in follower.stats.last_error and writer.stats.reopens == 1
+    # Whether the follower looks before or after the writer has made the new file decides which it reports (on a
+    # busy machine the writer is often first): either is true, and both lead to the same reopen.
+    notice = follower.stats.last_error
+    assert ("was deleted while running" in notice or "was replaced while running" in notice) and \
+        writer.stats.reopens == 1
 
 
 # -- several processes --------------------------------------------------------------------------------------
