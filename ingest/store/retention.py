@@ -73,7 +73,7 @@ def rollup_cost(prices: PriceTable, model: str, speed: str | None, long_context:
     rates = price.long_context if long_context and price.long_context else price.rates
     cost = (i * rates.input + o * rates.output + w5 * rates.cache_write_5m + w1 * rates.cache_write_1h
             + r * rates.cache_read) / 1_000_000
-    if speed == "fast":
+    if speed == "fast" and price.fast_multiplier is not None:  # no known multiplier: the standard cost, a floor
         cost *= price.fast_multiplier
     return cost
 
