@@ -114,7 +114,8 @@ def _rates(prefix: str, table: dict, where: str = "") -> Rates:
     return Rates(*(_number(prefix, where + key, table[key]) for key in RATE_KEYS))
 
 
-def _model_price(prefix: str, table: object) -> ModelPrice:
+def model_price(prefix: str, table: object) -> ModelPrice:
+    """One validated row from its TOML table (the shipped file, the config, or an imported file)."""
     if not isinstance(table, dict):
         raise _bad(prefix, None, f"must be a table of rates, got {table!r}")
     _check_keys(prefix, table, _MODEL_KEYS)
@@ -215,7 +216,7 @@ class PriceTable:
             # The user has looked at this row: their override confirms it unless it says otherwise.
             table = {"source": "your config", "as_of": "", "confirmed": True, **table}
             raw[key] = _merge(base, table) if isinstance(base, dict) else table
-        models = {prefix: _model_price(prefix, table) for prefix, table in raw.items()}
+        models = {prefix: model_price(prefix, table) for prefix, table in raw.items()}
         return cls(models, web, frozenset(str(p).strip().lower() for p in overrides or {}))
 
     def match(self, model: str) -> ModelPrice | None:

@@ -70,7 +70,7 @@ def test_unbacked_and_unconfirmed_ids_are_unpriced(table, model):
 def test_unconfirmed_row_is_still_matched_for_display(table):
     price = table.match("claude-opus-5-5[1m]")
     assert price.prefix == "claude-opus-5-5" and price.confirmed is False
-    assert "third parties" in price.source
+    assert "third-party" in price.source
 
 
 def test_config_confirms_an_unconfirmed_row_and_its_quoted_rates_apply():
