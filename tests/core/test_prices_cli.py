@@ -121,3 +121,16 @@ def test_import_rejects_a_file_that_is_not_a_price_list(home, cfg, capsys, conte
     code, _, err = run(capsys, "--config", str(cfg), "prices", "import", str(path), "--yes")
     assert code == 2 and message in err and "Traceback" not in err
     assert not cfg.with_name("prices.toml").exists()
+
+
+def test_doctor_lists_unpriced_models_with_counts_and_config_lines(home, cfg, capsys):
+    root = home / ".claude" / "projects" / "-home-u-app"
+    write_lines(root / "s1.jsonl", [assistant(f"m{i}", f"r{i}", model="gpt-9") for i in range(3)]
+                + [assistant("m9", "r9", model="claude-sonnet-5-5"), assistant("m8", "r8", model="claude-sonnet-5")])
+    assert run(capsys, "--config", str(cfg), "ingest", "--quiet")[0] == 0
+    data = json.loads(run(capsys, "--config", str(cfg), "doctor", "--json")[1])
+    assert [(u["model"], u["requests"]) for u in data["database"]["unpriced_models"]] == [
+        ("gpt-9", 3), ("claude-sonnet-5-5", 1)]
+    text = run(capsys, "--config", str(cfg), "doctor")[1]
+    assert "unpriced: 4 responses of models without a price" in text
+    assert '      [prices."gpt-9"]\n      input = ...' in text
