@@ -134,3 +134,14 @@ def test_doctor_lists_unpriced_models_with_counts_and_config_lines(home, cfg, ca
     text = run(capsys, "--config", str(cfg), "doctor")[1]
     assert "unpriced: 4 responses of models without a price" in text
     assert '      [prices."gpt-9"]\n      input = ...' in text
+
+
+def test_report_totals_say_they_are_a_lower_bound_when_requests_are_unpriced(home, cfg, capsys):
+    from tokentop.widgets import fmt
+
+    root = home / ".claude" / "projects" / "-home-u-app"
+    write_lines(root / "s1.jsonl", [assistant("m1", "r1", input_=100_000, output=0, model="claude-sonnet-4-5"),
+                                    assistant("m2", "r2", model="gpt-9"), assistant("m3", "r3", model="gpt-9")])
+    text = run(capsys, "--config", str(cfg), "report", "models")[1]
+    assert "≥ $0.30 · 2 unpriced" in text and "2 unpriced requests are not in it" in text
+    assert fmt.money_total(12.4, 3) == "≥ $12.40 · 3 unpriced" and fmt.money_total(12.4, 0) == "$12.40"
