@@ -146,3 +146,18 @@ def test_surcharge_fields_are_read_into_the_record():
     assert (rec.speed, rec.inference_geo, rec.web_search_requests) == ("fast", "us", 3)
     [plain] = parse(assistant("msg_2")).records
     assert (plain.speed, plain.inference_geo, plain.web_search_requests) == (None, None, 0)
+
+
+def test_real_transcripts_carry_geo_and_search_fields_and_lose_no_line_to_the_count_rules(real_logs):
+    geos, searches, skipped = set(), 0, {}
+    for path in sorted(real_logs.rglob("*.jsonl")):
+        result = parse_claude(path.read_bytes(), path.stem, final_tail=True)
+        geos |= {r.inference_geo for r in result.records}
+        searches += sum(r.web_search_requests for r in result.records)
+        for reason, n in result.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    # The values Claude Code 2.1 writes (none is "us", so none of these requests carries the US surcharge).
+    assert geos == {None, "", "global", "not_available"}
+    assert searches == 0
+    assert not set(skipped) & {"negative-count", "fractional-count", "count-too-large", "count-not-a-number",
+                               "missing-timestamp"}
