@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
+from ...ingest.pricing import PricingError
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.gauge import fit_parts
@@ -186,8 +187,9 @@ class RequestScreen(ModalScreen):
         self.detail = detail
 
     def _quote(self):
-        prices = self.app.prices()
-        if prices is None:
+        try:
+            prices = self.app.ctx.prices
+        except PricingError:  # broken overrides: the stored cost still shows, without the breakdown
             return None
         r = self.request
         return prices.quote(r.model, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
