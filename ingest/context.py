@@ -21,9 +21,20 @@ class Context:
 
     @property
     def prices(self) -> PriceTable:
+        """Shipped prices, under the file `tokentop prices import` wrote, under the config's [prices]."""
         if self._prices is None:
-            self._prices = PriceTable.load(overrides=self.settings.prices or None)
+            from .price_book import load_imported, merge_overrides
+
+            overrides = merge_overrides(load_imported(self.imported_prices_path), self.settings.prices or {})
+            self._prices = PriceTable.load(overrides=overrides or None)
         return self._prices
+
+    @property
+    def imported_prices_path(self) -> Path:
+        from .locations import config_path
+        from .price_book import imported_path
+
+        return imported_path(self.config_path or config_path())
 
     def open_store(self, readonly: bool = False) -> Store:
         return Store(self.db_path, prices=None if readonly else self.prices, readonly=readonly)

@@ -9,6 +9,7 @@ from pathlib import Path
 from .logs.discovery import configured_roots, discover
 from .logs.openclaw_store.reader import StoreReader, find_stores
 from .logs.openclaw_store.schema import TESTED_SCHEMA, StoreUnreadable
+from .price_book import config_lines, unpriced_models
 from .records import OPENCLAW
 from .store.errors import StoreError
 from .store.schema import SCHEMA_VERSION
@@ -39,6 +40,8 @@ def examine(ctx) -> dict:
             db["integrity"] = check
             db.update(store.counts())
             db["skipped_lines"] = store.skipped_by_reason()
+            db["unpriced_models"] = [{"model": model, "requests": n, "config": config_lines(ctx.prices, model)}
+                                     for model, n in unpriced_models(store.db)]
             first, last = store.db.execute(
                 "SELECT MIN(t), MAX(t) FROM (SELECT MIN(ts) t FROM requests UNION ALL SELECT MAX(ts) FROM requests "
                 "UNION ALL SELECT MIN(slot) FROM rollups UNION ALL SELECT MAX(slot) FROM rollups)").fetchone()
@@ -110,6 +113,13 @@ def format_report(report: dict) -> str:
         lines.append("  skipped lines: " + ", ".join(f"{n} {reason}" for reason, n in skipped.items()))
     else:
         lines.append("  skipped lines: none")
+    unpriced = db.get("unpriced_models") or []
+    if unpriced:
+        lines.append(f"  unpriced: {sum(u['requests'] for u in unpriced):,} responses of models without a price "
+                     "(every total that includes them is a lower bound); to price them, add to config.toml:")
+        for u in unpriced:
+            lines.append(f"    {u['model']}: {u['requests']:,} responses")
+            lines += [f"      {line}" for line in u["config"]]
     if not db.get("summaries_consistent", True):
         lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
                      "responses; run `tokentop doctor --rebuild`")

@@ -33,10 +33,15 @@ class UsageRecord:
     cache_write_1h: int
     cache_read: int
     speed: str | None = None
+    """`usage.speed` as written ("standard", "fast"); fast mode costs a per-model multiple."""
     tool_calls: list[tuple[str, str]] = field(default_factory=list)
     """(tool_use id, tool name) pairs for every tool this response called."""
     reported_cost: float | None = None
     """A cost the source itself wrote (OpenClaw `cost.total`); used only when > 0 and the model is unpriced."""
+    web_search_requests: int = 0
+    """`usage.server_tool_use.web_search_requests`: billed per search on top of tokens (web fetches are free)."""
+    inference_geo: str | None = None
+    """`usage.inference_geo` as written ("us" is US-only inference, a surcharge on recent models; "global", "")."""
 
     @property
     def total_tokens(self) -> int:

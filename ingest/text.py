@@ -102,22 +102,32 @@ def pct(value: float | None) -> str:
 
 
 def money(usd: float | None, unpriced: bool = False) -> str:
-    """Compact dollars for a cell: '$3.53', '$123', '$1,234', '<$0.01'; '*' marks a figure with unpriced models."""
+    """Compact dollars for a cell: '$3.53', '$123', '$1,234', '<$0.01'; `unpriced` marks a lower bound ('≥ $3.53'):
+    some of what it sums has no known price."""
     if usd is None:
         return UNKNOWN
-    mark = "*" if unpriced else ""
+    mark = "≥ " if unpriced else ""
     if 0 < usd < 0.005:
-        return f"<$0.01{mark}"  # never show a real cost as nothing
+        return f"{mark}<$0.01"  # never show a real cost as nothing
     if abs(usd) >= 1000:
-        return f"${usd:,.0f}{mark}"
+        return f"{mark}${usd:,.0f}"
     if abs(usd) >= 100:
-        return f"${usd:.0f}{mark}"
-    return f"${usd:.2f}{mark}"
+        return f"{mark}${usd:.0f}"
+    return f"{mark}${usd:.2f}"
 
 
-def dollars(usd: float, unpriced: bool = False) -> str:
-    """Exact dollars for reports and messages: '$1,234.56' ('*' as in `money`)."""
-    return f"${usd:,.2f}" + ("*" if unpriced else "")
+def money_total(usd: float | None, unpriced: int) -> str:
+    """A total that says how many requests it could not price: '≥ $12.40 · 3 unpriced'."""
+    return money(usd, bool(unpriced)) + (f" · {unpriced:,} unpriced" if unpriced else "")
+
+
+def dollars(usd: float, unpriced: int | bool = 0) -> str:
+    """Exact dollars for reports and messages: '$1,234.56'; with unpriced requests in it '≥ $1,234.56 · 3 unpriced'
+    (a bare True: just the '≥')."""
+    text = ("≥ " if unpriced else "") + f"${usd:,.2f}"
+    if unpriced and unpriced is not True:
+        text += f" · {int(unpriced):,} unpriced"
+    return text
 
 
 def tokens(n: int | float | None) -> str:

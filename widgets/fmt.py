@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 
-from ..ingest.text import count, countdown, duration, local, money, pct, tokens, when
+from ..ingest.text import count, countdown, duration, local, money, money_total, pct, tokens, when
 
-__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "pct", "project_name",
+__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "money_total", "pct", "project_name",
            "spark", "tokens", "when"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"

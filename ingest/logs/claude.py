@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .jsonl import BAD_FIELD, MALFORMED, NO_ID, ParseResult, as_count, loads, looks_like_json_object
 from ..records import CLAUDE_CODE, UsageRecord
+from .jsonl import (
+    BAD_FIELD,
+    BOM,
+    COUNT_TOO_LARGE,
+    MALFORMED,
+    MAX_INPUT_SIDE,
+    MAX_OUTPUT,
+    NO_ID,
+    NO_TIMESTAMP,
+    ParseResult,
+    loads,
+    looks_like_json_object,
+    read_count,
+)
 
 SYNTHETIC_MODEL = "<synthetic>"
 TYPE_HEAD_BYTES = 2048
@@ -33,6 +46,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     own `sessionId` wins for main-thread files. Only `assistant` lines carry billable usage; `progress` lines
     embed sub-agent usage that is also in the sub-agent's own file, so they are never counted."""
     result = ParseResult()
+    undated: list[tuple[UsageRecord, dict, bool]] = []  # assistant lines without a timestamp, dated at the end
     # Pre-filter, so that only lines that can matter are sliced and decoded. Most bytes are `user` lines with big
     # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
     # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
@@ -50,6 +64,11 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
             end = size
         else:
             break
+        if data[start] == 0xEF and data.startswith(BOM, start):  # a byte-order mark (first line of a copied file)
+            start += 3
+            if start >= end:
+                start = end + 1
+                continue
         if data[start] == 0x7B:  # '{'
             at = find(b'"type":"', start, min(end, start + TYPE_HEAD_BYTES))
             # No other brace before it: the key is in the top-level object, so it is the line's type. (In valid
@@ -63,7 +82,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
                     start = end + 1
                     continue
         if find(b'"assistant"', start, end) >= 0:
-            _assistant(data[start:end], session_id, agent_id, result, complete)
+            _assistant(data[start:end], session_id, agent_id, result, complete, undated)
         elif find(b'"summary"', start, end) >= 0 or find(b'title"', start, end) >= 0:
             _title(data[start:end], session_id, result, complete)
         elif complete and not (data[start] == 0x7B and data[end - 1] == 0x7D):  # not '{' … '}'
@@ -71,10 +90,65 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
             if line and not looks_like_json_object(line):
                 result.skipped[MALFORMED] += 1
         start = end + 1
+    if undated:
+        _date_from_siblings(undated, result)
     return result
 
 
-def _assistant(line: bytes, file_session: str, agent_id: str | None, result: ParseResult, complete: bool) -> None:
+def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: ParseResult) -> None:
+    """A line without a (readable) timestamp keeps its counts if another line of the same response (same dedup key)
+    in this read has one: the lines of one response are one event, so they share its time. Without such a sibling
+    the time is unknown, and a guess could move tokens into the wrong 5-hour window or week: the line is rejected."""
+    dated = {rec.dedup_key: rec.ts_ms for rec in result.records}
+    for rec, facts, complete in undated:
+        ts = dated.get(rec.dedup_key)
+        if ts is None:
+            if complete:  # an unterminated tail may still be growing: count nothing
+                result.skipped[NO_TIMESTAMP] += 1
+            continue
+        rec.ts_ms = ts
+        result.records.append(rec)
+        _session_facts(result, rec, facts)
+
+
+def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
+    """(input, output, cache write 5m, cache write 1h, cache read, web searches), or why the line is rejected."""
+    counts = []
+    for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+        n = read_count(usage.get(key), MAX_INPUT_SIDE)
+        if type(n) is str:
+            return n
+        counts.append(n)
+    if sum(counts) > MAX_INPUT_SIDE:
+        return COUNT_TOO_LARGE
+    input_tokens, cache_write, cache_read = counts
+    output_tokens = read_count(usage.get("output_tokens"), MAX_OUTPUT)
+    if type(output_tokens) is str:
+        return output_tokens
+    write_1h = 0
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        write_5m = read_count(split.get("ephemeral_5m_input_tokens"), MAX_INPUT_SIDE)
+        write_1h = read_count(split.get("ephemeral_1h_input_tokens"), MAX_INPUT_SIDE)
+        for n in (write_5m, write_1h):
+            if type(n) is str:
+                return n
+        if not cache_write:  # some writers give only the split
+            cache_write = write_5m + write_1h
+            if input_tokens + cache_write + cache_read > MAX_INPUT_SIDE:
+                return COUNT_TOO_LARGE
+        write_1h = min(write_1h, cache_write)
+    searches = 0
+    tools = usage.get("server_tool_use")
+    if isinstance(tools, dict):
+        searches = read_count(tools.get("web_search_requests"), MAX_OUTPUT)
+        if type(searches) is str:
+            return searches
+    return input_tokens, output_tokens, cache_write - write_1h, write_1h, cache_read, searches
+
+
+def _assistant(line: bytes, file_session: str, agent_id: str | None, result: ParseResult, complete: bool,
+               undated: list) -> None:
     scratch = result if complete else ParseResult()  # an unterminated tail may still be growing: count nothing
     entry = loads(line, scratch)
     if entry is None or entry.get("type") != "assistant":
@@ -94,20 +168,11 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
     if not isinstance(usage, dict) or not isinstance(model, str):
         scratch.skipped[BAD_FIELD] += 1
         return
-    ts = parse_timestamp(entry.get("timestamp"))
-    counts = [as_count(usage.get(k, 0)) for k in (
-        "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
-    if ts is None or None in counts:
-        scratch.skipped[BAD_FIELD] += 1
+    counts = _usage_counts(usage)
+    if type(counts) is str:
+        scratch.skipped[counts] += 1
         return
-    input_tokens, output_tokens, cache_write, cache_read = counts
-    write_1h = 0
-    split = usage.get("cache_creation")
-    if isinstance(split, dict):
-        write_1h = as_count(split.get("ephemeral_1h_input_tokens", 0)) or 0
-        if not cache_write:  # some writers give only the split
-            cache_write = (as_count(split.get("ephemeral_5m_input_tokens", 0)) or 0) + write_1h
-        write_1h = min(write_1h, cache_write)
+    input_tokens, output_tokens, write_5m, write_1h, cache_read, searches = counts
     request_id = entry.get("requestId")
     if not isinstance(request_id, str) or not request_id:
         request_id = None
@@ -119,6 +184,7 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
     cwd = entry.get("cwd")
     cwd = cwd if isinstance(cwd, str) else None
     speed = usage.get("speed")
+    geo = usage.get("inference_geo")
     tools = []
     content = message.get("content")
     if isinstance(content, list):
@@ -127,7 +193,8 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
                 name, tool_id = block.get("name"), block.get("id")
                 if isinstance(name, str) and isinstance(tool_id, str):
                     tools.append((tool_id, name))
-    result.records.append(UsageRecord(
+    ts = parse_timestamp(entry.get("timestamp"))
+    rec = UsageRecord(
         dedup_key=f"{message_id}:{request_id}" if request_id else message_id,
         message_id=message_id,
         request_id=request_id,
@@ -137,20 +204,31 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         agent_id=agent_id,
         is_sidechain=entry.get("isSidechain") is True,
         model=model,
-        ts_ms=ts,
+        ts_ms=0 if ts is None else ts,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_write_5m=cache_write - write_1h,
+        cache_write_5m=write_5m,
         cache_write_1h=write_1h,
         cache_read=cache_read,
         speed=speed if isinstance(speed, str) else None,
         tool_calls=tools,
-    ))
-    info = result.session(session_id, CLAUDE_CODE)
-    info.seen(ts)
-    if cwd:
-        info.project = cwd
-    branch = entry.get("gitBranch")
+        web_search_requests=searches,
+        inference_geo=geo if isinstance(geo, str) else None,
+    )
+    facts = {"cwd": cwd, "gitBranch": entry.get("gitBranch")}
+    if ts is None:
+        undated.append((rec, facts, complete))
+        return
+    result.records.append(rec)
+    _session_facts(result, rec, facts)
+
+
+def _session_facts(result: ParseResult, rec: UsageRecord, facts: dict) -> None:
+    info = result.session(rec.session_id, CLAUDE_CODE)
+    info.seen(rec.ts_ms)
+    if facts["cwd"]:
+        info.project = facts["cwd"]
+    branch = facts["gitBranch"]
     if isinstance(branch, str) and branch:
         info.git_branch = branch
 

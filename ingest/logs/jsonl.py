@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -14,6 +16,22 @@ NOT_AN_OBJECT = "not-an-object"
 BAD_FIELD = "bad-field-type"
 NO_ID = "missing-id"
 LINE_TOO_LONG = "line-too-long"
+# A token count no API response can carry rejects its whole line, each kind under its own reason (see `read_count`).
+NEGATIVE_COUNT = "negative-count"
+FRACTIONAL_COUNT = "fractional-count"
+COUNT_TOO_LARGE = "count-too-large"
+COUNT_NOT_A_NUMBER = "count-not-a-number"
+NO_TIMESTAMP = "missing-timestamp"
+BAD_COUNT_REASONS = (NEGATIVE_COUNT, FRACTIONAL_COUNT, COUNT_TOO_LARGE, COUNT_NOT_A_NUMBER)
+
+MAX_INPUT_SIDE = 2_000_000
+"""Input + cache writes + cache reads of one response: above any context window (1M today) with room to spare."""
+MAX_OUTPUT = 1_000_000
+"""Output tokens of one response (and web searches in it): far above any model's output limit."""
+BOM = b"\xef\xbb\xbf"
+"""A UTF-8 byte-order mark: files copied or converted on Windows start with one; it is not part of the JSON."""
+# A count written as a string is read only in plain decimal form ("1234"); "1e3", " 12", "12.0", "0x10" are not counts.
+_DIGITS = re.compile(r"(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
 
 
 @dataclass(slots=True)
@@ -35,6 +53,8 @@ class ParseResult:
 
 def loads(line: bytes, result: ParseResult) -> dict | None:
     """Decode one line into a dict, counting (never raising on) bad JSON and non-object values."""
+    if line.startswith(BOM):
+        line = line[3:]
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -52,13 +72,37 @@ def looks_like_json_object(line: bytes) -> bool:
     return line[:1] == b"{" and line[-1:] == b"}"
 
 
-def as_count(value) -> int | None:
-    """A token count: a non-negative int; bools, strings and nulls are wrong types (callers default a missing key to 0)."""
-    if type(value) is int and value >= 0:
-        return value
-    if type(value) is float and value >= 0 and value.is_integer():
-        return int(value)
-    return None
+def read_count(value, limit: int) -> int | str:
+    """A token count as the careful reading of §1 allows: the count, or the reason (a str) its line is rejected.
+
+    Missing (the caller passes None) and `null` mean 0: the response happened, the field was just not written.
+    An int or integral float in 0..limit is the count; a string of plain decimal digits is read as the number it
+    spells. Anything else is not a count an API response can carry: negative, fractional, above `limit` (which
+    also keeps every sum far inside SQLite's 64-bit integers), or not a number at all (bools, other strings, lists)."""
+    kind = type(value)
+    if kind is int:
+        n = value
+    elif value is None:
+        return 0
+    elif kind is float:
+        if math.isnan(value):
+            return COUNT_NOT_A_NUMBER
+        if value < 0:
+            return NEGATIVE_COUNT
+        if math.isinf(value) or value > limit:
+            return COUNT_TOO_LARGE
+        if not value.is_integer():
+            return FRACTIONAL_COUNT
+        n = int(value)
+    elif kind is str and _DIGITS.match(value):
+        n = int(value)
+    else:
+        return COUNT_NOT_A_NUMBER
+    if n < 0:
+        return NEGATIVE_COUNT
+    if n > limit:
+        return COUNT_TOO_LARGE
+    return n
 
 
 def complete_lines(data: bytes, final_tail: bool):

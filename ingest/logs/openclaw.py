@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from .claude import parse_timestamp
-from .jsonl import BAD_FIELD, NO_ID, ParseResult, as_count, complete_lines, loads, looks_like_json_object
 from ..records import OPENCLAW, UsageRecord
+from .claude import parse_timestamp
+from .jsonl import (
+    BAD_FIELD,
+    BOM,
+    COUNT_TOO_LARGE,
+    MAX_INPUT_SIDE,
+    MAX_OUTPUT,
+    NO_ID,
+    NO_TIMESTAMP,
+    ParseResult,
+    complete_lines,
+    loads,
+    looks_like_json_object,
+    read_count,
+)
 
 
 def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, final_tail: bool = False) -> tuple[ParseResult, dict]:
@@ -21,6 +34,8 @@ def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, fina
         if complete:
             result.consumed = end
             result.lines += 1
+        if line.startswith(BOM):  # a byte-order mark (first line of a copied file)
+            line = line[3:]
         if not line.strip():
             continue
         if not (b'"session"' in line or b'"assistant"' in line or b"model" in line):
@@ -67,11 +82,19 @@ def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> N
     if not isinstance(usage, dict):
         skipped[BAD_FIELD] += 1
         return
-    counts = [as_count(usage.get(k, 0)) for k in ("input", "output", "cacheWrite", "cacheRead")]
+    counts = [read_count(usage.get(k), MAX_OUTPUT if k == "output" else MAX_INPUT_SIDE)
+              for k in ("input", "output", "cacheWrite", "cacheRead")]
+    bad = next((n for n in counts if type(n) is str), None)
+    if bad is None and counts[0] + counts[2] + counts[3] > MAX_INPUT_SIDE:
+        bad = COUNT_TOO_LARGE
+    if bad is not None:
+        skipped[bad] += 1
+        return
     ts = message.get("timestamp")
-    ts = int(ts) if type(ts) in (int, float) and ts > 0 else parse_timestamp(entry.get("timestamp"))
-    if None in counts or ts is None:
-        skipped[BAD_FIELD] += 1
+    # Unix ms; the bound keeps a garbage number out of datetime arithmetic (year 9999 is 253e12 ms).
+    ts = int(ts) if type(ts) in (int, float) and 0 < ts < 253_402_300_800_000 else parse_timestamp(entry.get("timestamp"))
+    if ts is None:
+        skipped[NO_TIMESTAMP] += 1
         return
     model = message.get("model") if isinstance(message.get("model"), str) and message.get("model") else state.get("model")
     reported = None

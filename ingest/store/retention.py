@@ -29,13 +29,15 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
             return 0
         store.db.execute(f"""
             INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, input_tokens,
-                                output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced)
+                                output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced,
+                                web_search_requests)
             SELECT ts - ts % {SLOT_MS}, source, session_id, COALESCE(project, ''), model, COALESCE(speed, ''),
                    {threshold_sql}, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h),
-                   SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced)
+                   SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced), SUM(web_search_requests)
               FROM requests WHERE ts < ?
              GROUP BY 1, 2, 3, 4, 5, 6, 7
-            {fold_on_conflict("rollups", (*SUMMED, "requests"), "priced = MIN(rollups.priced, excluded.priced)")}
+            {fold_on_conflict("rollups", (*SUMMED, "requests", "web_search_requests"),
+                              "priced = MIN(rollups.priced, excluded.priced)")}
             """, (cutoff,))
         for name_sql, tools_sql in (("t.name", "SELECT message_id, name, COUNT(*) AS calls FROM tool_calls "
                                                "GROUP BY message_id, name"),
@@ -44,14 +46,14 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
             store.db.execute(f"""
                 INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, calls, requests,
                                          input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,
-                                         cost_usd, priced)
+                                         cost_usd, priced, web_search_requests)
                 SELECT ts - ts % {SLOT_MS}, source, model, COALESCE(speed, ''), {threshold_sql}, {name_sql},
                        SUM(t.calls), COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
-                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced)
+                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced), SUM(web_search_requests)
                   FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
                  WHERE r.ts < ?
                  GROUP BY 1, 2, 3, 4, 5, 6
-                {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED),
+                {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED, "web_search_requests"),
                                   "priced = MIN(tool_rollups.priced, excluded.priced)")}
                 """, (cutoff,))
         store.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
@@ -65,17 +67,18 @@ def is_long_context(prices: PriceTable, model: str, total_input: int) -> bool:
 
 
 def rollup_cost(prices: PriceTable, model: str, speed: str | None, long_context: bool, i: int, o: int,
-                w5: int, w1: int, r: int) -> float:
-    """Price summed tokens of many requests that were all above (or all below) the long-context threshold."""
+                w5: int, w1: int, r: int, web_searches: int = 0) -> float:
+    """Price summed tokens of many requests that were all above (or all below) the long-context threshold, plus
+    their web searches. US-only inference is not kept per rollup: re-priced rolled-up history omits its x1.1."""
     price = prices.lookup(model)
     if price is None:
         return 0.0
     rates = price.long_context if long_context and price.long_context else price.rates
     cost = (i * rates.input + o * rates.output + w5 * rates.cache_write_5m + w1 * rates.cache_write_1h
             + r * rates.cache_read) / 1_000_000
-    if speed == "fast":
+    if speed == "fast" and price.fast_multiplier is not None:  # no known multiplier: the standard cost, a floor
         cost *= price.fast_multiplier
-    return cost
+    return cost + (web_searches or 0) * prices.web_search_per_1000 / 1000
 
 
 def tombstones(store: Store, sidechain_ids: set[str], keys: set[str]) -> tuple[set[str], set[str]]:

@@ -291,6 +291,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN billing TEXT;
     """
     ),
+    # 5: the surcharge fields of `usage`, so re-pricing history applies them again: web searches (a fee per search)
+    # on every table that prices, and US-only inference on per-request rows.
+    (
+        """
+    ALTER TABLE requests ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN inference_geo TEXT;
+    ALTER TABLE rollups ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tool_rollups ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
+    """
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

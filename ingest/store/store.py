@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
 
-from ..pricing import PriceTable
+from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
 from . import retention
 from .dedup import WINS_SQL, wins
@@ -26,7 +26,7 @@ CACHE_KIB = 16 << 10
 _INSERT_COLUMNS = (
     "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
     "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
-    "total_tokens", "speed", "cost_usd", "priced", "reported_cost",
+    "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo",
 )
 # The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py.
 _UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
@@ -187,12 +187,10 @@ class Store:
     def _price(self, rec: UsageRecord) -> tuple[float, int]:
         if self.prices is None:
             return 0.0, 0
-        cost = self.prices.cost(rec.model, rec.input_tokens, rec.output_tokens, rec.cache_write_5m,
-                                rec.cache_write_1h, rec.cache_read, rec.speed)
-        if cost is None:
-            # The source's own figure beats calling an unknown model free (OpenClaw writes one).
-            return (rec.reported_cost or 0.0), 0
-        return cost, 1
+        quote = self.prices.quote(rec.model, rec.input_tokens, rec.output_tokens, rec.cache_write_5m,
+                                  rec.cache_write_1h, rec.cache_read, rec.speed, rec.inference_geo,
+                                  rec.web_search_requests)
+        return _priced(quote, rec.reported_cost)
 
     def reprice_if_changed(self) -> bool:
         """Re-price all stored history when the effective price table differs from the one it was priced with."""
@@ -203,31 +201,32 @@ class Store:
         if self.meta("price_fingerprint") == fingerprint:
             return False
 
-        def price_row(model: str, speed: str | None, i: int, o: int, w5: int, w1: int, r: int,
-                      reported: float | None) -> float:
-            cost = prices.cost(model, i, o, w5, w1, r, speed)
-            return (reported or 0.0) if cost is None else cost
+        def price_row(model: str, speed: str | None, geo: str | None, web: int, i: int, o: int, w5: int, w1: int,
+                      r: int, reported: float | None) -> float:
+            return _priced(prices.quote(model, i, o, w5, w1, r, speed, geo, web), reported)[0]
 
         def price_rollup(model: str, speed: str | None, long_context: int, i: int, o: int, w5: int, w1: int,
-                         r: int) -> float:
-            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r)
+                         r: int, web: int) -> float:
+            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r, web)
 
-        def priced(model: str) -> int:
-            return 0 if prices.lookup(model) is None else 1
+        def priced(model: str, speed: str | None) -> int:
+            return int(prices.quote(model, 0, 0, 0, 0, 0, speed).priced)
 
-        self.db.create_function("tt_price", 8, price_row, deterministic=True)
-        self.db.create_function("tt_price_rollup", 8, price_rollup, deterministic=True)
-        self.db.create_function("tt_priced", 1, priced, deterministic=True)
+        self.db.create_function("tt_price", 10, price_row, deterministic=True)
+        self.db.create_function("tt_price_rollup", 9, price_rollup, deterministic=True)
+        self.db.create_function("tt_priced", 2, priced, deterministic=True)
         with self.transaction():
-            self.db.execute("UPDATE requests SET cost_usd = tt_price(model, speed, input_tokens, output_tokens, "
-                            "cache_write_5m, cache_write_1h, cache_read, reported_cost), priced = tt_priced(model)")
+            self.db.execute("UPDATE requests SET cost_usd = tt_price(model, speed, inference_geo, web_search_requests, "
+                            "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, reported_cost), "
+                            "priced = tt_priced(model, speed)")
             self.db.execute("UPDATE rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), long_context, "
-                            "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read) "
-                            "WHERE priced = 1 OR tt_priced(model) = 1")
-            self.db.execute("UPDATE rollups SET priced = tt_priced(model)")
+                            "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
+                            "web_search_requests) WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
+            self.db.execute("UPDATE rollups SET priced = tt_priced(model, NULLIF(speed, ''))")
             self.db.execute("UPDATE tool_rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), "
-                            "long_context, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read), "
-                            "priced = tt_priced(model) WHERE priced = 1 OR tt_priced(model) = 1")
+                            "long_context, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
+                            "web_search_requests), priced = tt_priced(model, NULLIF(speed, '')) "
+                            "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.set_meta("price_fingerprint", fingerprint)
         return True
 
@@ -272,7 +271,8 @@ class Store:
             rows.append((rec.dedup_key, rec.message_id, rec.request_id, rec.source, rec.session_id, rec.project,
                          rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
                          rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
-                         rec.total_tokens, rec.speed, cost, priced, rec.reported_cost))
+                         rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
+                         rec.inference_geo))
             if result.newest_ts is None or rec.ts_ms > result.newest_ts:
                 result.newest_ts = rec.ts_ms
         # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).
@@ -382,6 +382,14 @@ class Store:
 
     def skipped_by_reason(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY 2 DESC"))
+
+
+def _priced(quote: Quote, reported: float | None) -> tuple[float, int]:
+    """(cost_usd, priced) for a row. Unpriced rows keep what is known as a floor: the source's own figure
+    (OpenClaw writes one) or the standard-speed cost of a fast request whose multiplier is unknown, never more."""
+    if quote.priced:
+        return quote.usd, 1
+    return max(reported or 0.0, quote.usd or 0.0), 0
 
 
 def _marks(items: Sequence[object]) -> str:

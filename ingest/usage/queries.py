@@ -234,6 +234,10 @@ class RequestRow:
     message_id: str
     request_id: str | None
     speed: str | None
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    web_search_requests: int = 0
+    inference_geo: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -297,14 +301,16 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
         tools_by_request[rid].append(name)
     rows = db.execute(
         "SELECT id, ts, model, input_tokens, output_tokens, cache_write_5m + cache_write_1h, cache_read, cost_usd, "
-        "priced, agent_id, is_sidechain, message_id, request_id, speed, cache_write_5m, cache_write_1h FROM requests "
+        "priced, agent_id, is_sidechain, message_id, request_id, speed, cache_write_5m, cache_write_1h, "
+        "web_search_requests, inference_geo FROM requests "
         "WHERE session_id = ? ORDER BY ts, id", (session_id,)).fetchall()
     models: list[str] = []
     agents: dict[str, list] = {}
     tools: dict[str, list] = {}
     for r in rows:
         req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
-                         tuple(tools_by_request.get(r[0], ())), r[9], bool(r[10]), r[11], r[12], r[13])
+                         tuple(tools_by_request.get(r[0], ())), r[9], bool(r[10]), r[11], r[12], r[13], r[14], r[15],
+                         r[16], r[17])
         detail.totals.add(req.input_tokens, req.output_tokens, r[14], r[15], req.cache_read, req.cost_usd, 1,
                           0 if req.priced else 1)
         if req.model != SYNTHETIC and req.model not in models:

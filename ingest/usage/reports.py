@@ -383,7 +383,7 @@ def to_table(report: Report, width: int = 100) -> str:
         body.append(cells)
     t = report.totals
     total = ["Total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
-             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
+             f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, t.unpriced_requests),
              f"{t.requests:,}"]
     if report.kind == "tools":
         total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
@@ -414,7 +414,8 @@ def to_table(report: Report, width: int = 100) -> str:
         span = f" · {report.since or '…'} to {report.until or '…'}"
     note = f"{report.kind} report · {report.tz}{span} · costs are estimates at API list prices"
     if t.unpriced_requests:
-        note += f" · {t.unpriced_requests} requests from unpriced models counted at $0 (*)"
+        note += (f" · ≥: a lower bound, {t.unpriced_requests:,} unpriced requests are not in it "
+                 "(`tokentop doctor` lists their models)")
     if report.kind == "tools":
         note += " · a response that called several tools counts in each row"
     lines.append(note)

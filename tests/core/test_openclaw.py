@@ -47,4 +47,4 @@ def test_garbage_is_counted_not_raised():
     result, _ = parse([openclaw_session("s"), "not json at all", '{"type":"message","id":"e1","message":'
                        '{"role":"assistant","usage":{"input":"many"}}}', openclaw_assistant("e2")])
     assert len(result.records) == 1
-    assert result.skipped == {"malformed-json": 1, "bad-field-type": 1}
+    assert result.skipped == {"malformed-json": 1, "count-not-a-number": 1}

@@ -25,11 +25,18 @@ EXPECTED = {
     "claude-opus-4-6": (5, 25, 6.25, 10, 0.50),
     "claude-opus-4-7": (5, 25, 6.25, 10, 0.50),
     "claude-opus-4-8": (5, 25, 6.25, 10, 0.50),
-    "claude-opus-4-9": (5, 25, 6.25, 10, 0.50),
+    "claude-opus-5": (5, 25, 6.25, 10, 0.50),
+    "claude-opus-5-5": (4, 20, 5, 8, 0.20),  # unconfirmed (third-party quote)
     "claude-sonnet-4": (3, 15, 3.75, 6, 0.30),
     "claude-sonnet-4-5": (3, 15, 3.75, 6, 0.30),
     "claude-sonnet-4-6": (3, 15, 3.75, 6, 0.30),
+    "claude-sonnet-5": (2, 10, 2.50, 4, 0.20),
+    "claude-sonnet-5-5": (2, 10, 2.50, 4, 0.10),  # unconfirmed (third-party quote)
+    "claude-fable-5": (10, 50, 12.50, 20, 1.00),
+    "claude-fable-5-1": (10, 50, 12.50, 20, 0.25),
+    "claude-mythos-5-1": (10, 50, 12.50, 20, 0.25),
     "claude-haiku-4-5": (1, 5, 1.25, 2, 0.10),
+    "claude-haiku-5-5": (0.10, 0.50, 0.125, 0.20, 0.01),
     "claude-3-5-haiku": (0.80, 4, 1.00, 1.60, 0.08),
     "claude-3-7-sonnet": (3, 15, 3.75, 6, 0.30),
     "claude-3-5-sonnet": (3, 15, 3.75, 6, 0.30),
@@ -44,32 +51,50 @@ def test_shipped_table_has_exactly_the_documented_rates(table):
         assert table[prefix].rates == Rates(*map(float, rates)), prefix
 
 
-def test_only_sonnet_4_and_4_5_carry_the_long_context_premium(table):
+def test_only_sonnet_4_and_4_5_carry_the_long_context_premium_and_haiku_5_5_its_tier(table):
     premium = Rates(6.0, 22.50, 7.50, 12.0, 0.60)
     for prefix in table.prefixes():
         price = table[prefix]
         if prefix in ("claude-sonnet-4", "claude-sonnet-4-5"):
             assert price.long_context == premium and price.long_context_threshold == 200_000
+        elif prefix == "claude-haiku-5-5":  # 5x the base rates above 100k input
+            assert price.long_context == Rates(0.50, 2.50, 0.625, 1.00, 0.05)
+            assert price.long_context_threshold == 100_000
         else:
             assert price.long_context is None, prefix
 
 
-def test_only_opus_4_6_has_a_fast_multiplier(table):
-    assert {p for p in table.prefixes() if table[p].fast_multiplier != 1.0} == {"claude-opus-4-6"}
-    assert table["claude-opus-4-6"].fast_multiplier == 6.0
+def test_fast_multipliers_are_exactly_the_documented_ones(table):
+    fast = {p: table[p].fast_multiplier for p in table.prefixes() if table[p].fast_multiplier is not None}
+    assert fast == {"claude-opus-4-6": 6.0, "claude-opus-4-7": 6.0, "claude-opus-4-8": 2.0, "claude-opus-5": 2.0}
+
+
+def test_us_inference_surcharge_on_4_6_and_later_only(table):
+    later = {"claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-opus-5-5",
+             "claude-sonnet-4-6", "claude-sonnet-5", "claude-sonnet-5-5", "claude-fable-5", "claude-fable-5-1",
+             "claude-mythos-5-1", "claude-haiku-5-5"}
+    assert {p for p in table.prefixes() if table[p].us_multiplier != 1.0} == later
+    assert {table[p].us_multiplier for p in later} == {1.1}
+
+
+def test_every_row_names_its_source_and_date_and_only_the_quoted_ones_are_unconfirmed(table):
+    for prefix in table.prefixes():
+        price = table[prefix]
+        assert price.source and len(price.as_of) == 10 and price.as_of[:2] == "20", prefix
+    assert {p for p in table.prefixes() if not table[p].confirmed} == {"claude-opus-5-5", "claude-sonnet-5-5"}
 
 
 def test_cache_rates_follow_the_rules_of_thumb(table):
     # 5m write = 1.25x input, 1h write = 2x input, read = 0.1x input (claude-3-haiku predates the rule).
+    # Fable 5.1 / Mythos 5.1 read at 0.025x, and the two unconfirmed quotes at 0.05x: the rule does not hold there.
+    cheap_reads = {"claude-fable-5-1", "claude-mythos-5-1", "claude-opus-5-5", "claude-sonnet-5-5"}
     for prefix in table.prefixes():
         if prefix == "claude-3-haiku":
             continue
         r = table[prefix].rates
-        assert (r.cache_write_5m, r.cache_write_1h, r.cache_read) == (
-            approx(1.25 * r.input),
-            approx(2 * r.input),
-            approx(0.1 * r.input),
-        ), prefix
+        assert (r.cache_write_5m, r.cache_write_1h) == (approx(1.25 * r.input), approx(2 * r.input)), prefix
+        if prefix not in cheap_reads:
+            assert r.cache_read == approx(0.1 * r.input), prefix
 
 
 # --- cost arithmetic -----------------------------------------------------------------------------------------
@@ -118,8 +143,10 @@ def test_opus_4_6_fast_mode_costs_six_times(table):
     assert normal == approx(0.03)
     assert table.cost("claude-opus-4-6", 1_000, 1_000, 0, 0, 0, speed="fast") == approx(0.18)
     assert table.cost("claude-opus-4-6", 1_000, 1_000, 0, 0, 0, speed="standard") == approx(0.03)
-    # Other models ignore speed.
-    assert table.cost("claude-opus-4-5", 1_000, 1_000, 0, 0, 0, speed="fast") == approx(0.03)
+    # A model without a known multiplier is not billed x1 silently: unpriced, its standard cost a lower bound.
+    assert table.cost("claude-opus-4-5", 1_000, 1_000, 0, 0, 0, speed="fast") is None
+    q = table.quote("claude-opus-4-5", 1_000, 1_000, 0, 0, 0, speed="fast")
+    assert (q.priced, q.usd, q.problem) == (False, approx(0.03), "fast mode has no known multiplier")
 
 
 def test_haiku_and_old_models(table):
@@ -244,7 +271,8 @@ def test_override_can_add_fast_multiplier_and_ints_are_accepted():
 def test_new_prefix_with_all_rates():
     rates = dict(input=1, output=2, cache_write_5m=3, cache_write_1h=4, cache_read=0.5)
     t = PriceTable.load(overrides={"My-Proxy-Model": rates})
-    assert t.lookup("my-proxy-model-2025") == ModelPrice("my-proxy-model", Rates(1.0, 2.0, 3.0, 4.0, 0.5))
+    assert t.lookup("my-proxy-model-2025") == ModelPrice("my-proxy-model", Rates(1.0, 2.0, 3.0, 4.0, 0.5),
+                                                                 source="your config")
     assert t.cost("my-proxy-model", 1_000_000, 1_000_000, 0, 0, 1_000_000) == approx(3.5)
 
 

@@ -26,8 +26,10 @@ def test_a_cell_duration_and_a_sentence_span_differ_on_purpose():
 
 def test_money_tokens_and_percent():
     assert text.money(0.004) == "<$0.01" and text.money(123.4) == "$123" and text.money(1234.5) == "$1,234"
-    assert text.money(3.5, unpriced=True) == "$3.50*"
-    assert text.dollars(1234.5) == "$1,234.50" and text.dollars(2.0, unpriced=True) == "$2.00*"
+    assert text.money(3.5, unpriced=True) == "≥ $3.50" and text.money(0.001, unpriced=True) == "≥ <$0.01"
+    assert text.money_total(12.4, 3) == "≥ $12.40 · 3 unpriced" and text.money_total(12.4, 0) == "$12.40"
+    assert text.dollars(1234.5) == "$1,234.50" and text.dollars(2.0, unpriced=True) == "≥ $2.00"
+    assert text.dollars(1234.5, unpriced=3) == "≥ $1,234.50 · 3 unpriced"
     assert text.tokens(12_345_678) == "12.3M" and text.tokens(999) == "999"
     assert text.token_count(2500) == "2,500 tokens"
     assert text.pct(61.6) == "62%" and text.pct(None) == text.UNKNOWN == "–"

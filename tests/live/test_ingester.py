@@ -97,7 +97,7 @@ def test_replaced_file_new_inode(home):
 def test_malformed_lines_are_skipped_counted_and_good_lines_kept(home):
     store, ing = setup(home)
     path, log = log_for(home)
-    bad_type = assistant("msg_T", "req_T", output=5).replace('"output_tokens":5', '"output_tokens":"5"')
+    bad_type = assistant("msg_T", "req_T", output=5).replace('"output_tokens":5', '"output_tokens":"five"')
     path.parent.mkdir(parents=True)
     with open(path, "wb") as f:
         f.write(b"\n".join([
@@ -111,8 +111,8 @@ def test_malformed_lines_are_skipped_counted_and_good_lines_kept(home):
         ]) + b"\n")
     out = ing.ingest_file(log)
     assert outputs(store) == {"msg_A": 1, "msg_B": 2}
-    assert out.skipped == {"malformed-json": 3, "bad-field-type": 1}
-    assert store.skipped_by_reason() == {"malformed-json": 3, "bad-field-type": 1}
+    assert out.skipped == {"malformed-json": 3, "count-not-a-number": 1}
+    assert store.skipped_by_reason() == {"malformed-json": 3, "count-not-a-number": 1}
 
 
 def test_over_long_line_is_skipped_in_bounded_memory(home):

@@ -486,3 +486,30 @@ async def test_sessions_show_and_filter_by_openclaw_agent(home):
         await pilot.pause()
         await pilot.press(*"kitchen", "enter")
         await until(pilot, lambda: table.keys == ["s-2"], what="the agent filter")
+
+
+@pilot_test
+async def test_request_drill_down_shows_surcharges_and_why_a_request_is_unpriced(ctx):
+    from types import SimpleNamespace
+
+    from tokentop.ingest.usage.queries import RequestRow
+
+    def row(model, speed, geo, searches, cost, priced):
+        return RequestRow(1, NOW_MS, model, 1_000, 1_000, 0, 0, cost, priced, (), None, False, "msg_x", "req_x",
+                          speed, 0, 0, searches, geo)
+
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        detail = SimpleNamespace(session_id="s")
+        app.push_screen(RequestScreen(row("claude-opus-4-6", "fast", "us", 2, 0.218, True), detail))
+        await until(pilot, lambda: isinstance(app.screen, RequestScreen) and app.screen.query(".fact-value"),
+                    what="the request screen")
+        texts = [str(s.render()) for s in app.screen.query(".fact-value")]
+        assert "fast x6, US inference x1.1, 2 web searches" in texts and "$0.22 est" in texts
+        await pilot.press("escape")
+        app.push_screen(RequestScreen(row("claude-sonnet-4-6", "fast", None, 0, 0.018, False), detail))
+        await until(pilot, lambda: isinstance(app.screen, RequestScreen) and app.screen.query(".fact-value"),
+                    what="the request screen")
+        texts = [str(s.render()) for s in app.screen.query(".fact-value")]
+        assert "unpriced (fast mode has no known multiplier), at least $0.02" in texts and "none" in texts

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
+from ...ingest.pricing import PricingError
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.gauge import fit_parts
@@ -101,13 +102,12 @@ class SessionScreen(Reloads, Screen):
         if d.first_ms is not None and d.last_ms is not None:
             span = f"{fmt.when(d.first_ms, now, tz)} → {fmt.when(d.last_ms, now, tz)}"
         hit = d.cache_hit_ratio
-        unpriced = bool(t.unpriced_requests)
         older = f"{d.rolled_up_requests:,} older requests rolled up (totals only)" if d.rolled_up_requests else ""
         # Each line keeps its most important parts when the terminal is narrow; nothing wraps or is cut mid-word.
         lines = [
             [d.project or "–", f"branch {d.git_branch or '–'}", fmt.duration(d.duration_ms), span, d.source or ""],
             [f"{t.requests:,} requests", f"{fmt.tokens(t.total_tokens)} tokens",
-             f"{fmt.money(t.cost_usd, unpriced)} est", f"cache hit {fmt.pct(hit * 100) if hit is not None else '–'}",
+             f"{fmt.money_total(t.cost_usd, t.unpriced_requests)} est", f"cache hit {fmt.pct(hit * 100) if hit is not None else '–'}",
              "models " + (", ".join(fmt.model_short(m) for m in d.models) or "–")],
             [f"in {fmt.tokens(t.input_tokens)}", f"out {fmt.tokens(t.output_tokens)}",
              f"cache write {fmt.tokens(t.cache_creation_tokens)}", f"cache read {fmt.tokens(t.cache_read_tokens)}",
@@ -186,6 +186,27 @@ class RequestScreen(ModalScreen):
         self.request = request
         self.detail = detail
 
+    def _quote(self):
+        try:
+            prices = self.app.ctx.prices
+        except PricingError:  # broken overrides: the stored cost still shows, without the breakdown
+            return None
+        r = self.request
+        return prices.quote(r.model, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
+                            r.cache_read, r.speed, r.inference_geo, r.web_search_requests)
+
+    def _cost_text(self) -> str:
+        r = self.request
+        if r.priced:
+            return fmt.money(r.cost_usd) + " est"
+        quote = self._quote()
+        why = quote.problem if quote is not None and quote.problem else "model not in the price table"
+        return f"unpriced ({why})" + (f", at least {fmt.money(r.cost_usd)}" if r.cost_usd else "")
+
+    def _surcharges_text(self) -> str:
+        quote = self._quote()
+        return ", ".join(quote.surcharges) if quote is not None and quote.surcharges else "none"
+
     def compose(self) -> ComposeResult:
         r = self.request
         tz = self.app.tz
@@ -199,7 +220,8 @@ class RequestScreen(ModalScreen):
             ("cache write", f"{r.cache_write:,}"),
             ("cache read", f"{r.cache_read:,}" + (f" ({r.cache_read / input_side:.0%} of input)" if input_side else "")),
             ("total", f"{total:,}"),
-            ("cost", fmt.money(r.cost_usd) + (" est" if r.priced else " (model not in the price table)")),
+            ("cost", self._cost_text()),
+            ("surcharges", self._surcharges_text()),
             ("tools", tools_text(r.tools) or "none"),
             ("thread", f"sub-agent {r.agent_id}" if r.agent_id else ("sidechain" if r.is_sidechain else "main")),
             ("message id", r.message_id),

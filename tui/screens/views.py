@@ -158,12 +158,12 @@ class ViewScreen(Reloads, Screen):
             rows.sort(key=lambda r: r[0], reverse=self.view == "days")
         table.set_rows([(k, cells) for k, _, cells in rows])
         t = report.totals
-        text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · {fmt.money(t.cost_usd)} est "
+        text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · {fmt.money_total(t.cost_usd, t.unpriced_requests)} est "
                 f"({report.tz})")
         if self.view == "tools":
             text += " · a response that called several tools counts in each row"
         if t.unpriced_requests:
-            text += " · * includes unpriced models at $0"
+            text += " · ≥: unpriced requests are not in the cost (`tokentop doctor` lists their models)"
         note.update(text)
 
     def _alerts(self, table: KeyedTable, width: int, note: Static) -> None:
