@@ -162,7 +162,7 @@ def test_bad_events_are_counted_like_malformed_lines(tmp_path):
                      openclaw_assistant("e2", input_=5), PRETTY, "[1, 2]"])
     recs, _, skipped, _ = read_all(open_reader(tmp_path))
     assert sorted(recs) == ["oc:s1:e2", "oc:s1:e3"]  # a pretty-printed event still reads
-    assert skipped == {"malformed-json": 2, "impossible-count": 1}  # "[1, 2]" is malformed to the JSONL parser too
+    assert skipped == {"malformed-json": 2, "count-too-large": 1}  # "[1, 2]" is malformed to the JSONL parser too
 
 
 @pytest.mark.parametrize("make, kind", [

@@ -31,11 +31,8 @@ except ImportError:  # pragma: no cover - a declared dependency
 
 PAGE = 2000
 """Events per read transaction: short enough that the gateway's checkpoints are never held back for long."""
-MAX_TOKENS = 50_000_000
-"""No single response has used more; a count above it is a corrupt event, skipped like a malformed line."""
 MAX_EVENT_BYTES = 4 * 1024 * 1024  # OpenClaw's own bound on a compressed event's size
 UNDECODABLE = "undecodable-event"
-IMPOSSIBLE = "impossible-count"
 
 
 @dataclass(slots=True, frozen=True)
@@ -308,12 +305,8 @@ class StoreReader:
             line = _event_bytes(row, bad)
             if line is not None:
                 lines.append(line)
+        # The parser rejects counts no response can carry (logs/jsonl.py), as it does for JSONL lines.
         result, state = parse_openclaw(b"\n".join(lines) + b"\n", sid, cur.state)
-        kept = [r for r in result.records if max(r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_read)
-                <= MAX_TOKENS]
-        if len(kept) != len(result.records):
-            bad[IMPOSSIBLE] += len(result.records) - len(kept)
-            result.records = kept
         result.skipped.update(bad)
         return result, SessionCursor(rows[-1][0], cur.count + len(rows), cur.generation, state)
 
