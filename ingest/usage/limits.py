@@ -16,6 +16,7 @@ from ..records import SOURCES
 from ..store.schema import USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
+from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, Series, load_series
 from .weekly import lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
@@ -33,93 +34,8 @@ LOOKBACK_MS = WEEK_MS
 """How far back the pace looks: a week, so the start of a new window still has a rate to project."""
 FIVE_HOUR_BUCKET_MS = 10 * MINUTE_MS
 """The 5-hour window is paced in 10-minute buckets: hours are too coarse for a window five of them long."""
-SERIES_BUCKET_MS = 10 * MINUTE_MS
-"""Usage is read in 10-minute buckets (plus exact cuts at window starts and sample times)."""
 MAX_FIT_POINTS = 16
 """Calibration uses at most this many samples per window (spread evenly, newest always kept)."""
-CAP_SOURCE = "claude-code"
-"""Subscription caps count Claude Code usage only: OpenClaw usually bills an API key, not the subscription.
-The month budget is money, so it counts every source."""
-
-_FAMILY = {"week_opus": 1, "week_sonnet": 2}
-_FAMILY_SQL = "CASE WHEN model LIKE '%opus%' THEN 1 WHEN model LIKE '%sonnet%' THEN 2 ELSE 0 END"
-_TOKENS_SQL = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read"
-
-
-# -- local usage ------------------------------------------------------------------------------------
-
-
-class _Series:
-    """Usage of one scope in 10-minute buckets, cut exactly at every split point, with prefix sums: the total
-    over [a, b) is two bisections, and exact whenever a and b are split points or bucket boundaries."""
-
-    def __init__(self) -> None:
-        self.ts: list[int] = []
-        self.cost: list[float] = [0.0]
-        self.tokens: list[int] = [0]
-
-    def add(self, ts: int, cost: float, tokens: int) -> None:
-        if self.ts and self.ts[-1] == ts:
-            self.cost[-1] += cost
-            self.tokens[-1] += tokens
-            return
-        self.ts.append(ts)
-        self.cost.append(self.cost[-1] + cost)
-        self.tokens.append(self.tokens[-1] + tokens)
-
-    def between(self, a: int, b: int) -> tuple[float, int]:
-        """Estimated USD and tokens in [a, b)."""
-        i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
-        if j <= i:
-            return 0.0, 0
-        return self.cost[j] - self.cost[i], self.tokens[j] - self.tokens[i]
-
-    def amount(self, proxy: str, a: int, b: int) -> float:
-        cost, tokens = self.between(a, b)
-        return cost if proxy == "cost" else float(tokens)
-
-    def buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
-        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending."""
-        prefix = self.cost if proxy == "cost" else self.tokens
-        out: dict[int, float] = {}
-        i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
-        for n in range(i, j):
-            ts = self.ts[n]
-            key = ts - ts % size
-            out[key] = out.get(key, 0.0) + (prefix[n + 1] - prefix[n])
-        return sorted(out.items())
-
-
-def _load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool = True,
-                 cap_sources: Sequence[str] = (CAP_SOURCE,)) -> dict[str, _Series]:
-    """Usage in [lo, hi] for every source ("all"), Claude Code ("cc") and its Opus / Sonnet shares.
-
-    One grouped scan per table: rows are summed per 10-minute bucket *and* per segment between split points
-    (window starts, sample times, …), so every total this module asks for is exact without reading rows one by
-    one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds."""
-    cuts = sorted({int(s) for s in splits if lo < s <= hi})
-    series = {key: _Series() for key in ("all", "cc", "week_opus", "week_sonnet")}
-    families = {1: series["week_opus"], 2: series["week_sonnet"]}
-    rows = []
-    for table, col in (("requests", "ts"), ("rollups", "slot")):
-        # The cut points are integers this module computed, so they can be written into the SQL.
-        segment = ("CASE " + " ".join(f"WHEN {col} < {c} THEN {i}" for i, c in enumerate(cuts))
-                   + f" ELSE {len(cuts)} END") if cuts else "0"
-        family = _FAMILY_SQL if families else "0"  # fewer groups when no model-scoped window is asked for
-        marks = ", ".join("?" * len(cap_sources))
-        sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source IN ({marks}), {family}, "
-               f"SUM(cost_usd), SUM({_TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
-        for bucket, seg, cc, fam, cost, tokens in store.db.execute(sql, (*cap_sources, lo, hi)):
-            # Stamp each group with the first instant it can hold, so [a, b) sums split it correctly.
-            rows.append((max(bucket, cuts[seg - 1] if seg else lo), cc, fam, cost or 0.0, tokens or 0))
-    rows.sort()
-    for ts, cc, fam, cost, tokens in rows:
-        series["all"].add(ts, cost, tokens)
-        if cc:
-            series["cc"].add(ts, cost, tokens)
-            if fam in families:
-                families[fam].add(ts, cost, tokens)
-    return series
 
 
 def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
@@ -129,10 +45,10 @@ def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
     if scope != "all":
         where += f" AND source IN ({', '.join('?' * len(cap_sources))})"
         args.extend(cap_sources)
-    if scope in _FAMILY:
-        where += f" AND {_FAMILY_SQL} = ?"
-        args.append(_FAMILY[scope])
-    column = "SUM(cost_usd)" if proxy == "cost" else f"SUM({_TOKENS_SQL})"
+    if scope in FAMILY:
+        where += f" AND {FAMILY_SQL} = ?"
+        args.append(FAMILY[scope])
+    column = "SUM(cost_usd)" if proxy == "cost" else f"SUM({TOKENS_SQL})"
     rows = store.db.execute(f"SELECT session_id, {column} FROM ({USAGE_SQL}) WHERE {where} GROUP BY session_id",
                             args).fetchall()
     total = sum(r[1] or 0 for r in rows)
@@ -171,7 +87,7 @@ def _thin(samples: Sequence[Sample], n: int = MAX_FIT_POINTS) -> list[Sample]:
     return [samples[i] for i in keep]
 
 
-def _points(samples: Sequence[Sample], series: _Series, start: int) -> list[tuple[float, float, float]]:
+def _points(samples: Sequence[Sample], series: Series, start: int) -> list[tuple[float, float, float]]:
     return [(s.used_pct, *series.between(start, s.taken_ms)) for s in samples]
 
 
@@ -215,7 +131,7 @@ def _plan_samples(plan: _Plan, samples: Sequence[Sample], now: int) -> _Plan:
     return plan
 
 
-def _evaluate(plan: _Plan, series: _Series, now: int, zone: tzinfo, store, detail: bool,
+def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail: bool,
               sessions: bool, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> WindowStatus:
     start, end = plan.start, plan.end
     upto = min(now + 1, end)
@@ -281,7 +197,7 @@ def _evaluate(plan: _Plan, series: _Series, now: int, zone: tzinfo, store, detai
         samples=len(fit), counts=tuple(SOURCES) if plan.scope == "all" else tuple(cap_sources))
 
 
-def _forecast(plan: _Plan, series: _Series, proxy: str, k: float | None, used_pct: float | None, used_cost: float,
+def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct: float | None, used_cost: float,
               pct_at, now: int, zone: tzinfo) -> Forecast:
     start, end = plan.start, plan.end
     if used_pct is not None and k is None:
@@ -425,7 +341,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
         if plan.name.startswith("week") and detailed(plan.name):
             lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
     cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
-    series = _load_series(store, lo, now, splits, families=any(p.scope in _FAMILY for p in plans),
+    series = load_series(store, lo, now, splits, families=any(p.scope in FAMILY for p in plans),
                           cap_sources=cap_sources)
 
     if want("five_hour"):

@@ -1,0 +1,92 @@
+"""Local usage over a span, read in one grouped scan: per 10-minute bucket and cut exactly at every split point
+(window starts, sample times), with prefix sums so any window total is two bisections."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+
+from ..clock import MINUTE_MS
+
+SERIES_BUCKET_MS = 10 * MINUTE_MS
+"""Usage is read in 10-minute buckets (plus exact cuts at window starts and sample times)."""
+CAP_SOURCE = "claude-code"
+"""Subscription caps count Claude Code usage only: OpenClaw usually bills an API key, not the subscription.
+The month budget is money, so it counts every source."""
+
+FAMILY = {"week_opus": 1, "week_sonnet": 2}
+FAMILY_SQL = "CASE WHEN model LIKE '%opus%' THEN 1 WHEN model LIKE '%sonnet%' THEN 2 ELSE 0 END"
+TOKENS_SQL = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read"
+
+
+class Series:
+    """Usage of one scope in 10-minute buckets, cut exactly at every split point, with prefix sums: the total
+    over [a, b) is two bisections, and exact whenever a and b are split points or bucket boundaries."""
+
+    def __init__(self) -> None:
+        self.ts: list[int] = []
+        self.cost: list[float] = [0.0]
+        self.tokens: list[int] = [0]
+
+    def add(self, ts: int, cost: float, tokens: int) -> None:
+        if self.ts and self.ts[-1] == ts:
+            self.cost[-1] += cost
+            self.tokens[-1] += tokens
+            return
+        self.ts.append(ts)
+        self.cost.append(self.cost[-1] + cost)
+        self.tokens.append(self.tokens[-1] + tokens)
+
+    def between(self, a: int, b: int) -> tuple[float, int]:
+        """Estimated USD and tokens in [a, b)."""
+        i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
+        if j <= i:
+            return 0.0, 0
+        return self.cost[j] - self.cost[i], self.tokens[j] - self.tokens[i]
+
+    def amount(self, proxy: str, a: int, b: int) -> float:
+        cost, tokens = self.between(a, b)
+        return cost if proxy == "cost" else float(tokens)
+
+    def buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
+        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending."""
+        prefix = self.cost if proxy == "cost" else self.tokens
+        out: dict[int, float] = {}
+        i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
+        for n in range(i, j):
+            ts = self.ts[n]
+            key = ts - ts % size
+            out[key] = out.get(key, 0.0) + (prefix[n + 1] - prefix[n])
+        return sorted(out.items())
+
+
+def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool = True,
+                 cap_sources: Sequence[str] = (CAP_SOURCE,)) -> dict[str, Series]:
+    """Usage in [lo, hi] for every source ("all"), Claude Code ("cc") and its Opus / Sonnet shares.
+
+    One grouped scan per table: rows are summed per 10-minute bucket *and* per segment between split points
+    (window starts, sample times, …), so every total this module asks for is exact without reading rows one by
+    one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds."""
+    cuts = sorted({int(s) for s in splits if lo < s <= hi})
+    series = {key: Series() for key in ("all", "cc", "week_opus", "week_sonnet")}
+    families = {1: series["week_opus"], 2: series["week_sonnet"]}
+    rows = []
+    for table, col in (("requests", "ts"), ("rollups", "slot")):
+        # The cut points are integers this module computed, so they can be written into the SQL.
+        segment = ("CASE " + " ".join(f"WHEN {col} < {c} THEN {i}" for i, c in enumerate(cuts))
+                   + f" ELSE {len(cuts)} END") if cuts else "0"
+        family = FAMILY_SQL if families else "0"  # fewer groups when no model-scoped window is asked for
+        marks = ", ".join("?" * len(cap_sources))
+        sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source IN ({marks}), {family}, "
+               f"SUM(cost_usd), SUM({TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
+        for bucket, seg, cc, fam, cost, tokens in store.db.execute(sql, (*cap_sources, lo, hi)):
+            # Stamp each group with the first instant it can hold, so [a, b) sums split it correctly.
+            rows.append((max(bucket, cuts[seg - 1] if seg else lo), cc, fam, cost or 0.0, tokens or 0))
+    rows.sort()
+    for ts, cc, fam, cost, tokens in rows:
+        series["all"].add(ts, cost, tokens)
+        if cc:
+            series["cc"].add(ts, cost, tokens)
+            if fam in families:
+                families[fam].add(ts, cost, tokens)
+    return series
