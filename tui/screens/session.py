@@ -20,6 +20,7 @@ from ...widgets.gauge import fit_parts
 from ...widgets.tables import Col, KeyedTable
 
 from ..loading import Reloads
+from .too_small import ChecksSize
 from ..messages import SessionLoaded
 
 
@@ -29,7 +30,7 @@ def tools_text(tools: tuple[str, ...]) -> str:
     return ", ".join(f"{name}×{n}" if n > 1 else name for name, n in counts.items())
 
 
-class SessionScreen(Reloads, Screen):
+class SessionScreen(ChecksSize, Reloads, Screen):
     """One session. Escape goes back to the overview, where the cursor is still on this session."""
 
     BINDINGS = [
