@@ -120,3 +120,28 @@ def test_serve_off_this_machine_needs_the_token_on_the_page_and_the_websocket(tm
             assert (await client.get("/static/js/textual.js")).status == 200
 
     asyncio.run(scenario())
+
+
+def test_the_html_report_opens_in_the_browser_with_the_week_gauge_and_no_script(home, tmp_path, browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from support.history import build_store
+    from support.hostile import EVIL_TITLE, write_evil_session
+
+    from tokentop.tui.cli.main import main
+    write_evil_session(home)
+    build_store(home)
+    page = tmp_path / "usage.html"
+    assert main(["report", "--html", str(page), "--no-ingest"]) == 0
+    browser.get(page.as_uri())
+    week = browser.find_element(By.ID, "gauge-week")
+    # Today's week, by the wall clock: the fixture's history is older, so nothing is used of the $6 cap yet.
+    assert week.find_element(By.CLASS_NAME, "value").text == "~0%"
+    assert week.find_element(By.CLASS_NAME, "detail").text.startswith("$0.00 of $6.00 est")
+    month = browser.find_element(By.ID, "gauge-month").find_element(By.CLASS_NAME, "detail").text
+    assert month.endswith("of $200.00 budget · estimate")
+    titles = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#sessions tbody td:nth-child(2)")]
+    assert any(EVIL_TITLE.split("\n")[0] in t for t in titles)  # the hostile title shows as text
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - and its script never ran
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".days > div")) == 14
