@@ -77,8 +77,8 @@ def _gauge(name: str, label: str, status, tz, now_ms: int) -> Gauge:
     return Gauge(label, value, status.used_pct, " · ".join(parts))
 
 
-def build_snapshot(store, settings, now_ms: int, tz, prices=None) -> Snapshot:
-    ov = queries.overview(store, settings, now_ms, tz=tz, prices=prices, sort="cost", limit=TOP_SESSIONS)
+def build_snapshot(store, settings, now_ms: int, tz) -> Snapshot:
+    ov = queries.overview(store, settings, now_ms, tz=tz, sort="cost", limit=TOP_SESSIONS)
     snap = Snapshot(local_time(now_ms, tz).strftime("%Y-%m-%d %H:%M %Z"), str(getattr(tz, "key", tz)))
     snap.gauges = [_gauge(name, label, ov.windows.get(name), tz, now_ms) for name, label in WINDOWS]
     snap.days = [(d.day.isoformat(), d.cost_usd, d.tokens) for d in ov.days]

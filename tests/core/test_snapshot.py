@@ -15,7 +15,7 @@ def snap(home):
     write_evil_session(home)
     ctx = build_store(home)
     with ctx.open_store(readonly=True) as store:
-        return build_snapshot(store, ctx.settings, NOW_MS, ctx.settings.zone(), ctx.prices)
+        return build_snapshot(store, ctx.settings, NOW_MS, ctx.settings.zone())
 
 
 def test_the_snapshot_shows_what_the_overview_shows(snap):

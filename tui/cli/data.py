@@ -77,7 +77,7 @@ def _write_snapshot(args, ctx, store, tz) -> int:
     import time
 
     from ...ingest.usage.snapshot import build_snapshot, to_html, to_markdown
-    snap = build_snapshot(store, ctx.settings, int(time.time() * 1000), tz, ctx.prices)
+    snap = build_snapshot(store, ctx.settings, int(time.time() * 1000), tz)
     if args.md:
         sys.stdout.write(to_markdown(snap))
         return 0
