@@ -24,6 +24,7 @@ def examine(ctx) -> dict:
         "walk_problems": found.problems,
         "database": {"path": str(ctx.db_path), "exists": ctx.db_path.exists()},
         "agent_stores": agent_stores(ctx.settings),
+        "official_cache": _official_cache(),
     }
     db = report["database"]
     if not db["exists"]:
@@ -94,6 +95,7 @@ def format_report(report: dict) -> str:
         lines.append(f"  ✓ {e['path']}  agent {e['agent']}, schema {e['schema_version'] or '?'} "
                      f"({version}layout {e['layout']}), {e['sessions']} sessions")
         lines.extend(f"    note: {n}" for n in e.get("notes", ()))
+    lines.extend(_official_cache_lines(report["official_cache"]))
     db = report["database"]
     lines.append(f"Database: {db['path']}")
     if not db["exists"]:
@@ -124,6 +126,32 @@ def format_report(report: dict) -> str:
         lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
                      "responses; run `tokentop doctor --rebuild`")
     return "\n".join(lines)
+
+
+def _official_cache() -> dict:
+    """Claude Code's cached official figures: numbers and times only (the file's other keys are account data)."""
+    from .claude_code.cached_usage import read_cached
+    read = read_cached()
+    out: dict = {"path": str(read.path), "hint": read.hint, "fetched_at": None, "figures": []}
+    if read.usage is not None:
+        out["fetched_at"] = _iso(read.usage.fetched_ms)
+        out["figures"] = [{"window": lim.window, "model": lim.model, "used_pct": lim.used_pct,
+                           "resets_at": _iso(lim.resets_at_ms), "open": lim.is_open(int(time.time() * 1000))}
+                          for lim in read.usage.limits]
+    return out
+
+
+def _official_cache_lines(cache: dict) -> list[str]:
+    lines = [f"Official figures cached by Claude Code: {cache['path']}"]
+    if not cache["figures"]:
+        return lines + [f"  {cache['hint']}"]
+    lines.append(f"  fetched {cache['fetched_at'] or 'at an unknown time'}")
+    for fig in cache["figures"]:
+        name = f"{fig['model']} week" if fig["model"] else {"five_hour": "5-hour", "week": "week"}.get(
+            fig["window"], fig["window"])
+        state = f"resets {fig['resets_at']}" if fig["open"] else "window closed: not used"
+        lines.append(f"  {name}: {fig['used_pct']:g}% ({state})")
+    return lines
 
 
 def _summaries_consistent(store) -> bool:

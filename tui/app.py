@@ -93,6 +93,7 @@ class TokentopApp(App[int]):
         self._last_clock_refresh = self.now_ms()
         if self.watch_enabled:
             self.call_after_refresh(self._start_service)
+        self.call_after_refresh(self.check_size)
 
     def _check_keymap(self) -> None:
         from .screens.help import binding_sections
@@ -202,10 +203,31 @@ class TokentopApp(App[int]):
         overview = self._overview()
         if overview is None:
             return
-        came_from = self.screen.view if isinstance(self.screen, ViewScreen) else None
+        came_from = self.screen.state() if isinstance(self.screen, ViewScreen) else None
         while self.screen is not overview:
             self.pop_screen()
         overview.set_filter(text, return_to=came_from)
+
+    def reopen_view(self, state: dict) -> None:
+        """The view a filter came from, as it was (range, order, filter, row)."""
+        from .screens.views import ViewScreen
+        if isinstance(self.screen, ViewScreen):
+            self.pop_screen()
+        self.push_screen(ViewScreen.restore(state))
+
+    # -- size -----------------------------------------------------------------------------------------
+
+    def check_size(self) -> None:
+        """Below 80x24 the tables would be cut: say so instead, and draw again once there is room."""
+        from .screens.too_small import MIN_SIZE, TooSmallScreen
+        small = self.size.width < MIN_SIZE[0] or self.size.height < MIN_SIZE[1]
+        if small and not isinstance(self.screen, TooSmallScreen):
+            self.push_screen(TooSmallScreen())
+        elif isinstance(self.screen, TooSmallScreen):
+            if small:
+                self.screen.show_size(self.size)
+            else:
+                self.pop_screen()
 
     async def action_quit(self) -> None:
         self.exit(0)

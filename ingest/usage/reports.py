@@ -365,6 +365,9 @@ def to_table(report: Report, width: int = 100) -> str:
     headers = [label, "Input", "Output", "Cache wr", "Cache rd", "Total", "Cost est", "Reqs"]
     if report.kind == "tools":
         headers.insert(1, "Calls")
+    sessions = report.kind == "sessions"
+    if sessions:  # as ccusage's session report: when it started, when it was last active, which models
+        headers[1:1] = ["Date", "Last activity", "Models"]
     body = []
     for row in report.rows:
         t = row.totals
@@ -380,6 +383,9 @@ def to_table(report: Report, width: int = 100) -> str:
                  f"{t.requests:,}"]
         if report.kind == "tools":
             cells.insert(1, f"{row.extra['calls']:,}")
+        if sessions:
+            first, last = row.extra.get("first_activity") or "", row.extra.get("last_activity") or ""
+            cells[1:1] = [first[:10], last[:16].replace("T", " "), models_short(row.extra.get("models") or [])]
         body.append(cells)
     t = report.totals
     total = ["Total", f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
@@ -387,11 +393,15 @@ def to_table(report: Report, width: int = 100) -> str:
              f"{t.requests:,}"]
     if report.kind == "tools":
         total.insert(1, f"{sum(r.extra['calls'] for r in report.rows):,}")
+    if sessions:
+        total[1:1] = ["", "", ""]
     widths = [max(len(r[i]) for r in [headers, total, *body]) for i in range(len(headers))]
     # On a narrow terminal the least telling columns go first (JSON and CSV always carry them all).
-    for name in ("Input", "Total", "Cache wr"):
+    for name in ("Input", "Total", "Cache wr", "Date", "Cache rd", "Models"):
         if sum(widths[1:]) + 2 * (len(widths) - 1) + 12 <= width:
             break
+        if name not in headers:
+            continue
         i = headers.index(name)
         for cells in (headers, total, *body):
             del cells[i]
@@ -400,9 +410,12 @@ def to_table(report: Report, width: int = 100) -> str:
     widths[0] = max(8, min(widths[0], width - fixed))
     lines = []
 
+    text_cols = {i for i, h in enumerate(headers) if h in ("Date", "Last activity", "Models")}
+
     def fmt(cells):
         first = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
-        return "  ".join([first.ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])])
+        return "  ".join([first.ljust(widths[0])] + [c.ljust(w) if i in text_cols else c.rjust(w)
+                                                     for i, (c, w) in enumerate(zip(cells[1:], widths[1:]), 1)])
 
     lines.append(fmt(headers))
     lines.append("─" * len(lines[0]))
@@ -422,6 +435,12 @@ def to_table(report: Report, width: int = 100) -> str:
     if not body:
         lines.insert(0, "No usage in this range.")
     return "\n".join(lines)
+
+
+def models_short(models: list[str]) -> str:
+    """["claude-opus-4-6", "claude-haiku-4-5-20251001"] → "opus-4-6, haiku-4-5"."""
+    import re
+    return ", ".join(re.sub(r"-\d{8}$", "", m.removeprefix("claude-")) for m in models)
 
 
 def _home() -> str:

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON for scripts")
     fmt.add_argument("--csv", action="store_true", help="CSV for spreadsheets")
+    fmt.add_argument("--html", metavar="FILE", help="write one self-contained page (week, 5-hour, month, last 14 "
+                                                    "days, top sessions) to FILE, for mail or cron")
+    fmt.add_argument("--md", action="store_true", help="the same summary as Markdown, on stdout")
     p.add_argument("--since", type=day_arg, metavar="YYYY-MM-DD", help="first day (inclusive, in --tz)")
     p.add_argument("--until", type=day_arg, metavar="YYYY-MM-DD", help="last day (inclusive, in --tz)")
     p.add_argument("--tz", metavar="ZONE", help="IANA time zone for day boundaries (default: config, then system)")
@@ -69,6 +72,24 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _write_snapshot(args, ctx, store, tz) -> int:
+    """--html FILE / --md: the overview's figures as a page or as Markdown (the kind and range do not apply)."""
+    import time
+
+    from ...ingest.usage.snapshot import build_snapshot, to_html, to_markdown
+    snap = build_snapshot(store, ctx.settings, int(time.time() * 1000), tz)
+    if args.md:
+        sys.stdout.write(to_markdown(snap))
+        return 0
+    path = Path(args.html).expanduser()
+    try:
+        path.write_text(to_html(snap), encoding="utf-8")
+    except OSError as exc:
+        raise UserFacingError(f"cannot write {path} ({exc.strerror or exc})") from None
+    print(f"wrote {path}")
+    return 0
+
+
 @explained
 def cmd_report(args) -> int:
     from ...ingest.usage.reports import build_report, to_csv, to_table
@@ -79,6 +100,8 @@ def cmd_report(args) -> int:
     with open_store(ctx) as store:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
+        if args.html or args.md:
+            return _write_snapshot(args, ctx, store, tz)
         report = build_report(store, args.kind, tz, args.since, args.until, args.source)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))

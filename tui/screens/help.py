@@ -15,6 +15,13 @@ NAVIGATION = [
     ("^p", "command palette: change the theme, take a screenshot, quit"),
     ("enter", "open the session (overview), the request (session), or sessions of a project/model (views)"),
 ]
+CHARTS = [
+    ("header", "the week from its start to its reset in 12 bars: use so far, then the projected rest"),
+    ("burn line", "the same across the screen, with when the cap is reached at this pace"),
+    ("days", "usage per day, last 14 days (cost, or tokens when nothing is priced); ! marks a spike"),
+    ("session", "tokens per request in this session, oldest first"),
+]
+"""What each small chart plots (the legend `?` shows; the screens have no room for one each)."""
 
 
 def binding_sections(app) -> list[tuple[str, list[Binding]]]:
@@ -59,6 +66,9 @@ class HelpScreen(ModalScreen):
                 yield Static("Navigation", classes="help-section", markup=False)
                 for keys, what in NAVIGATION:
                     yield self._row(keys, what, "")
+                yield Static("What the small charts plot", classes="help-section", markup=False)
+                for chart, what in CHARTS:
+                    yield self._row(chart, what, "")
                 yield Static("Remap a key by its id in config.toml, e.g. [keys] then quit = \"q,ctrl+c\".",
                              classes="help-note", markup=False)
             yield Static("↑ ↓ pgup pgdn home end scroll · Esc or ? to close", id="help-hint", markup=False)

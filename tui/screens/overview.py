@@ -20,6 +20,7 @@ from ...widgets.header import Countdown, StatusParts
 from ...widgets.model_split import ModelSplit, Share
 from ...widgets.sessions_table import SessionsTable
 from ..loading import Reloads
+from .too_small import ChecksSize
 from ..messages import FirstRunFound, OverviewLoaded
 
 SOURCE_LABEL = {"official": "official", "calibrated": "calibrated est", "configured": "est (your cap)",
@@ -47,7 +48,7 @@ def burn_data(status, now_ms: int, tz) -> BurnData | None:
                     getattr(forecast, "summary", "") or "", tz, "reset" if has_reset(status, now_ms) else "now")
 
 
-class OverviewScreen(Reloads, Screen):
+class OverviewScreen(ChecksSize, Reloads, Screen):
     """Reads nothing itself: workers query the store and post `OverviewLoaded`; the handler fills the widgets."""
 
     AUTO_FOCUS = "#sessions"  # Enter opens a session right away, at any size (the chart may be hidden)
@@ -66,7 +67,7 @@ class OverviewScreen(Reloads, Screen):
         self.sort = queries.SORTS[0]
         self.overview: queries.Overview | None = None
         self._first_run_asked = False
-        self._return_to: str | None = None
+        self._return_to: dict | None = None
         """The view whose Enter filtered these sessions: Esc drops the filter and goes back there."""
         self._cursor_to_top = False
         """Set by a filter or sort change: the next rows put the cursor on the first row in view."""
@@ -346,7 +347,7 @@ class OverviewScreen(Reloads, Screen):
         self.app.push_screen(FilterModal(self.filter_text, "Filter sessions (project, title, model, branch, id)"),
                              done)
 
-    def set_filter(self, text: str, return_to: str | None = None) -> None:
+    def set_filter(self, text: str, return_to: dict | None = None) -> None:
         self.filter_text = text.strip()
         self._return_to = return_to if self.filter_text else None
         self._cursor_to_top = True
@@ -358,7 +359,7 @@ class OverviewScreen(Reloads, Screen):
         if self.filter_text:
             self.set_filter("")
         if back:
-            self.app.action_view(back)
+            self.app.reopen_view(back)
 
     def action_sort(self) -> None:
         i = queries.SORTS.index(self.sort)

@@ -20,6 +20,7 @@ from ...widgets.gauge import fit_parts
 from ...widgets.tables import Col, KeyedTable
 
 from ..loading import Reloads
+from .too_small import ChecksSize
 from ..messages import SessionLoaded
 
 
@@ -29,7 +30,7 @@ def tools_text(tools: tuple[str, ...]) -> str:
     return ", ".join(f"{name}×{n}" if n > 1 else name for name, n in counts.items())
 
 
-class SessionScreen(Reloads, Screen):
+class SessionScreen(ChecksSize, Reloads, Screen):
     """One session. Escape goes back to the overview, where the cursor is still on this session."""
 
     BINDINGS = [
@@ -117,6 +118,22 @@ class SessionScreen(Reloads, Screen):
         self.query_one("#request-spark", Sparkline).data = [r.total_tokens for r in d.requests] or [0]
         self._requests(d, now, tz)
         self._breakdowns(d)
+        self._retention_titles(d)
+
+    def _retention_titles(self, d: queries.SessionDetail) -> None:
+        """Requests folded into rollups by `retention_days` keep only their totals: say so where the rows would be
+        (in the border titles, which stay visible at 80 columns) rather than showing tables that look empty."""
+        n = d.rolled_up_requests
+        requests = self.query_one("#requests")
+        if not n:
+            requests.border_title = "Requests"
+        elif d.requests:
+            requests.border_title = f"Requests · {n:,} older rolled up by retention: in the totals only"
+        else:
+            requests.border_title = f"Requests · all {n:,} rolled up by retention: totals above, no per-request rows"
+        for table_id, label in (("#tools", "Tools"), ("#agents", "Main thread and sub-agents")):
+            self.query_one(table_id).border_title = label + (" · newer requests only" if n and d.requests else
+                                                             " · not kept after retention" if n else "")
 
     def _requests(self, d: queries.SessionDetail, now: int, tz) -> None:
         table = self.query_one("#requests", KeyedTable)

@@ -16,6 +16,7 @@ from ...widgets import fmt
 from ...widgets.tables import Col, KeyedTable
 
 from ..loading import Reloads
+from .too_small import ChecksSize
 from ..messages import ViewLoaded
 
 VIEWS = ("models", "projects", "tools", "days", "alerts")
@@ -29,7 +30,7 @@ def _range_label(days: int | None) -> str:
     return f"last {days} days" if days else "all history"
 
 
-class ViewScreen(Reloads, Screen):
+class ViewScreen(ChecksSize, Reloads, Screen):
     """A read-only table; `r` changes the range, `s` the order, `/` filters rows by their first column."""
 
     BINDINGS = [
@@ -46,6 +47,20 @@ class ViewScreen(Reloads, Screen):
         self.sort = "cost" if view != "days" else "name"
         self.filter_text = ""
         self.data = None
+
+    def state(self) -> dict:
+        """What `restore` needs to open this view again as it is (Esc after Enter on a row comes back to it)."""
+        return {"view": self.view, "days": self.days, "sort": self.sort, "filter_text": self.filter_text,
+                "row": self.query_one("#view-table", KeyedTable).selected_key}
+
+    @classmethod
+    def restore(cls, state: dict) -> ViewScreen:
+        screen = cls(state["view"])
+        screen.days, screen.sort, screen.filter_text = state["days"], state["sort"], state["filter_text"]
+        screen._restore_row = state.get("row")
+        return screen
+
+    _restore_row: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="view-title", markup=False)
@@ -84,6 +99,10 @@ class ViewScreen(Reloads, Screen):
         self.data = message.data
         with self.app.batch_update():
             self._apply()
+            table = self.query_one("#view-table", KeyedTable)
+            if self._restore_row in table.keys:
+                table.move_cursor(row=table.keys.index(self._restore_row))
+            self._restore_row = None
         self.load_finished()
 
     def on_resize(self) -> None:
@@ -210,7 +229,7 @@ class ViewScreen(Reloads, Screen):
 
     def action_sort(self) -> None:
         self.sort = VIEW_SORTS[(VIEW_SORTS.index(self.sort) + 1) % len(VIEW_SORTS)]
-        self._apply_if_loaded()
+        self._apply_if_loaded(to_top=True)
 
     def action_filter(self) -> None:
         from .filter import FilterModal
@@ -218,14 +237,16 @@ class ViewScreen(Reloads, Screen):
         def done(text: str | None) -> None:
             if text is not None:
                 self.filter_text = text.strip()
-                self._apply_if_loaded()
+                self._apply_if_loaded(to_top=True)
 
         self.app.push_screen(FilterModal(self.filter_text, f"Filter {TITLES[self.view].lower()}"), done)
 
-    def _apply_if_loaded(self) -> None:
+    def _apply_if_loaded(self, to_top: bool = False) -> None:
         self._title()
         if self.data is not None or self.view == "alerts":
             self._apply()
+        if to_top:  # a new order or filter starts at its first row
+            self.query_one("#view-table", KeyedTable).move_cursor(row=0, scroll=True)
 
     @on(DataTable.RowSelected, "#view-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
