@@ -12,7 +12,7 @@ from .common import UserFacingError, context, day_arg, explained, open_store, re
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
 # run) does not import the report code; tests/core/test_cli_parser.py checks the two lists agree.
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", type=day_arg, metavar="YYYY-MM-DD", help="last day (inclusive, in --tz)")
     p.add_argument("--tz", metavar="ZONE", help="IANA time zone for day boundaries (default: config, then system)")
     p.add_argument("--source", choices=("claude-code", "openclaw", "all"), default="all")
+    p.add_argument("--machine", metavar="NAME", help="only this machine's usage (default: every machine synced)")
     p.add_argument("--no-ingest", action="store_true", help="report from the store as it is, without reading logs")
     p.set_defaults(handler=cmd_report)
 
@@ -79,7 +80,7 @@ def cmd_report(args) -> int:
     with open_store(ctx) as store:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
-        report = build_report(store, args.kind, tz, args.since, args.until, args.source)
+        report = build_report(store, args.kind, tz, args.since, args.until, args.source, machine=args.machine)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     elif args.csv:
