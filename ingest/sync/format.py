@@ -266,9 +266,9 @@ def _session(v, limit) -> str | None:
     if not (_text(session) and _text(source) and _text(project, False) and _text(title, False)
             and _text(branch, False) and _count(rank, 0, 100)):
         return "bad text field"
-    for ts in (first, last):
-        if ts is not None and _ts(ts, limit):
-            return _ts(ts, limit)
+    for ts in (first, last):  # a session's span is clamped at merge, not refused: its other rows still count
+        if ts is not None and (type(ts) is not int or ts < MIN_TS):
+            return "time out of range"
     return None
 
 

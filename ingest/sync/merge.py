@@ -96,12 +96,12 @@ def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merge
         return
     digest = hashlib.sha256(data).hexdigest()
     if known and known[2] == digest:
-        _record(store, rel, machine, st, digest, now_ms, None, 0, 0)
+        _record(store, rel, machine, st, digest, now_ms, None, None, 0)
         out.unchanged += 1
         return
     own = machine == store.machine
     if own and store.meta(f"sync_written:{entry.name}") == digest:
-        _record(store, rel, machine, st, digest, now_ms, None, 0, 0)
+        _record(store, rel, machine, st, digest, now_ms, None, None, 0)
         out.unchanged += 1
         return
     try:
@@ -116,9 +116,9 @@ def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merge
         if peer.kind == fmt.LIMITS:
             rows = merge_samples(store, peer.samples, now_ms)
         elif own:
-            rows = _adopt_month(store, peer, period)
+            rows = _adopt_month(store, peer, period, now_ms)
         else:
-            rows = _replace_month(store, peer, period)
+            rows = _replace_month(store, peer, period, now_ms)
         problem = None
         if refused:
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(peer.bad_rows.items()))
@@ -130,7 +130,7 @@ def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merge
     out.rows += rows
 
 
-def _replace_month(store, peer: fmt.PeerFile, period: str) -> int:
+def _replace_month(store, peer: fmt.PeerFile, period: str, now_ms: int) -> int:
     """Drop what was merged from this machine for this month, then insert the file's rows."""
     db, machine = store.db, peer.machine
     lo, hi = month_range(period)
@@ -138,20 +138,20 @@ def _replace_month(store, peer: fmt.PeerFile, period: str) -> int:
     db.execute("DELETE FROM requests WHERE machine = ? AND ts >= ? AND ts < ?", args)
     db.execute("DELETE FROM rollups WHERE machine = ? AND slot >= ? AND slot < ?", args)
     db.execute("DELETE FROM tool_rollups WHERE machine = ? AND slot >= ? AND slot < ?", args)
-    return _insert(store, peer, lo, hi, rollups=True)
+    return _insert(store, peer, lo, hi, rollups=True, now_ms=now_ms)
 
 
-def _adopt_month(store, peer: fmt.PeerFile, period: str) -> int:
+def _adopt_month(store, peer: fmt.PeerFile, period: str, now_ms: int) -> int:
     """This machine's own file that this store did not write (the store was rebuilt, or is new on a machine of the
     same name): take its responses through the dedup upsert, and its rollups only where the store has none for the
     month, so nothing the logs still hold is counted twice."""
     lo, hi = month_range(period)
     has_rollups = store.db.execute("SELECT EXISTS (SELECT 1 FROM rollups WHERE machine = ? AND slot >= ? AND "
                                    "slot < ?)", (peer.machine, lo, hi)).fetchone()[0]
-    return _insert(store, peer, lo, hi, rollups=not has_rollups)
+    return _insert(store, peer, lo, hi, rollups=not has_rollups, now_ms=now_ms)
 
 
-def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool) -> int:
+def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool, now_ms: int) -> int:
     db, machine, prices = store.db, peer.machine, store.prices
     inside = [r for r in peer.requests if lo <= r[9] < hi]
     keys = [r[0] for r in inside]
@@ -177,9 +177,13 @@ def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool) -> int:
     count = len(rows) + len(peer.tools)
     if rollups:
         count += _insert_rollups(store, peer, lo, hi)
-    sessions = [SessionInfo(*s) for s in peer.sessions]
+    sessions = [SessionInfo(*s[:6], _before(s[6], now_ms), _before(s[7], now_ms)) for s in peer.sessions]
     store._write_sessions(sessions, WriteResult())
     return count + len(sessions)
+
+
+def _before(ts: int | None, now_ms: int) -> int | None:
+    return None if ts is None else min(ts, now_ms)
 
 
 def _insert_rollups(store, peer: fmt.PeerFile, lo: int, hi: int) -> int:
@@ -218,17 +222,23 @@ def _insert_rollups(store, peer: fmt.PeerFile, lo: int, hi: int) -> int:
 
 
 def _record(store, rel, machine, st, digest, now_ms, problem, rows, refused) -> None:
+    """Remember a file as looked at; `rows` None: unchanged content, keep the counts of its last merge."""
     store.db.execute(
         "INSERT INTO sync_files(path, machine, size, mtime_ns, digest, merged_ms, rows, refused, problem) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET machine = excluded.machine, "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(path) DO UPDATE SET machine = excluded.machine, "
         "size = excluded.size, mtime_ns = excluded.mtime_ns, digest = COALESCE(excluded.digest, sync_files.digest), "
-        "merged_ms = excluded.merged_ms, rows = excluded.rows, refused = excluded.refused, problem = excluded.problem",
-        (rel, machine, st.st_size if st else 0, st.st_mtime_ns if st else 0, digest, now_ms, rows, refused, problem))
+        "merged_ms = excluded.merged_ms, rows = CASE WHEN ?10 THEN sync_files.rows ELSE excluded.rows END, "
+        "refused = CASE WHEN ?10 THEN sync_files.refused ELSE excluded.refused END, problem = excluded.problem",
+        (rel, machine, st.st_size if st else 0, st.st_mtime_ns if st else 0, digest, now_ms, rows or 0, refused,
+         problem, rows is None))
 
 
 def _problem(store, out: Merged, rel: str, machine: str, problem: str, st=None) -> None:
     """A file that could not be used: said once here and kept for `doctor`. Its size and time are recorded (and
     its digest is not), so it is looked at again only when it changes, and what was merged before it stays."""
+    known = store.db.execute("SELECT problem FROM sync_files WHERE path = ?", (rel,)).fetchone()
+    if known and known[0] == problem:
+        return  # said before; doctor keeps saying it
     out.problems.append(f"{rel}: {problem}")
     import time
-    _record(store, rel, machine, st, None, int(time.time() * 1000), problem, 0, 0)
+    _record(store, rel, machine, st, None, int(time.time() * 1000), problem, None, 0)
