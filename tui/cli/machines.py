@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .common import UserFacingError, context, explained, open_store
 
@@ -75,5 +74,3 @@ def listen_address(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
-def _stderr(message: str) -> None:
-    print(f"tokentop: {message}", file=sys.stderr)
