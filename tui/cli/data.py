@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--follow", action="store_true", help="keep running and ingest new lines as they are written")
     p.add_argument("--poll", action="store_true", help="with --follow: stat files on a timer instead of file events")
     p.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    p.add_argument("--status-file", metavar="PATH",
+                   help="with --follow: rewrite PATH with `status --json` every minute (atomically)")
+    p.add_argument("--metrics", metavar="HOST:PORT",
+                   help="with --follow: also serve Prometheus metrics at http://HOST:PORT/metrics")
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("report", help="usage tables (costs are estimates at API list prices)")

@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 
-from .core import UserFacingError, context, open_store, run_ingest
+from .common import UserFacingError, context, open_store, run_ingest
 
 CATCH_UP_S = 60.0
 
