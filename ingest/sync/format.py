@@ -186,10 +186,23 @@ def _count(v, low: int = 0, high: int = MAX_INPUT) -> bool:
     return type(v) is int and low <= v <= high
 
 
+_GOOD_TEXT: set[str] = set()
+"""Strings already checked (model names, sessions and projects repeat on every row): a set lookup instead."""
+
+
 def _text(v, required: bool = True) -> bool:
+    if type(v) is str and v in _GOOD_TEXT:  # (a list or dict from a hostile file is not hashable)
+        return True
     if v is None:
         return not required
-    return type(v) is str and (v != "" or not required) and len(v) <= MAX_TEXT and not _CONTROL.search(v)
+    if type(v) is not str or v == "":
+        return type(v) is str and not required
+    if len(v) > MAX_TEXT or not (v.isprintable() or not _CONTROL.search(v)):
+        return False
+    if len(_GOOD_TEXT) > 200_000:
+        _GOOD_TEXT.clear()
+    _GOOD_TEXT.add(v)
+    return True
 
 
 def _money(v, high: float = MAX_COST) -> bool:

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -133,6 +134,11 @@ scrape_configs:
         per_machine = {r["metric"]["machine"]: float(r["value"][1])
                        for r in query("sum by (machine) (tokentop_requests_total)")}
         assert per_machine == {k: r["requests"] for k, r in machines.items()} == {"laptop": 3, "desktop": 1}
+        # Every query of the shipped Grafana dashboard is valid PromQL over what tokentop exports.
+        dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                query(target["expr"])
     finally:
         if server is not None:
             stop(server)
