@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import socket
+import platform
 
 MAX_NAME = 64
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -24,7 +24,7 @@ def clean_machine_name(text: str) -> str:
 
 def local_host_name() -> str:
     """The host name, short form (`laptop`, not `laptop.local`), cleaned."""
-    name = socket.gethostname().split(".")[0]
+    name = platform.node().split(".")[0]  # os.uname(): no name lookup, no network
     return clean_machine_name(name) if name else "machine"
 
 

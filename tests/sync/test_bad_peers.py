@@ -149,3 +149,22 @@ def test_a_machine_back_after_a_month_adds_its_new_month_and_keeps_the_old(tmp_p
             expected["2027-06"] = 9999  # its own logs say so; peers refuse a row dated that far ahead
         assert rows == expected
     assert "desktop/usage-2027-06.tokentop.gz: 1 row refused (1 dated more than a week ahead" in doctor(laptop)
+
+
+def test_a_rebuilt_store_takes_back_its_own_published_history(pair):
+    """The laptop's store is lost and Claude Code has since deleted one of its transcripts: its own files in the
+    sync folder give that history back, and the transcript still on disk is not counted twice."""
+    folder, laptop, desktop = pair
+    old = laptop.session("aaaa0000-0000-4000-8000-000000000009", [
+        {"msg": "msg_l9", "output": 500, "ts": "2026-11-25T10:00:00.000Z"}])
+    laptop.sync()
+    old.unlink()
+    for p in laptop.db.parent.glob("usage.db*"):
+        p.unlink()
+    laptop.sync()
+    t = laptop.json("report", "daily", "--no-ingest")["totals"]
+    assert (t["output_tokens"], t["requests"]) == (623, 4)
+    assert {r["key"]: r["output_tokens"] for r in laptop.json("report", "machines", "--no-ingest")["rows"]} == \
+        {"laptop": 620, "desktop": 3}
+    desktop.sync()
+    assert out_tokens(desktop) == 623
