@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import time
+import urllib.request
 
 from support.machines import Machine
 
@@ -33,8 +35,11 @@ def test_follow_syncs_and_writes_the_status_file(tmp_path):
     status.parent.mkdir()
     env = dict(os.environ, HOME=str(laptop.home), TOKENTOP_MACHINE="laptop", TOKENTOP_DB=str(laptop.db),
                TOKENTOP_CONFIG=str(laptop.config), TOKENTOP_SYNC_DIR=str(folder))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "tokentop.tui.cli", "ingest", "--follow", "--poll",
-                             "--status-file", str(status)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--status-file", str(status), "--metrics", f"127.0.0.1:{port}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
         assert wait_for(status.exists), "no status file"
@@ -43,6 +48,10 @@ def test_follow_syncs_and_writes_the_status_file(tmp_path):
         assert payload["level"] in ("ok", "warning", "critical") and "week" in payload["windows"]
         assert stat.S_IMODE(status.stat().st_mode) == 0o600
         assert not [p for p in status.parent.iterdir() if p.name.startswith(".")]  # no temp file left
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:  # loopback only
+            text = r.read().decode()
+        assert 'tokentop_tokens_total{kind="output",machine="desktop",model="claude-sonnet-4-5-20250929",' \
+               'source="claude-code"} 7.0' in text
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
