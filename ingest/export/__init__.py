@@ -1,1 +1,1 @@
-"""Metrics for monitoring systems: Prometheus text at /metrics, OpenTelemetry push, an atomically written status file."""
+"""Metrics for monitoring systems: Prometheus text at /metrics and an OpenTelemetry push."""

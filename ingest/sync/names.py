@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import platform
+import re
 
 MAX_NAME = 64
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

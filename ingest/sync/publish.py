@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import orjson
@@ -36,10 +37,10 @@ def machine_dir(folder: Path, machine: str) -> Path:
 
 def month_range(period: str) -> tuple[int, int]:
     """`2026-11` → [first ms, next month's first ms) in UTC."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     year, month = int(period[:4]), int(period[5:7])
-    start = datetime(year, month, 1, tzinfo=timezone.utc)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 

@@ -13,6 +13,7 @@ from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import dollars, iso_local
+from .scope import Scope
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -109,23 +110,6 @@ def day_bounds_ms(since: date | None, until: date | None, tz: ZoneInfo) -> tuple
     return lo, hi
 
 
-def _where(lo, hi, source, ts_col="ts", source_col="source", machine=None):
-    clauses, args = [], []
-    if machine is not None:
-        clauses.append("machine = ?")
-        args.append(machine)
-    if lo is not None:
-        clauses.append(f"{ts_col} >= ?")
-        args.append(lo)
-    if hi is not None:
-        clauses.append(f"{ts_col} < ?")
-        args.append(hi)
-    if source and source != "all":
-        clauses.append(f"{source_col} = ?")
-        args.append(source)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
 _SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
          "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END)")
 
@@ -136,7 +120,7 @@ def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = Non
     if kind not in REPORTS:
         raise ValueError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}")
     lo, hi = day_bounds_ms(since, until, tz)
-    scope = _Scope(store, machine)
+    scope = Scope(store, machine)
     rows = {
         "daily": _by_period, "weekly": _by_period, "monthly": _by_period,
         "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools, "agents": _agents,
@@ -151,20 +135,6 @@ def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = Non
             totals.add(t.input_tokens, t.output_tokens, t.cache_write_5m, t.cache_write_1h, t.cache_read_tokens,
                        t.cost_usd, t.requests, t.unpriced_requests)
     return Report(kind, str(tz), rows, totals, now or datetime.now(UTC), since, until, source, machine)
-
-
-class _Scope:
-    """The store as one report sees it: every machine, or one machine's rows (read from the per-row tables, since
-    slot_usage sums all machines together)."""
-
-    def __init__(self, store: Store, machine: str | None):
-        self.db = store.db
-        self.store = store
-        self.machine = machine
-        self.usage_sql = USAGE_SQL if machine is None else MACHINE_USAGE_SQL
-
-    def where(self, lo, hi, source, ts_col="ts"):
-        return _where(lo, hi, source, ts_col=ts_col, machine=self.machine)
 
 
 def period_key(kind: str, day: date) -> str:

@@ -4,7 +4,8 @@
     python tests/bench/bench_sync.py --machines 3 --per-day 100
 
 Each machine's store is filled with a deterministic year (weekdays busier than weekends, sessions of 20-90
-responses one after another, mostly one model each, a tool call on a third of the responses), rolled up past the retention like a real store, and
+responses one after another, mostly one model each, a tool call on a third of the responses), rolled up past
+the retention like a real store, and
 published; then a fresh store merges the folder (cold), and again (nothing changed). Printed, never asserted."""
 
 from __future__ import annotations

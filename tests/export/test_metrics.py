@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from support.machines import Machine
+
 from tokentop.ingest.context import make_context
 from tokentop.ingest.export import prometheus, snapshot
 from tokentop.ingest.store.store import Store

@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from support.machines import Machine
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import time
 
 import orjson
 import pytest
-
 from support.machines import Machine
+
 from tokentop.ingest.sync import format as fmt
 
 DAY = "2026-11-2{}T1{}:00:00.000Z"
@@ -23,7 +23,8 @@ def pair(tmp_path):
     folder.mkdir()
     laptop, desktop = (Machine(tmp_path / "homes", n, folder) for n in ("laptop", "desktop"))
     laptop.session("aaaa0000-0000-4000-8000-000000000001", [
-        {"msg": "msg_l1", "output": 100, "ts": DAY.format(1, 0)}, {"msg": "msg_l2", "output": 20, "ts": DAY.format(2, 0)}])
+        {"msg": "msg_l1", "output": 100, "ts": DAY.format(1, 0)},
+        {"msg": "msg_l2", "output": 20, "ts": DAY.format(2, 0)}])
     desktop.session("bbbb0000-0000-4000-8000-000000000002", [{"msg": "msg_d1", "output": 3, "ts": DAY.format(3, 0)}])
     laptop.sync()
     desktop.sync()
@@ -118,7 +119,8 @@ def test_a_peer_clock_ahead_still_counts_and_cannot_win_the_gauge(pair):
         record_samples(s, [Sample("five_hour", 62.0, resets)], now - 60_000)
     with Store(desktop.db, machine="desktop") as s:
         record_samples(s, [Sample("five_hour", 40.0, resets)], now + 3 * 3_600_000)  # skewed clock
-    desktop.session("bbbb0000-0000-4000-8000-000000000002", [{"msg": "msg_d2", "output": 11, "ts": "2026-11-24T13:00:00.000Z"}])
+    desktop.session("bbbb0000-0000-4000-8000-000000000002",
+                    [{"msg": "msg_d2", "output": 11, "ts": "2026-11-24T13:00:00.000Z"}])
     desktop.sync()
     laptop.sync()
     assert out_tokens(laptop) == 134

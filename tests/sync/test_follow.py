@@ -28,9 +28,11 @@ def test_follow_syncs_and_writes_the_status_file(tmp_path):
     folder = tmp_path / "Sync"
     folder.mkdir()
     laptop, desktop = (Machine(tmp_path / "homes", n, folder) for n in ("laptop", "desktop"))
-    desktop.session("bbbb0000-0000-4000-8000-000000000002", [{"msg": "msg_d1", "output": 7, "ts": "2026-11-23T10:00:00.000Z"}])
+    desktop.session("bbbb0000-0000-4000-8000-000000000002",
+                    [{"msg": "msg_d1", "output": 7, "ts": "2026-11-23T10:00:00.000Z"}])
     desktop.sync()
-    laptop.session("aaaa0000-0000-4000-8000-000000000001", [{"msg": "msg_l1", "output": 40, "ts": "2026-11-24T10:00:00.000Z"}])
+    laptop.session("aaaa0000-0000-4000-8000-000000000001",
+                   [{"msg": "msg_l1", "output": 40, "ts": "2026-11-24T10:00:00.000Z"}])
     status = tmp_path / "out" / "status.json"
     status.parent.mkdir()
     env = dict(os.environ, HOME=str(laptop.home), TOKENTOP_MACHINE="laptop", TOKENTOP_DB=str(laptop.db),
@@ -39,7 +41,8 @@ def test_follow_syncs_and_writes_the_status_file(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "tokentop.tui.cli", "ingest", "--follow", "--poll",
-                             "--status-file", str(status), "--metrics", f"127.0.0.1:{port}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--status-file", str(status), "--metrics", f"127.0.0.1:{port}"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
         assert wait_for(status.exists), "no status file"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from support.machines import Machine
 
 DAY = "2026-11-2{}T1{}:00:00.000Z"

@@ -23,9 +23,9 @@ def test_rollups_move_between_machines_without_double_counting(tmp_path):
     def state(m):
         from tokentop.ingest.store.store import Store
         with Store(m.db, machine=m.name) as s:
-            return dict(s.db.execute("SELECT machine || ':' || kind, n FROM ("
-                                     "SELECT machine, 'rows' AS kind, COUNT(*) AS n FROM requests GROUP BY machine "
-                                     "UNION ALL SELECT machine, 'rolled', SUM(requests) FROM rollups GROUP BY machine)"))
+            return dict(s.db.execute(
+                "SELECT machine || ':' || kind, n FROM (SELECT machine, 'rows' AS kind, COUNT(*) AS n FROM requests "
+                "GROUP BY machine UNION ALL SELECT machine, 'rolled', SUM(requests) FROM rollups GROUP BY machine)"))
 
     for m in (laptop, desktop):
         assert m.json("report", "daily", "--no-ingest")["totals"]["output_tokens"] == 1213
