@@ -92,7 +92,7 @@ class Settings:
 
     def machine(self) -> str:
         """This machine's name: $TOKENTOP_MACHINE, else machine_name, else the host name (cleaned to a safe name)."""
-        from .sync.names import clean_machine_name, local_host_name
+        from .machine_names import clean_machine_name, local_host_name
         value = os.environ.get("TOKENTOP_MACHINE", "").strip() or self.machine_name.strip()
         return clean_machine_name(value) if value else local_host_name()
 
@@ -239,7 +239,7 @@ def _check_sources(value: list) -> None:
 
 
 def _check_machine_name(value: str) -> None:
-    from .sync.names import clean_machine_name
+    from .machine_names import clean_machine_name
     if value.strip() and clean_machine_name(value) != value.strip():
         raise _Invalid(f"{_show(value)} is not a usable machine name: use letters, digits, '.', '_' or '-' "
                        f"(at most 64), e.g. {_show(clean_machine_name(value))}")

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def default_machine() -> str:
     """This machine's name when the caller gives none: $TOKENTOP_MACHINE, else the host name."""
-    from ..sync.names import clean_machine_name, local_host_name
+    from ..machine_names import clean_machine_name, local_host_name
     value = os.environ.get("TOKENTOP_MACHINE", "").strip()
     return clean_machine_name(value) if value else local_host_name()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .names import shown
+from ..machine_names import shown
 
 
 def examine(settings, store) -> dict:

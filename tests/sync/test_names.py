@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tokentop.ingest.config import ConfigError, Settings, parse_settings
-from tokentop.ingest.sync.names import clean_machine_name, is_safe_name, shown
+from tokentop.ingest.machine_names import clean_machine_name, is_safe_name, shown
 
 
 def test_machine_name_comes_from_env_then_config_then_host(monkeypatch):
