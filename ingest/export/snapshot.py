@@ -38,7 +38,7 @@ class Snapshot:
 
 
 def read(store, settings, now_ms: int, prices=None) -> Snapshot:
-    from ..store.store import MACHINE_USAGE_SQL
+    from ..store.schema import MACHINE_USAGE_SQL
     from ..usage.limits import compute_status, load_samples
 
     snap = Snapshot()
