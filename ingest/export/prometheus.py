@@ -19,7 +19,7 @@ class StoreCollector:
 
     def read(self) -> snapshot.Snapshot:
         with self.ctx.open_store(readonly=True) as store:
-            return snapshot.read(store, self.ctx.settings, int(time.time() * 1000), prices=self.ctx.prices)
+            return snapshot.read(store, self.ctx.settings, int(time.time() * 1000))
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily

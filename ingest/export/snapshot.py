@@ -37,9 +37,10 @@ class Snapshot:
     machines: int = 0
 
 
-def read(store, settings, now_ms: int, prices=None) -> Snapshot:
+def read(store, settings, now_ms: int) -> Snapshot:
     from ..store.schema import MACHINE_USAGE_SQL
-    from ..usage.limits import compute_status, load_samples
+    from ..usage.limits import compute_status
+    from ..usage.samples import load_samples
 
     snap = Snapshot()
     for machine, source, model, i, o, w, r, cost, n in store.db.execute(_SUMS_SQL.format(usage=MACHINE_USAGE_SQL)):
@@ -54,7 +55,7 @@ def read(store, settings, now_ms: int, prices=None) -> Snapshot:
         newest = max(samples, key=lambda s: (s.taken_ms, s.used_pct))
         snap.used_pct[window] = float(newest.used_pct)
         snap.resets_at[window] = newest.resets_at_ms / 1000
-    for name, status in compute_status(store, settings, now_ms, prices=prices).items():
+    for name, status in compute_status(store, settings, now_ms).items():
         if name == "month":
             snap.month_cost_usd = status.used_cost
             snap.budget_usd = status.cap_usd or None

@@ -14,12 +14,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..machine_names import is_safe_name, shown
 from ..records import SessionInfo
 from ..store.retention import rollup_cost
 from ..store.schema import ADD_NEW_SLOT_USAGE_SQL, fold_on_conflict
 from ..store.store import _UPSERT_SQL, WriteResult
 from . import format as fmt
-from ..machine_names import is_safe_name, shown
 from .publish import month_range
 from .samples import merge_samples
 

@@ -11,7 +11,7 @@ from support.machines import Machine
 from tokentop.ingest.context import make_context
 from tokentop.ingest.export import prometheus, snapshot
 from tokentop.ingest.store.store import Store
-from tokentop.ingest.usage.limits import Sample, record_samples
+from tokentop.ingest.usage.samples import Sample, record_samples
 
 DAY = "2026-11-2{}T1{}:00:00.000Z"
 

@@ -112,7 +112,7 @@ def test_a_peer_clock_ahead_still_counts_and_cannot_win_the_gauge(pair):
     laptop has seen at a higher % is older, whatever its timestamp says."""
     folder, laptop, desktop = pair
     from tokentop.ingest.store.store import Store
-    from tokentop.ingest.usage.limits import Sample, load_samples, record_samples
+    from tokentop.ingest.usage.samples import Sample, load_samples, record_samples
     now = int(time.time() * 1000)
     resets = now + 4 * 3_600_000
     with Store(laptop.db, machine="laptop") as s:
