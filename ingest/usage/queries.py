@@ -136,6 +136,13 @@ def known_machines(store: Store) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def stored_machines(store: Store) -> list[str]:
+    """Every machine name with rows in the store (a pass over the tables: for checking a --machine, not per frame)."""
+    if not has_machines(store):
+        return []
+    return [r[0] for r in store.db.execute("SELECT machine FROM requests UNION SELECT machine FROM rollups ORDER BY 1")]
+
+
 def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "activity",
              limit: int = SESSION_LIMIT) -> list[SessionRow]:
     """The newest sessions with their totals; active ones (a line in the last 5 minutes) first by default.

@@ -111,3 +111,24 @@ def test_new_lines_on_a_peer_replace_its_month_without_doubling(tmp_path, folder
     desktop.sync()
     t = totals(desktop)
     assert (t["output_tokens"], t["requests"]) == (99, 2)
+
+
+def test_an_unknown_machine_name_is_an_error_naming_the_known_ones(tmp_path, folder):
+    laptop, desktop = machines(tmp_path, folder, "laptop", "desktop")
+    laptop.session("aaaa0000-0000-4000-8000-000000000001", [{"msg": "msg_l1", "output": 1, "ts": DAY.format(1, 0)}])
+    desktop.session("bbbb0000-0000-4000-8000-000000000002", [{"msg": "msg_d1", "output": 2, "ts": DAY.format(1, 1)}])
+    desktop.sync()
+    laptop.sync()
+    code, _ = laptop.run("report", "daily", "--machine", "destkop")
+    assert code == 2
+    code, _ = laptop.run("status", "--machine", "desktop", "--no-ingest")
+    assert code in (0, 10, 20)
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), laptop.env():
+        from tokentop.tui.cli.main import main
+        assert main(["report", "daily", "--machine", "destkop", "--no-ingest"]) == 2
+    assert "no usage from a machine of that name; the store has 'desktop', 'laptop'" in err.getvalue()
+    status = laptop.json("status", "--machine", "desktop", "--no-ingest")
+    assert status["machine"] == "desktop"

@@ -74,6 +74,15 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def check_machine(store, name: str) -> None:
+    """A --machine that names no machine in the store is a typo, not an empty report: say which ones there are."""
+    from ...ingest.usage.queries import stored_machines
+    known = stored_machines(store)
+    if name not in known:
+        raise UserFacingError(f"--machine {name!r}: no usage from a machine of that name; the store has "
+                              f"{', '.join(repr(k) for k in known) or 'none'}")
+
+
 @explained
 def cmd_report(args) -> int:
     from ...ingest.usage.reports import build_report, to_csv, to_table
@@ -84,6 +93,8 @@ def cmd_report(args) -> int:
     with open_store(ctx) as store:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
+        if args.machine is not None:
+            check_machine(store, args.machine)
         report = build_report(store, args.kind, tz, args.since, args.until, args.source, machine=args.machine)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))

@@ -190,6 +190,9 @@ def cmd_status(args) -> int:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
         now = _now_ms()
+        if args.machine is not None:
+            from .data import check_machine
+            check_machine(store, args.machine)
         statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
     if args.json:
         print(json.dumps(status_json(statuses, fired, active, level, zone, now, args.machine), indent=2))
