@@ -132,3 +132,19 @@ def test_an_unknown_machine_name_is_an_error_naming_the_known_ones(tmp_path, fol
     assert "no usage from a machine of that name; the store has 'desktop', 'laptop'" in err.getvalue()
     status = laptop.json("status", "--machine", "desktop", "--no-ingest")
     assert status["machine"] == "desktop"
+
+
+def test_sync_without_a_folder_says_how_to_set_one(tmp_path, folder):
+    (laptop,) = machines(tmp_path, folder, "laptop")
+    import contextlib
+    import io
+    import os
+    err = io.StringIO()
+    with laptop.env(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        os.environ.pop("TOKENTOP_SYNC_DIR")
+        from tokentop.tui.cli.main import main
+        assert main(["sync"]) == 2
+    assert "no sync folder is set: set sync_dir in the config" in err.getvalue()
+    missing = Machine(tmp_path / "homes", "other", tmp_path / "nowhere")
+    code, out = missing.run("sync")
+    assert code == 1 and "is not a folder" in out
