@@ -13,7 +13,7 @@ from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import dollars, iso_local
-from .scope import Scope
+from .scope import Scope, where_clause
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -273,7 +273,7 @@ def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
 
 def _agents(store, kind, tz, lo, hi, source) -> list[Row]:
     """Per OpenClaw agent (from its agent store); sessions no store names are grouped under their source."""
-    where, args = _where(lo, hi, source, ts_col="u.ts", source_col="u.source", machine=store.machine)
+    where, args = where_clause(lo, hi, source, ts_col="u.ts", source_col="u.source", machine=store.machine)
     sql = (f"SELECT COALESCE(s.openclaw_agent, '(' || u.source || ')'), {_SUMS}, MAX(u.ts), "
            "COUNT(DISTINCT u.session_id), GROUP_CONCAT(DISTINCT s.billing) "
            f"FROM ({store.usage_sql}) u LEFT JOIN sessions s ON s.session_id = u.session_id{where} "
