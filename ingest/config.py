@@ -73,12 +73,28 @@ class Settings:
     cache_write_1h and cache_read."""
     keys: dict[str, str] = field(default_factory=dict)
     """Key remapping for the TUI: binding id = "key[,key…]", e.g. quit = "q,ctrl+c"."""
+    sync_dir: str = ""
+    """A folder another tool copies between your machines (Syncthing, Dropbox, a share): each tokentop publishes
+    its usage there and merges the others'. Empty: $TOKENTOP_SYNC_DIR, else no syncing. $TOKENTOP_SYNC_DIR wins."""
+    machine_name: str = ""
+    """This machine's name in the sync folder and in reports. Empty: $TOKENTOP_MACHINE, else the host name."""
 
     def db_file(self) -> Path:
         """The database: $TOKENTOP_DB, else db_path, else the default (env wins so one run can point elsewhere)."""
         if self.db_path and not os.environ.get("TOKENTOP_DB", "").strip():
             return Path(self.db_path).expanduser()
         return locations.default_db_path()
+
+    def sync_folder(self) -> Path | None:
+        """The sync folder: $TOKENTOP_SYNC_DIR, else sync_dir, else None (no syncing)."""
+        value = os.environ.get("TOKENTOP_SYNC_DIR", "").strip() or self.sync_dir.strip()
+        return Path(value).expanduser() if value else None
+
+    def machine(self) -> str:
+        """This machine's name: $TOKENTOP_MACHINE, else machine_name, else the host name (cleaned to a safe name)."""
+        from .machine_names import clean_machine_name, local_host_name
+        value = os.environ.get("TOKENTOP_MACHINE", "").strip() or self.machine_name.strip()
+        return clean_machine_name(value) if value else local_host_name()
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone) if self.timezone else system_zone()
@@ -222,6 +238,13 @@ def _check_sources(value: list) -> None:
         raise _Invalid(f"must list some of {', '.join(SOURCES)}, got {_show(value)}")
 
 
+def _check_machine_name(value: str) -> None:
+    from .machine_names import clean_machine_name
+    if value.strip() and clean_machine_name(value) != value.strip():
+        raise _Invalid(f"{_show(value)} is not a usable machine name: use letters, digits, '.', '_' or '-' "
+                       f"(at most 64), e.g. {_show(clean_machine_name(value))}")
+
+
 def _positive(value: float) -> None:
     if value <= 0:
         raise _Invalid(f"must be more than 0, got {_show(value)}")
@@ -242,6 +265,7 @@ _RANGES = {
     "block_at": _in_range(0, 1000),
     "statusline_format": _check_format,
     "prices": _check_prices,
+    "machine_name": lambda value: _check_machine_name(value),
 }
 
 

@@ -37,7 +37,8 @@ class Context:
         return imported_path(self.config_path or config_path())
 
     def open_store(self, readonly: bool = False) -> Store:
-        return Store(self.db_path, prices=None if readonly else self.prices, readonly=readonly)
+        return Store(self.db_path, prices=None if readonly else self.prices, readonly=readonly,
+                     machine=self.settings.machine())
 
     def writer_lock(self) -> WriterLock:
         return WriterLock(self.db_path)

@@ -14,6 +14,7 @@ from .records import OPENCLAW
 from .store.errors import StoreError
 from .store.schema import SCHEMA_VERSION
 from .store.store import Store
+from .sync import doctor as sync_doctor
 
 
 def examine(ctx) -> dict:
@@ -49,6 +50,7 @@ def examine(ctx) -> dict:
             db["history_from"] = _iso(first)
             db["history_to"] = _iso(last)
             db["summaries_consistent"] = _summaries_consistent(store)
+            report["sync"] = sync_doctor.examine(ctx.settings, store)
             db["ok"] = check == "ok" and db["summaries_consistent"]
     except (StoreError, sqlite3.DatabaseError) as exc:
         db["ok"] = False
@@ -125,6 +127,8 @@ def format_report(report: dict) -> str:
     if not db.get("summaries_consistent", True):
         lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
                      "responses; run `tokentop doctor --rebuild`")
+    if "sync" in report:
+        lines.extend(sync_doctor.format_lines(report["sync"]))
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -38,6 +39,8 @@ class TokentopApp(App[int]):
         Binding("t", "view('tools')", "Tools", id="view_tools", tooltip="Calls and tokens per tool", group=VIEWS),
         Binding("d", "view('days')", "Days", id="view_days", tooltip="Usage per day", group=VIEWS),
         Binding("a", "view('alerts')", "Alerts", id="view_alerts", tooltip="Cap alerts that fired", group=VIEWS),
+        Binding("M", "view('machines')", "Machines", id="view_machines", show=False,
+                tooltip="Usage per machine (with a sync folder)", group=VIEWS),
     ]
 
     def __init__(self, ctx, *, clock: Callable[[], int] | None = None, watch: bool = True) -> None:
@@ -108,6 +111,10 @@ class TokentopApp(App[int]):
         self._unsubscribe = self.service.subscribe(self._on_change)
         self.service.start()
         self.screen_refresh_all()
+        if self.ctx.settings.sync_folder() is not None:
+            from ..ingest.sync.run import SYNC_EVERY_S
+            self.set_timer(10.0, self._sync)  # after the catch-up has had a moment; then every few minutes
+            self.set_interval(SYNC_EVERY_S, self._sync)
 
     def _on_change(self, change) -> None:
         """Called on the ingest thread: hand over to the event loop and return at once."""
@@ -116,7 +123,29 @@ class TokentopApp(App[int]):
     def on_unmount(self) -> None:
         self.stop_service()
 
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync(self) -> None:
+        """Merge the other machines' files and publish this one's (the writer only: followers leave it to it)."""
+        if self.sync_now():
+            self.post_message(DataChanged(frozenset(), None))
+
+    def sync_now(self) -> bool:
+        """One sync pass in this thread; False when there is nothing to do or this process is not the writer."""
+        folder = self.ctx.settings.sync_folder()
+        service = self.service
+        if folder is None or service is None or service.role != "writer":
+            return False
+        from ..ingest.sync.run import sync_once
+        with self.ctx.open_store() as store:
+            result = sync_once(store, folder)
+        return bool(result.merged.merged)
+
     def stop_service(self) -> None:
+        if self.service is not None:
+            try:
+                self.sync_now()  # on exit: what this run ingested reaches the other machines now
+            except Exception:  # noqa: BLE001 - never block leaving; the next run syncs
+                pass
         service, self.service = self.service, None
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -47,6 +47,8 @@ class SessionsTable(KeyedTable):
             cols.insert(5, Col("requests", "Reqs", 5, True))
         if any(getattr(r, "agent", None) for r in self._rows):  # only once an OpenClaw agent store was read
             cols.insert(2, Col("agent", "Agent", 10 if wide else 7))
+        if len({m for r in self._rows for m in getattr(r, "machines", ())}) > 1:
+            cols.insert(2, Col("machine", "Machine", 12 if wide else 8))  # only once several machines are synced
         return self.fit(cols, width)
 
     def _render_rows(self) -> None:
@@ -65,6 +67,7 @@ class SessionsTable(KeyedTable):
                 "models": fmt.fit(self._models(r.models, widths["models"]), widths["models"]),
                 "last": fmt.when(r.last_ms, self._now_ms, self._tz),
                 "requests": f"{r.requests:,}",
+                "machine": fmt.fit(",".join(getattr(r, "machines", ())), widths.get("machine", 8)),
                 "tokens": fmt.tokens(r.tokens),
                 "cost": fmt.money(r.cost_usd),
             }

@@ -111,6 +111,6 @@ def run(stdin: bytes, settings, db_path: Path, now: int) -> dict | None:
     event = event_name(stdin)
     if not db_path.exists():
         return None  # no history yet: nothing to warn about, and a hook should not create a database
-    with Store(db_path) as store:
+    with Store(db_path, machine=settings.machine()) as store:
         store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return respond(store, settings, event, now)

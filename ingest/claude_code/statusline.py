@@ -177,7 +177,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
 
     if not db_path.exists() and not parsed.samples:
         return  # nothing to record and nothing to read: do not create a database for this
-    with Store(db_path) as store:
+    with Store(db_path, machine=settings.machine()) as store:
         store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if parsed.samples:
             try:

@@ -16,8 +16,11 @@ from collections.abc import Iterable
 from ..records import UsageRecord
 
 WINS_SQL = ("excluded.total_tokens > requests.total_tokens OR (excluded.total_tokens = requests.total_tokens AND "
-            "(excluded.ts > requests.ts OR (excluded.ts = requests.ts AND excluded.session_id < requests.session_id)))")
-"""True when the incoming row (`excluded`) beats the stored one (`requests`): `wins` in SQL."""
+            "(excluded.ts > requests.ts OR (excluded.ts = requests.ts AND (excluded.session_id < requests.session_id "
+            "OR (excluded.session_id = requests.session_id AND excluded.machine < requests.machine)))))")
+"""True when the incoming row (`excluded`) beats the stored one (`requests`): `wins` in SQL. Its last tie-break, the
+smaller machine name, never decides inside one batch (all one machine's); across machines it makes a session folder
+synced to two machines attributed alike in both machines' stores (sync/merge.py)."""
 
 
 def wins(new: UsageRecord, old: UsageRecord) -> bool:

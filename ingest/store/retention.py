@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
-    """Fold per-request rows older than `retention_days` into 15-minute rollups; returns rows folded."""
+    """Fold this machine's per-request rows older than `retention_days` into 15-minute rollups; returns rows
+    folded. Rows merged from other machines stay as they are until their own machine rolls them up and publishes
+    the rollups (sync/merge.py replaces them then), so a response is never in two machines' rollups."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     cutoff = now_ms - retention_days * 86_400_000
     cutoff -= cutoff % SLOT_MS  # whole slots only, so a slot is never half rolled up
@@ -24,21 +26,22 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
             is_long_context(prices, m, i + w5 + w1 + r)), deterministic=True)
         threshold_sql = "tt_long_context(model, input_tokens, cache_write_5m, cache_write_1h, cache_read)"
     with store.transaction():
-        n = store.db.execute("SELECT COUNT(*) FROM requests WHERE ts < ?", (cutoff,)).fetchone()[0]
+        mine = (cutoff, store.machine)
+        n = store.db.execute("SELECT COUNT(*) FROM requests WHERE ts < ? AND machine = ?", mine).fetchone()[0]
         if not n:
             return 0
         store.db.execute(f"""
             INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, input_tokens,
                                 output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced,
-                                web_search_requests)
+                                web_search_requests, machine)
             SELECT ts - ts % {SLOT_MS}, source, session_id, COALESCE(project, ''), model, COALESCE(speed, ''),
                    {threshold_sql}, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h),
-                   SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced), SUM(web_search_requests)
-              FROM requests WHERE ts < ?
+                   SUM(cache_read), COUNT(*), SUM(cost_usd), MIN(priced), SUM(web_search_requests), machine
+              FROM requests WHERE ts < ? AND machine = ?
              GROUP BY 1, 2, 3, 4, 5, 6, 7
             {fold_on_conflict("rollups", (*SUMMED, "requests", "web_search_requests"),
                               "priced = MIN(rollups.priced, excluded.priced)")}
-            """, (cutoff,))
+            """, mine)
         for name_sql, tools_sql in (("t.name", "SELECT message_id, name, COUNT(*) AS calls FROM tool_calls "
                                                "GROUP BY message_id, name"),
                                     ("''", "SELECT message_id, COUNT(*) AS calls FROM tool_calls "
@@ -46,19 +49,19 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
             store.db.execute(f"""
                 INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, calls, requests,
                                          input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,
-                                         cost_usd, priced, web_search_requests)
+                                         cost_usd, priced, web_search_requests, machine)
                 SELECT ts - ts % {SLOT_MS}, source, model, COALESCE(speed, ''), {threshold_sql}, {name_sql},
                        SUM(t.calls), COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
-                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced), SUM(web_search_requests)
+                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced), SUM(web_search_requests), machine
                   FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
-                 WHERE r.ts < ?
+                 WHERE r.ts < ? AND r.machine = ?
                  GROUP BY 1, 2, 3, 4, 5, 6
                 {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED, "web_search_requests"),
                                   "priced = MIN(tool_rollups.priced, excluded.priced)")}
-                """, (cutoff,))
+                """, mine)
         store.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
-                        "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ?", (cutoff,))
-        store.db.execute("DELETE FROM requests WHERE ts < ?", (cutoff,))
+                         "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ? AND machine = ?", mine)
+        store.db.execute("DELETE FROM requests WHERE ts < ? AND machine = ?", mine)
     return n
 
 def is_long_context(prices: PriceTable, model: str, total_input: int) -> bool:

@@ -301,20 +301,147 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tool_rollups ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
     """
     ),
+    # 6: every row knows its machine (rows from the sync folder carry the peer's name; '' until the store is first
+    # opened with this machine's name, which then claims them). rollups and tool_rollups gain machine in their keys,
+    # so are rebuilt. The update triggers now fire only when a summed column changes: claiming rows for a machine
+    # name no longer rewrites slot_usage once per row. sync_files records which peer files were merged, or why not.
+    # (The trigger bodies are the slot_usage triggers of migration 2, as generated then, written out here.)
+    (
+        """
+    ALTER TABLE requests ADD COLUMN machine TEXT NOT NULL DEFAULT '';
+    -- (machine sits with the other key columns: SQLite 3.40's integrity_check reports NOT NULL columns of a
+    -- WITHOUT ROWID table as NULL when a key column follows them.)
+    CREATE TABLE rollups_new (
+        slot INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        project TEXT NOT NULL,
+        model TEXT NOT NULL,
+        speed TEXT NOT NULL,
+        long_context INTEGER NOT NULL,
+        machine TEXT NOT NULL DEFAULT '',
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_write_5m INTEGER NOT NULL,
+        cache_write_1h INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        priced INTEGER NOT NULL,
+        web_search_requests INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (slot, source, session_id, project, model, speed, long_context, machine)
+    ) WITHOUT ROWID;
+    INSERT INTO rollups_new
+    SELECT slot, source, session_id, project, model, speed, long_context, '', input_tokens, output_tokens,
+           cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests FROM rollups;
+    DROP TABLE rollups;
+    ALTER TABLE rollups_new RENAME TO rollups;
+
+    CREATE TRIGGER rollups_usage_insert AFTER INSERT ON rollups BEGIN INSERT INTO slot_usage VALUES (NEW.slot,
+        NEW.source, NEW.model, NEW.input_tokens, NEW.output_tokens, NEW.cache_write_5m, NEW.cache_write_1h,
+        NEW.cache_read, NEW.cost_usd, NEW.requests, (CASE WHEN NEW.priced = 0 THEN NEW.requests ELSE 0 END)) ON
+        CONFLICT DO UPDATE SET input_tokens = slot_usage.input_tokens + excluded.input_tokens, output_tokens =
+        slot_usage.output_tokens + excluded.output_tokens, cache_write_5m = slot_usage.cache_write_5m +
+        excluded.cache_write_5m, cache_write_1h = slot_usage.cache_write_1h + excluded.cache_write_1h, cache_read =
+        slot_usage.cache_read + excluded.cache_read, cost_usd = slot_usage.cost_usd + excluded.cost_usd, requests =
+        slot_usage.requests + excluded.requests, unpriced = slot_usage.unpriced + excluded.unpriced; END;
+    CREATE TRIGGER rollups_usage_delete AFTER DELETE ON rollups BEGIN UPDATE slot_usage SET input_tokens =
+        input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_write_5m =
+        cache_write_5m - OLD.cache_write_5m, cache_write_1h = cache_write_1h - OLD.cache_write_1h, cache_read =
+        cache_read - OLD.cache_read, cost_usd = cost_usd - OLD.cost_usd, requests = requests - OLD.requests, unpriced
+        = unpriced - (CASE WHEN OLD.priced = 0 THEN OLD.requests ELSE 0 END) WHERE slot = OLD.slot AND source =
+        OLD.source AND model = OLD.model; END;
+    CREATE TRIGGER rollups_usage_update AFTER UPDATE OF slot, source, model, input_tokens, output_tokens,
+        cache_write_5m, cache_write_1h, cache_read, cost_usd, requests, priced ON rollups BEGIN
+        UPDATE slot_usage SET input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens -
+            OLD.output_tokens, cache_write_5m = cache_write_5m - OLD.cache_write_5m, cache_write_1h = cache_write_1h -
+            OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read, cost_usd = cost_usd - OLD.cost_usd, requests
+            = requests - OLD.requests, unpriced = unpriced - (CASE WHEN OLD.priced = 0 THEN OLD.requests ELSE 0 END)
+            WHERE slot = OLD.slot AND source = OLD.source AND model = OLD.model;
+        INSERT INTO slot_usage VALUES (NEW.slot, NEW.source, NEW.model, NEW.input_tokens, NEW.output_tokens,
+            NEW.cache_write_5m, NEW.cache_write_1h, NEW.cache_read, NEW.cost_usd, NEW.requests, (CASE WHEN NEW.priced
+            = 0 THEN NEW.requests ELSE 0 END)) ON CONFLICT DO UPDATE SET input_tokens = slot_usage.input_tokens +
+            excluded.input_tokens, output_tokens = slot_usage.output_tokens + excluded.output_tokens, cache_write_5m =
+            slot_usage.cache_write_5m + excluded.cache_write_5m, cache_write_1h = slot_usage.cache_write_1h +
+            excluded.cache_write_1h, cache_read = slot_usage.cache_read + excluded.cache_read, cost_usd =
+            slot_usage.cost_usd + excluded.cost_usd, requests = slot_usage.requests + excluded.requests, unpriced =
+            slot_usage.unpriced + excluded.unpriced;
+    END;
+    DROP TRIGGER requests_usage_update;
+    CREATE TRIGGER requests_usage_update AFTER UPDATE OF ts, source, model, input_tokens, output_tokens,
+        cache_write_5m, cache_write_1h, cache_read, cost_usd, priced ON requests BEGIN
+        UPDATE slot_usage SET input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens -
+            OLD.output_tokens, cache_write_5m = cache_write_5m - OLD.cache_write_5m, cache_write_1h = cache_write_1h -
+            OLD.cache_write_1h, cache_read = cache_read - OLD.cache_read, cost_usd = cost_usd - OLD.cost_usd, requests
+            = requests - 1, unpriced = unpriced - (OLD.priced = 0) WHERE slot = OLD.ts - OLD.ts % 900000 AND source =
+            OLD.source AND model = OLD.model;
+        INSERT INTO slot_usage VALUES (NEW.ts - NEW.ts % 900000, NEW.source, NEW.model, NEW.input_tokens,
+            NEW.output_tokens, NEW.cache_write_5m, NEW.cache_write_1h, NEW.cache_read, NEW.cost_usd, 1, (NEW.priced =
+            0)) ON CONFLICT DO UPDATE SET input_tokens = slot_usage.input_tokens + excluded.input_tokens,
+            output_tokens = slot_usage.output_tokens + excluded.output_tokens, cache_write_5m =
+            slot_usage.cache_write_5m + excluded.cache_write_5m, cache_write_1h = slot_usage.cache_write_1h +
+            excluded.cache_write_1h, cache_read = slot_usage.cache_read + excluded.cache_read, cost_usd =
+            slot_usage.cost_usd + excluded.cost_usd, requests = slot_usage.requests + excluded.requests, unpriced =
+            slot_usage.unpriced + excluded.unpriced;
+    END;
+    CREATE TABLE tool_rollups_new (
+        slot INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        model TEXT NOT NULL,
+        speed TEXT NOT NULL,
+        long_context INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        machine TEXT NOT NULL DEFAULT '',
+        calls INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_write_5m INTEGER NOT NULL,
+        cache_write_1h INTEGER NOT NULL,
+        cache_read INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        priced INTEGER NOT NULL,
+        web_search_requests INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (slot, source, model, speed, long_context, name, machine)
+    ) WITHOUT ROWID;
+    INSERT INTO tool_rollups_new
+    SELECT slot, source, model, speed, long_context, name, '', calls, requests, input_tokens, output_tokens,
+           cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests FROM tool_rollups;
+    DROP TABLE tool_rollups;
+    ALTER TABLE tool_rollups_new RENAME TO tool_rollups;
+    CREATE TABLE sync_files (
+        path TEXT PRIMARY KEY,
+        machine TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        digest TEXT,
+        merged_ms INTEGER NOT NULL,
+        rows INTEGER NOT NULL DEFAULT 0,
+        refused INTEGER NOT NULL DEFAULT 0,
+        problem TEXT
+    );
+    """
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Every usage row, kept or rolled up, in one shape: what all reports read.
-USAGE_SQL = f"""
-    SELECT ts - ts % {SLOT_MS} AS slot, source, session_id, COALESCE(project, '') AS project, model,
+# Every usage row, kept or rolled up, in one shape: what all reports read. ({machine} is empty or `, machine`: the
+# column exists only from migration 4 on, and a read-only look at an older store must still work.)
+_USAGE_TEMPLATE = """
+    SELECT ts - ts % {slot} AS slot, source, session_id, COALESCE(project, '') AS project, model,
            input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, 1 AS requests, cost_usd, priced, ts
+           {machine}
       FROM requests
     UNION ALL
     SELECT slot, source, session_id, project, model,
            input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, slot
+           {machine}
       FROM rollups
 """
+USAGE_SQL = _USAGE_TEMPLATE.format(slot=SLOT_MS, machine="")
+MACHINE_USAGE_SQL = _USAGE_TEMPLATE.format(slot=SLOT_MS, machine=", machine")
+"""USAGE_SQL plus each row's machine name."""
 
 # Adds requests rows with id > ? (those one batch just inserted) to slot_usage. Every INSERT INTO requests must be
 # followed by it: there is no insert trigger (see migration 2).

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
-from . import retention
+from . import machines, retention
 from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, explain
 from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
@@ -26,7 +26,7 @@ CACHE_KIB = 16 << 10
 _INSERT_COLUMNS = (
     "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
     "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
-    "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo",
+    "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
 )
 # The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py.
 _UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
@@ -95,8 +95,10 @@ def ensure_private_dir(path: Path) -> str | None:
 class Store:
     """One connection to the usage database. Not shared across threads: open one per thread."""
 
-    def __init__(self, path: Path | str, prices: PriceTable | None = None, readonly: bool = False) -> None:
+    def __init__(self, path: Path | str, prices: PriceTable | None = None, readonly: bool = False,
+                 machine: str | None = None) -> None:
         self.path = Path(path)
+        self.machine = machine or machines.default_machine()  # what this store's own rows carry
         self.prices = prices
         self.readonly = readonly
         self.warnings: list[str] = []
@@ -129,6 +131,7 @@ class Store:
             self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if not readonly:
                 migrate(self.db, self.path)
+                machines.claim_unnamed_rows(self)
             self.version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self._raise_explained(exc)
@@ -272,7 +275,7 @@ class Store:
                          rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
                          rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
                          rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
-                         rec.inference_geo))
+                         rec.inference_geo, self.machine))
             if result.newest_ts is None or rec.ts_ms > result.newest_ts:
                 result.newest_ts = rec.ts_ms
         # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).

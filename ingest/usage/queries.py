@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -46,6 +47,8 @@ class SessionRow:
     active: bool
     agent: str | None = None
     """The OpenClaw agent the session ran under (from its agent store), else None."""
+    machines: tuple[str, ...] = ()
+    """The machines whose rows this session's usage comes from (one, unless a session folder is synced)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,6 +86,8 @@ class Overview:
     requests: int = 0
     sort: str = "activity"
     filter_text: str = ""
+    machines: tuple[str, ...] = ()
+    """This machine and every machine merged from the sync folder."""
 
 
 def store_ready(store: Store) -> bool:
@@ -105,12 +110,37 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
     ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
                   sort=sort, filter_text=filter_text)
     ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
+    ov.machines = known_machines(store)
     ov.windows = window_status(store, settings, now_ms)
     week = ov.windows.get("week")
     start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
     ov.families = family_split(store, start, now_ms + 1)
     ov.days = daily(store, now_ms, tz)
     return ov
+
+
+def has_machines(store: Store) -> bool:
+    """Whether the rows carry a machine name (store migration 4 on; a read-only look may find an older one)."""
+    return any(r[1] == "machine" for r in store.db.execute("PRAGMA table_info(requests)"))
+
+
+def known_machines(store: Store) -> tuple[str, ...]:
+    """This machine and the ones merged from the sync folder, from the record of merged files (a few rows, where
+    scanning every request for its machine would cost a pass over the table)."""
+    names = {store.machine}
+    try:
+        names |= {r[0] for r in store.db.execute("SELECT DISTINCT machine FROM sync_files WHERE problem IS NULL "
+                                                 "OR refused > 0")}
+    except sqlite3.OperationalError:
+        pass  # a store from before sync existed
+    return tuple(sorted(names))
+
+
+def stored_machines(store: Store) -> list[str]:
+    """Every machine name with rows in the store (a pass over the tables: for checking a --machine, not per frame)."""
+    if not has_machines(store):
+        return []
+    return [r[0] for r in store.db.execute("SELECT machine FROM requests UNION SELECT machine FROM rollups ORDER BY 1")]
 
 
 def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "activity",
@@ -134,11 +164,11 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
     totals = _session_totals(store, list(meta))
     rows = []
     for sid, (_, source, project, title, branch, first, last, agent) in meta.items():
-        tokens, cost, reqs, models, t_first, t_last = totals.get(sid, (0, 0.0, 0, (), None, None))
+        tokens, cost, reqs, models, t_first, t_last, machines = totals.get(sid, (0, 0.0, 0, (), None, None, ()))
         first = first if first is not None else t_first
         last = last if last is not None else t_last
         row = SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
-                         last is not None and now_ms - last <= ACTIVE_MS, agent)
+                         last is not None and now_ms - last <= ACTIVE_MS, agent, machines)
         if needle and not _matches(row, needle):
             continue
         rows.append(row)
@@ -148,8 +178,7 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
 
 def _matches(row: SessionRow, needle: str) -> bool:
     hay = " ".join([row.session_id, row.project or "", row.title or "", row.git_branch or "", row.agent or "",
-                    *row.models,
-                    *(model_family(m) for m in row.models)]).lower()
+                    *row.models, *(model_family(m) for m in row.models), *row.machines]).lower()
     return needle in hay
 
 
@@ -164,8 +193,9 @@ _SORT_KEYS = {
 
 
 def _session_totals(store: Store, ids: list[str]) -> dict[str, tuple]:
-    """session → (tokens, cost, requests, models, first ts, last ts), kept and rolled-up rows together."""
+    """session → (tokens, cost, requests, models, first ts, last ts, machines), kept and rolled-up rows together."""
     out: dict[str, list] = {}
+    machine = "machine" if has_machines(store) else "''"
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         marks = ", ".join("?" * len(chunk))
@@ -173,10 +203,12 @@ def _session_totals(store: Store, ids: list[str]) -> dict[str, tuple]:
         for table, n in (("requests", "1"), ("rollups", "requests")):
             ts = "ts" if table == "requests" else "slot"
             sql = (f"SELECT session_id, model, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h "
-                   f"+ cache_read), SUM(cost_usd), SUM({n}), MIN({ts}), MAX({ts}) FROM {table} "
-                   f"WHERE session_id IN ({marks}) GROUP BY session_id, model")
-            for sid, model, tokens, cost, reqs, first, last in store.db.execute(sql, chunk):
-                acc = out.setdefault(sid, [0, 0.0, 0, [], None, None])
+                   f"+ cache_read), SUM(cost_usd), SUM({n}), MIN({ts}), MAX({ts}), {machine} FROM {table} "
+                   f"WHERE session_id IN ({marks}) GROUP BY session_id, model, {machine}")
+            for sid, model, tokens, cost, reqs, first, last, name in store.db.execute(sql, chunk):
+                acc = out.setdefault(sid, [0, 0.0, 0, [], None, None, set()])
+                if name:
+                    acc[6].add(name)
                 acc[0] += tokens or 0
                 acc[1] += cost or 0.0
                 acc[2] += reqs or 0
@@ -184,7 +216,7 @@ def _session_totals(store: Store, ids: list[str]) -> dict[str, tuple]:
                     acc[3].append(model)
                 acc[4] = first if acc[4] is None else min(acc[4], first)
                 acc[5] = last if acc[5] is None else max(acc[5], last)
-    return {sid: (a[0], a[1], a[2], tuple(sorted(a[3])), a[4], a[5]) for sid, a in out.items()}
+    return {sid: (a[0], a[1], a[2], tuple(sorted(a[3])), a[4], a[5], tuple(sorted(a[6]))) for sid, a in out.items()}
 
 
 def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
@@ -349,12 +381,12 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
 
 # -- side views -------------------------------------------------------------------------------------
 
-VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily"}
+VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily", "machines": "machines"}
 
 
 def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | None = 30) -> Report | None:
     """The models / projects / tools / days view over the last `days` local days (None: all history)."""
-    if not store_ready(store):
+    if not store_ready(store) or (view == "machines" and not has_machines(store)):
         return None
     today = local_day(now_ms, tz)
     since = today - timedelta(days=days - 1) if days else None

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
-from ..store.schema import USAGE_SQL
+from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import dollars, iso_local
+from .scope import Scope, where_clause
 
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
@@ -82,6 +83,7 @@ class Report:
     since: date | None = None
     until: date | None = None
     source: str = "all"
+    machine: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -92,6 +94,7 @@ class Report:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "source": self.source,
+            "machine": self.machine,
             "totals": self.totals.as_dict(),
             "rows": [r.as_dict() for r in self.rows],
         }
@@ -107,42 +110,31 @@ def day_bounds_ms(since: date | None, until: date | None, tz: ZoneInfo) -> tuple
     return lo, hi
 
 
-def _where(lo, hi, source, ts_col="ts", source_col="source"):
-    clauses, args = [], []
-    if lo is not None:
-        clauses.append(f"{ts_col} >= ?")
-        args.append(lo)
-    if hi is not None:
-        clauses.append(f"{ts_col} < ?")
-        args.append(hi)
-    if source and source != "all":
-        clauses.append(f"{source_col} = ?")
-        args.append(source)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
 _SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
          "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END)")
 
 
 def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = None, until: date | None = None,
-                 source: str = "all", now: datetime | None = None) -> Report:
+                 source: str = "all", now: datetime | None = None, machine: str | None = None) -> Report:
+    """`machine`: only the rows of that machine (None: every machine, the default view)."""
     if kind not in REPORTS:
         raise ValueError(f"unknown report {kind!r}; choose one of {', '.join(REPORTS)}")
     lo, hi = day_bounds_ms(since, until, tz)
+    scope = Scope(store, machine)
     rows = {
         "daily": _by_period, "weekly": _by_period, "monthly": _by_period,
         "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools, "agents": _agents,
-    }[kind](store, kind, tz, lo, hi, source)
+        "machines": _machines,
+    }[kind](scope, kind, tz, lo, hi, source)
     totals = Totals()
     if kind == "tools":
-        totals = _tool_totals(store, lo, hi, source)
+        totals = _tool_totals(scope, lo, hi, source)
     else:
         for row in rows:
             t = row.totals
             totals.add(t.input_tokens, t.output_tokens, t.cache_write_5m, t.cache_write_1h, t.cache_read_tokens,
                        t.cost_usd, t.requests, t.unpriced_requests)
-    return Report(kind, str(tz), rows, totals, now or datetime.now(UTC), since, until, source)
+    return Report(kind, str(tz), rows, totals, now or datetime.now(UTC), since, until, source, machine)
 
 
 def period_key(kind: str, day: date) -> str:
@@ -157,7 +149,7 @@ def period_key(kind: str, day: date) -> str:
 def _by_period(store, kind, tz, lo, hi, source) -> list[Row]:
     # From the per-slot sums (store migration 2): a few thousand rows, not every request. Local day boundaries are
     # slot boundaries in every real zone (offsets are whole quarter hours), so grouping slots by day is exact.
-    where, args = _where(lo, hi, source, ts_col="slot")
+    where, args = store.where(lo, hi, source, ts_col="slot")
     table = _slot_table(store)
     sql = (f"SELECT {_local_day_sql(store, table, tz, lo, hi)} AS day, model, {_SLOT_SUMS} FROM {table}{where} "
            "GROUP BY day, model HAVING SUM(requests) > 0")
@@ -182,7 +174,11 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 def _slot_table(store) -> str:
     """slot_usage, or the same sums computed from every row when the store predates it (opened read-only while
-    an older tokentop is the writer, so it was never migrated)."""
+    an older tokentop is the writer, so it was never migrated) or when one machine's rows are asked for."""
+    if store.machine is not None:
+        return (f"(SELECT slot, source, model, machine, input_tokens, output_tokens, cache_write_5m, cache_write_1h, "
+                f"cache_read, cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced "
+                f"FROM ({MACHINE_USAGE_SQL}))")
     if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
         return "slot_usage"
     return (f"(SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
@@ -228,10 +224,10 @@ def _offset_changes(tz, first: int, last: int) -> list[tuple[int, int]]:
     return out
 
 
-def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1"):
-    where, args = _where(lo, hi, source)
+def _grouped(store, column, lo, hi, source, order="SUM(cost_usd) DESC, 1", usage_sql=None):
+    where, args = store.where(lo, hi, source)
     sql = (f"SELECT {column}, {_SUMS}, MIN(ts), MAX(ts), GROUP_CONCAT(DISTINCT model) "
-           f"FROM ({USAGE_SQL}){where} GROUP BY 1 ORDER BY {order}")
+           f"FROM ({usage_sql or store.usage_sql}){where} GROUP BY 1 ORDER BY {order}")
     return store.db.execute(sql, args)
 
 
@@ -277,10 +273,10 @@ def _projects(store, kind, tz, lo, hi, source) -> list[Row]:
 
 def _agents(store, kind, tz, lo, hi, source) -> list[Row]:
     """Per OpenClaw agent (from its agent store); sessions no store names are grouped under their source."""
-    where, args = _where(lo, hi, source, ts_col="u.ts", source_col="u.source")
+    where, args = where_clause(lo, hi, source, ts_col="u.ts", source_col="u.source", machine=store.machine)
     sql = (f"SELECT COALESCE(s.openclaw_agent, '(' || u.source || ')'), {_SUMS}, MAX(u.ts), "
            "COUNT(DISTINCT u.session_id), GROUP_CONCAT(DISTINCT s.billing) "
-           f"FROM ({USAGE_SQL}) u LEFT JOIN sessions s ON s.session_id = u.session_id{where} "
+           f"FROM ({store.usage_sql}) u LEFT JOIN sessions s ON s.session_id = u.session_id{where} "
            "GROUP BY 1 ORDER BY SUM(cost_usd) DESC, 1")
     out = []
     for key, *rest in store.db.execute(sql, args):
@@ -291,23 +287,35 @@ def _agents(store, kind, tz, lo, hi, source) -> list[Row]:
     return out
 
 
+def _machines(store, kind, tz, lo, hi, source) -> list[Row]:
+    """One row per machine name: they add up to the totals of every other report."""
+    out = []
+    for key, *rest in _grouped(store, "machine", lo, hi, source, order="1", usage_sql=MACHINE_USAGE_SQL):
+        row = Row(key, extra={"first_activity": iso_local(rest[8], tz), "last_activity": iso_local(rest[9], tz),
+                              "this_machine": key == store.store.machine,
+                              "models": sorted(rest[10].split(",")) if rest[10] else []})
+        row.totals.add(*rest[:8])
+        out.append(row)
+    return out
+
+
 # Tool usage, kept or rolled up, in one shape: one row per (tool, response) for kept responses, sums per slot for
 # rolled-up ones. name = '' rows count each response that called any tool once (the report's totals).
 _TOOL_USAGE_SQL = """
     SELECT t.name AS name, t.calls AS calls, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
            r.cache_read, r.cost_usd, 1 AS requests, (r.priced = 0) AS unpriced, r.ts AS ts, r.source AS source
+           {r_machine}
       FROM ({tools}) t JOIN requests r ON r.message_id = t.message_id
     UNION ALL
     SELECT name, calls, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_usd, requests,
-           CASE WHEN priced = 0 THEN requests ELSE 0 END, slot, source
+           CASE WHEN priced = 0 THEN requests ELSE 0 END, slot, source {machine}
       FROM tool_rollups WHERE {rollup_filter}
 """
-_PER_TOOL = _TOOL_USAGE_SQL.format(
-    tools="SELECT message_id, name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id, name",
-    rollup_filter="name != ''")
-_ANY_TOOL = _TOOL_USAGE_SQL.format(
-    tools="SELECT message_id, '' AS name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id",
-    rollup_filter="name = ''")
+_PER_TOOL, _ANY_TOOL = ({with_machine: _TOOL_USAGE_SQL.format(
+    tools=tools, rollup_filter=rollup_filter, r_machine=", r.machine AS machine" if with_machine else "",
+    machine=", machine" if with_machine else "") for with_machine in (False, True)} for tools, rollup_filter in (
+    ("SELECT message_id, name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id, name", "name != ''"),
+    ("SELECT message_id, '' AS name, COUNT(*) AS calls FROM tool_calls GROUP BY message_id", "name = ''")))
 _TOOL_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
               "SUM(cost_usd), SUM(requests), SUM(unpriced)")
 
@@ -316,8 +324,9 @@ def _tools(store, kind, tz, lo, hi, source) -> list[Row]:
     """Per tool: how often it was called, and the tokens of the responses that called it.
 
     A response that called two tools counts toward both rows, so rows do not add up to the totals."""
-    where, args = _where(lo, hi, source)
-    sql = f"SELECT name, SUM(calls), {_TOOL_SUMS} FROM ({_PER_TOOL}){where} GROUP BY name ORDER BY 2 DESC, 1"
+    where, args = store.where(lo, hi, source)
+    per_tool = _PER_TOOL[store.machine is not None]
+    sql = f"SELECT name, SUM(calls), {_TOOL_SUMS} FROM ({per_tool}){where} GROUP BY name ORDER BY 2 DESC, 1"
     out = []
     for name, calls, *sums in store.db.execute(sql, args):
         server = name.split("__")[1] if name.startswith("mcp__") and name.count("__") >= 2 else None
@@ -329,8 +338,9 @@ def _tools(store, kind, tz, lo, hi, source) -> list[Row]:
 
 def _tool_totals(store, lo, hi, source) -> Totals:
     """The responses that called any tool, each counted once."""
-    where, args = _where(lo, hi, source)
-    row = store.db.execute(f"SELECT {_TOOL_SUMS} FROM ({_ANY_TOOL}){where}", args).fetchone()
+    where, args = store.where(lo, hi, source)
+    row = store.db.execute(f"SELECT {_TOOL_SUMS} FROM ({_ANY_TOOL[store.machine is not None]}){where}",
+                           args).fetchone()
     totals = Totals()
     if row and row[6]:
         totals.add(*[v or 0 for v in row])
@@ -361,7 +371,7 @@ def to_csv(report: Report) -> str:
 def to_table(report: Report, width: int = 100) -> str:
     """A plain-text table for terminals: one line per row, totals last, costs marked as estimates."""
     label = {"daily": "Day", "weekly": "Week", "monthly": "Month", "sessions": "Session", "models": "Model",
-             "projects": "Project", "tools": "Tool", "agents": "Agent"}[report.kind]
+             "projects": "Project", "tools": "Tool", "agents": "Agent", "machines": "Machine"}[report.kind]
     headers = [label, "Input", "Output", "Cache wr", "Cache rd", "Total", "Cost est", "Reqs"]
     if report.kind == "tools":
         headers.insert(1, "Calls")

@@ -93,3 +93,21 @@ def test_a_folder_the_user_chose_keeps_its_permissions(home, tmp_path):
     assert main(["--db", str(shared / "usage.db"), "ingest", "--quiet"]) == 0
     assert stat.S_IMODE(os.stat(shared).st_mode) == 0o755  # not ours to change
     assert stat.S_IMODE(os.stat(shared / "usage.db").st_mode) == 0o600
+
+
+def test_the_sync_folder_holds_no_message_text(real_logs_home, tmp_path, monkeypatch):
+    import gzip
+    folder = tmp_path / "Sync"
+    folder.mkdir()
+    monkeypatch.setenv("TOKENTOP_SYNC_DIR", str(folder))
+    monkeypatch.setenv("TOKENTOP_MACHINE", "me")
+    assert main(["sync"]) == 0
+    files = sorted((folder / "me").iterdir())
+    assert len(files) >= 2
+    raw = b"\n".join(gzip.decompress(p.read_bytes()) for p in files)
+    assert b'"r",' in raw  # responses were published
+    texts = content_strings(real_logs_home)
+    with make_context().open_store() as store:
+        texts -= {r[0] for r in store.db.execute("SELECT DISTINCT project FROM requests")}
+    decoded = raw.decode()
+    assert [t for t in texts if json.dumps(t)[1:-1] in decoded or t in decoded] == []

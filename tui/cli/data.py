@@ -12,7 +12,7 @@ from .common import UserFacingError, context, day_arg, explained, open_store, re
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
 # run) does not import the report code; tests/core/test_cli_parser.py checks the two lists agree.
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--follow", action="store_true", help="keep running and ingest new lines as they are written")
     p.add_argument("--poll", action="store_true", help="with --follow: stat files on a timer instead of file events")
     p.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    p.add_argument("--status-file", metavar="PATH",
+                   help="with --follow: rewrite PATH with `status --json` every minute (atomically)")
+    p.add_argument("--metrics", metavar="HOST:PORT",
+                   help="with --follow: also serve Prometheus metrics at http://HOST:PORT/metrics")
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("report", help="usage tables (costs are estimates at API list prices)")
@@ -34,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", type=day_arg, metavar="YYYY-MM-DD", help="last day (inclusive, in --tz)")
     p.add_argument("--tz", metavar="ZONE", help="IANA time zone for day boundaries (default: config, then system)")
     p.add_argument("--source", choices=("claude-code", "openclaw", "all"), default="all")
+    p.add_argument("--machine", metavar="NAME", help="only this machine's usage (default: every machine synced)")
     p.add_argument("--no-ingest", action="store_true", help="report from the store as it is, without reading logs")
     p.set_defaults(handler=cmd_report)
 
@@ -90,6 +95,15 @@ def _write_snapshot(args, ctx, store, tz) -> int:
     return 0
 
 
+def check_machine(store, name: str) -> None:
+    """A --machine that names no machine in the store is a typo, not an empty report: say which ones there are."""
+    from ...ingest.usage.queries import stored_machines
+    known = stored_machines(store)
+    if name not in known:
+        raise UserFacingError(f"--machine {name!r}: no usage from a machine of that name; the store has "
+                              f"{', '.join(repr(k) for k in known) or 'none'}")
+
+
 @explained
 def cmd_report(args) -> int:
     from ...ingest.usage.reports import build_report, to_csv, to_table
@@ -102,7 +116,9 @@ def cmd_report(args) -> int:
             run_ingest(ctx, store, quiet=True)
         if args.html or args.md:
             return _write_snapshot(args, ctx, store, tz)
-        report = build_report(store, args.kind, tz, args.since, args.until, args.source)
+        if args.machine is not None:
+            check_machine(store, args.machine)
+        report = build_report(store, args.kind, tz, args.since, args.until, args.source, machine=args.machine)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     elif args.csv:

@@ -28,6 +28,8 @@ def follow(ctx, args) -> int:
             _announce(service, ctx, stop)
         last_role = service.role
         last_added = 0
+        extras = Extras(ctx, args, quiet, service)
+        extras.minute()
         while not stop.is_set() and service.running:
             # Status lines at minute boundaries read like a log (14:02, 14:03, …); the 5 s steps notice a
             # service that died (e.g. a damaged database) without waiting out the minute.
@@ -42,7 +44,10 @@ def follow(ctx, args) -> int:
                 if stats.role != last_role and stats.role == WRITER:
                     print("  the previous writer exited: this process is the writer now", flush=True)
             last_added, last_role = stats.responses_added, stats.role
+            extras.minute()
     finally:
+        if "extras" in locals():
+            extras.close()
         service.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -100,3 +105,71 @@ def _ago(seconds: float) -> str:
     if seconds < 48 * 3600:
         return f"{seconds // 3600}h"
     return f"{seconds // 86400}d"
+
+
+class Extras:
+    """What `ingest --follow` does besides ingesting, once a minute: the status file (--status-file), a sync every
+    few minutes and on exit (when a sync folder is set), and the metrics endpoint (--metrics)."""
+
+    def __init__(self, ctx, args, quiet: bool, service):
+        from ...ingest.sync.run import SYNC_EVERY_S
+        self.ctx, self.quiet, self.service = ctx, quiet, service
+        self.status_file = getattr(args, "status_file", None)
+        self.folder = ctx.settings.sync_folder()
+        self.sync_every = SYNC_EVERY_S
+        self.last_sync = 0.0
+        self.server = None
+        if getattr(args, "metrics", None):
+            from ...ingest.export import prometheus
+            from .common import UserFacingError
+            from .machines import listen_address
+            host, port = listen_address(args.metrics)
+            try:
+                self.server, _thread, _collector = prometheus.serve(ctx, host, port)
+            except OSError as exc:
+                raise UserFacingError(f"--metrics: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+            if not quiet:
+                print(f"Serving Prometheus metrics at http://{host}:{self.server.server_port}/metrics", flush=True)
+
+    def minute(self) -> None:
+        if self.folder is not None and time.monotonic() - self.last_sync >= self.sync_every:
+            self.sync()
+        if self.status_file:
+            self.write_status()
+
+    def sync(self) -> None:
+        from ...ingest.live.service import WRITER
+        from ...ingest.sync.run import sync_once
+        self.last_sync = time.monotonic()
+        if self.service.role != WRITER:
+            return  # a follower leaves syncing to the writer, as it leaves ingesting
+        try:
+            with self.ctx.open_store() as store:
+                result = sync_once(store, self.folder)
+        except Exception as exc:  # noqa: BLE001 - a sync problem is reported and retried, never fatal
+            print(f"tokentop: sync failed: {exc}", file=sys.stderr, flush=True)
+            return
+        if not self.quiet:
+            print(f"{time.strftime('%H:%M')}  sync: {result.merged.line()}; {result.published.line()}"
+                  if not result.error else f"{time.strftime('%H:%M')}  sync: {result.error}", flush=True)
+
+    def write_status(self) -> None:
+        import json
+        from pathlib import Path
+
+        from ...ingest.atomic import write_atomic
+        from .limits import evaluate, status_json
+        try:
+            with self.ctx.open_store() as store:
+                now = int(time.time() * 1000)
+                statuses, fired, active, level = evaluate(self.ctx, store, now)
+            payload = status_json(statuses, fired, active, level, self.ctx.settings.zone(), now)
+            write_atomic(Path(self.status_file).expanduser(), (json.dumps(payload, indent=2) + "\n").encode())
+        except Exception as exc:  # noqa: BLE001 - the file stays as it was; said once a minute until it works
+            print(f"tokentop: could not write {self.status_file}: {exc}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.folder is not None:
+            self.sync()  # on exit: what this run ingested reaches the other machines now
+        if self.server is not None:
+            self.server.shutdown()

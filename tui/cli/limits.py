@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "usage spike, else 0.")
     p.add_argument("--json", action="store_true", help="JSON for scripts")
     p.add_argument("--no-ingest", action="store_true", help="use the store as it is, without reading logs first")
+    p.add_argument("--machine", metavar="NAME",
+                   help="each window's local usage from this machine only (the official %% is the account's)")
     p.set_defaults(handler=cmd_status)
 
     for name, action, text in (
@@ -113,7 +115,7 @@ _NAMES = {"week": "week", "five_hour": "5-hour", "week_opus": "week Opus", "week
 _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
-def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
+def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None) -> dict:
     from ...ingest.text import iso_local
 
     def window(s):
@@ -140,7 +142,7 @@ def status_json(statuses, new_alerts, active, level, zone, now) -> dict:
 
     return {
         "generated_at": iso_local(now, zone), "tz": str(zone), "estimate": True,
-        "level": _LEVEL_NAMES[level], "exit_code": level,
+        "level": _LEVEL_NAMES[level], "exit_code": level, "machine": machine,
         "windows": {name: window(s) for name, s in statuses.items()},
         "alerts": [a.as_dict() for a in active],
         "new_alerts": [a.as_dict() for a in new_alerts],
@@ -181,8 +183,6 @@ def status_text(statuses, active, level, zone, now) -> str:
 
 @explained  # a store failure half-way is one line, not a traceback
 def cmd_status(args) -> int:
-    from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
-    from ...ingest.usage.limits import compute_status
     from .common import context, open_store, run_ingest
     ctx = context(args)
     zone = ctx.settings.zone()
@@ -190,15 +190,42 @@ def cmd_status(args) -> int:
         if not args.no_ingest:
             run_ingest(ctx, store, quiet=True)
         now = _now_ms()
-        statuses = compute_status(store, ctx.settings, now)
-        fired = check_alerts(store, ctx.settings, now, statuses=statuses)
-        active = active_alerts(store, now)
-    level = status_level(statuses, ctx.settings, active)
+        if args.machine is not None:
+            from .data import check_machine
+            check_machine(store, args.machine)
+        statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
     if args.json:
-        print(json.dumps(status_json(statuses, fired, active, level, zone, now), indent=2))
+        print(json.dumps(status_json(statuses, fired, active, level, zone, now, args.machine), indent=2))
     else:
         print(status_text(statuses, active, level, zone, now))
     return level
+
+
+def evaluate(ctx, store, now: int, machine: str | None = None):
+    """(statuses, newly fired alerts, active alerts, exit level): what `status` and the status file report.
+    `machine`: the windows' local usage from that machine only (alerts are the account's and fire on all)."""
+    from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
+    from ...ingest.usage.limits import compute_status
+    statuses = compute_status(store, ctx.settings, now)
+    fired = check_alerts(store, ctx.settings, now, statuses=statuses)
+    active = active_alerts(store, now)
+    if machine is not None:
+        statuses = machine_view(store, statuses, machine)
+    return statuses, fired, active, status_level(statuses, ctx.settings, active)
+
+
+def machine_view(store, statuses, machine: str):
+    """Each window's local usage recomputed from one machine's rows; the official % stays the account's."""
+    from dataclasses import replace
+
+    from ...ingest.store.schema import MACHINE_USAGE_SQL
+    out = {}
+    for name, s in statuses.items():
+        sql = (f"SELECT COALESCE(SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), 0),"
+               f" COALESCE(SUM(cost_usd), 0) FROM ({MACHINE_USAGE_SQL}) WHERE machine = ? AND ts >= ? AND ts < ?")
+        tokens, cost = store.db.execute(sql, (machine, s.start_ms, max(s.end_ms, _now_ms()))).fetchone()
+        out[name] = replace(s, used_tokens=tokens, used_cost=cost)
+    return out
 
 
 # -- install-hooks / uninstall-hooks ----------------------------------------------------------------

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import data, limits, prices, serve
+from . import data, limits, machines, prices, serve
 from .common import UserFacingError
 from .launch import run_tui
 
 # Each module adds its subcommands; a handler takes (args) and returns an exit code.
-COMMAND_MODULES = [data, limits, prices, serve]
+COMMAND_MODULES = [data, limits, prices, serve, machines]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -233,6 +233,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         if ov.last_line_ms is not None:
             parts.append("last line " + fmt.when(ov.last_line_ms, ov.now_ms, self.app.tz))
         parts.append(self.app.role_text())
+        if len(ov.machines) > 1:
+            parts.append(f"{len(ov.machines)} machines")
         if data is not None and any(v for _, v in data.history):
             parts.append("".join(c for c, _ in spark_cells(data, 12)))
         self.query_one(StatusParts).show(parts)

@@ -1,4 +1,5 @@
-"""The side views a keystroke away: models, projects, tools, days and alerts, each one table over a date range."""
+"""The side views a keystroke away: models, projects, tools, days, machines and alerts, each one table over a date
+range."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from ..loading import Reloads
 from .too_small import ChecksSize
 from ..messages import ViewLoaded
 
-VIEWS = ("models", "projects", "tools", "days", "alerts")
-TITLES = {"models": "Models", "projects": "Projects", "tools": "Tools", "days": "Days", "alerts": "Alerts"}
+VIEWS = ("models", "projects", "tools", "days", "machines", "alerts")
+TITLES = {"models": "Models", "projects": "Projects", "tools": "Tools", "days": "Days", "machines": "Machines",
+          "alerts": "Alerts"}
 RANGES = (7, 30, None)
 """Days covered by a view (None: all history); `r` cycles through them."""
 VIEW_SORTS = ("cost", "tokens", "name")
@@ -142,7 +144,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
                      Col("cr", "Cache rd", 8, True)]
         if self.view == "models":
             extra.insert(0, Col("family", "Family", 7))
-        if self.view == "projects" and width >= 110:
+        if self.view in ("projects", "machines") and width >= 110:
             extra.append(Col("last", "Last", 10))
         cols = table.fit([Col("key", TITLES[self.view][:-1] if self.view != "days" else "Day", 10, flex=True),
                           *extra, *numeric])
@@ -155,6 +157,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             key = row.key
             if self.view == "projects":
                 key = key.replace(_home(), "~", 1)
+            elif self.view == "machines" and row.extra.get("this_machine"):
+                key += " (this one)"
             if needle and needle not in key.lower():
                 continue
             t = row.totals
@@ -250,8 +254,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
 
     @on(DataTable.RowSelected, "#view-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a project or model shows the overview's sessions filtered to it."""
-        if self.view in ("projects", "models"):
+        """Enter on a project, model or machine shows the overview's sessions filtered to it."""
+        if self.view in ("projects", "models", "machines"):
             self.app.show_sessions_filtered(event.row_key.value)
 
 

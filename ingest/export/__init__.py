@@ -1,0 +1,1 @@
+"""Metrics for monitoring systems: Prometheus text at /metrics and an OpenTelemetry push."""

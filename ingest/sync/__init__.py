@@ -1,0 +1,1 @@
+"""The sync folder: each machine publishes its part of the store as files; every machine merges the others'."""
