@@ -95,7 +95,8 @@ def ensure_private_dir(path: Path) -> str | None:
 class Store:
     """One connection to the usage database. Not shared across threads: open one per thread."""
 
-    def __init__(self, path: Path | str, prices: PriceTable | None = None, readonly: bool = False) -> None:
+    def __init__(self, path: Path | str, prices: PriceTable | None = None, readonly: bool = False,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
         self.prices = prices
         self.readonly = readonly
@@ -116,12 +117,12 @@ class Store:
             self._tighten_files()
         self._identity: tuple[int, int] | None = None
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            self.db = sqlite3.connect(str(self.path), timeout=busy_timeout_ms / 1000, isolation_level=None,
                                       check_same_thread=False)
             if str(path) != ":memory:":
                 st = os.stat(self.path)
                 self._identity = (st.st_dev, st.st_ino)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
             enable_wal(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
             # The default 2 MB cache made a cold backfill's random-key index inserts re-read and re-spill pages

@@ -71,13 +71,15 @@ def _quiet_context(args):
 # -- statusline -------------------------------------------------------------------------------------
 
 def cmd_statusline(args) -> int:
+    started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     line = "tokentop: –"
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import statusline
+        from ...ingest.claude_code.bounded import Budget
         wrapped = statusline.Wrapped(args.then, stdin) if args.then else None
         settings, db_path = _quiet_context(args)
-        line = statusline.render(stdin, settings, db_path, _now_ms())
+        line = statusline.render(stdin, settings, db_path, _now_ms(), Budget(statusline.BUSY_TIMEOUT_MS, started))
         if wrapped is not None:
             line = statusline.combine(line, wrapped.lines())
     except Exception:  # noqa: BLE001 - never fail loudly inside Claude Code's status bar
@@ -93,11 +95,13 @@ def cmd_statusline(args) -> int:
 # -- hook -------------------------------------------------------------------------------------------
 
 def cmd_hook(args) -> int:
+    started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import hook
+        from ...ingest.claude_code.bounded import Budget
         settings, db_path = _quiet_context(args)
-        answer = hook.run(stdin, settings, db_path, _now_ms())
+        answer = hook.run(stdin, settings, db_path, _now_ms(), Budget(hook.BUSY_TIMEOUT_MS, started))
         if answer:
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
