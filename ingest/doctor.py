@@ -11,6 +11,7 @@ from .logs.openclaw_store.reader import StoreReader, find_stores
 from .logs.openclaw_store.schema import TESTED_SCHEMA, StoreUnreadable
 from .price_book import config_lines, unpriced_models
 from .records import OPENCLAW
+from .safe_text import for_terminal
 from .store.errors import StoreError
 from .store.schema import SCHEMA_VERSION
 from .store.store import Store
@@ -77,6 +78,11 @@ def agent_stores(settings) -> list[dict]:
 
 
 def format_report(report: dict) -> str:
+    """The report as text for a terminal (paths come from the disk and the config: never printed raw)."""
+    return for_terminal(_format_report(report))
+
+
+def _format_report(report: dict) -> str:
     lines = ["Log roots:"]
     for r in report["roots"]:
         mark = "✓" if r["exists"] else "✗"

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from ..ingest.safe_text import clean
+
 
 @dataclass(slots=True, frozen=True)
 class Col:
@@ -91,9 +93,12 @@ class KeyedTable(DataTable):
         return True
 
     def _cell(self, col: Col, value: Cell) -> Cell:
-        if col.right and isinstance(value, str):
-            return Text(value, justify="right")
-        return value
+        # Cells hold text from logs: no escape sequence reaches the screen, and a `[` is never read as markup
+        # (DataTable parses plain strings as markup).
+        if isinstance(value, Text):
+            plain = clean(value.plain)
+            return value if plain == value.plain else Text(plain, style=value.style, justify=value.justify)
+        return Text(clean(value), justify="right" if col.right else None)
 
     def set_rows(self, rows: list[tuple[str, tuple]]) -> None:
         keys = [k for k, _ in rows]

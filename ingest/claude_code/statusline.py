@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..safe_text import clean
 from ..text import UNKNOWN, clock_time, dollars, pct_text, reset_text
 from ..usage.samples import Sample, round_minute
 from ..usage.windows import OFFICIAL_WINDOWS
@@ -71,7 +72,8 @@ def model_label(model) -> str | None:
             return f"{m[1].capitalize()} {m[2]}" + (f".{m[3]}" if m[3] else "")
     name = model.get("display_name")
     if isinstance(name, str):
-        cleaned = re.sub(r"[^A-Za-z0-9 .()-]", "", name)[:24].strip()
+        # Whole escape sequences go first, so their parameters do not survive as letters.
+        cleaned = re.sub(r"[^A-Za-z0-9 .()-]", "", clean(name))[:24].strip()
         return cleaned or None
     return None
 

@@ -19,6 +19,7 @@ from .jsonl import (
     looks_like_json_object,
     read_count,
 )
+from ..safe_text import clean_result
 
 SYNTHETIC_MODEL = "<synthetic>"
 TYPE_HEAD_BYTES = 2048
@@ -92,7 +93,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
         start = end + 1
     if undated:
         _date_from_siblings(undated, result)
-    return result
+    return clean_result(result)
 
 
 def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: ParseResult) -> None:

@@ -9,6 +9,8 @@ import sys
 import time
 from datetime import date
 
+from ...ingest.safe_text import clean
+
 
 class UserFacingError(Exception):
     """A problem explained in one line (bad config, damaged or locked store); printed without a traceback."""
@@ -82,7 +84,7 @@ class ProgressBar:
         self.last = now
         width = 30
         filled = int(width * done / total) if total else width
-        name = os.path.basename(path)[:30]
+        name = clean(os.path.basename(path))[:30]  # a file name can hold escapes too
         line = f"\r[{'█' * filled}{' ' * (width - filled)}] {done}/{total} files  {name:<30}"
         sys.stderr.write(line)
         sys.stderr.flush()

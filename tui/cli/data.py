@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ...ingest.logs.discovery import roots_hint
+from ...ingest.safe_text import clean, clean_tree
 from .common import UserFacingError, context, day_arg, explained, open_store, resolve_zone, run_ingest
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
@@ -68,7 +69,7 @@ def cmd_ingest(args) -> int:
         print(roots_hint(summary), file=sys.stderr)
     print(summary.line())
     for path, error in list(summary.errors.items())[:5]:
-        print(f"  could not read {path}: {error}", file=sys.stderr)
+        print(clean(f"  could not read {path}: {error}"), file=sys.stderr)
     return 0
 
 
@@ -104,7 +105,7 @@ def cmd_report(args) -> int:
             return _write_snapshot(args, ctx, store, tz)
         report = build_report(store, args.kind, tz, args.since, args.until, args.source)
     if args.json:
-        print(json.dumps(report.as_json(), indent=2))
+        print(json.dumps(clean_tree(report.as_json()), indent=2))
     elif args.csv:
         sys.stdout.write(to_csv(report))
     else:
@@ -128,7 +129,7 @@ def cmd_doctor(args) -> int:
             lock.release()
         return 0
     report = doctor.examine(ctx)
-    print(json.dumps(report, indent=2) if args.json else doctor.format_report(report))
+    print(json.dumps(clean_tree(report), indent=2) if args.json else doctor.format_report(report))
     return 0 if report["database"].get("ok", False) else 1
 
 

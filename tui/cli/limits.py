@@ -185,6 +185,7 @@ def status_text(statuses, active, level, zone, now) -> str:
 
 @explained  # a store failure half-way is one line, not a traceback
 def cmd_status(args) -> int:
+    from ...ingest.safe_text import clean_tree, for_terminal
     from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
     from ...ingest.usage.limits import compute_status
     from .common import context, open_store, run_ingest
@@ -199,9 +200,9 @@ def cmd_status(args) -> int:
         active = active_alerts(store, now)
     level = status_level(statuses, ctx.settings, active)
     if args.json:
-        print(json.dumps(status_json(statuses, fired, active, level, zone, now), indent=2))
+        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now)), indent=2))
     else:
-        print(status_text(statuses, active, level, zone, now))
+        print(for_terminal(status_text(statuses, active, level, zone, now)))
     return level
 
 
