@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from .logs.discovery import configured_roots, discover
+from .logs.jsonl import FUTURE_CLAMPED, NOT_SKIPPED
 from .logs.openclaw_store.reader import StoreReader, find_stores
 from .logs.openclaw_store.schema import TESTED_SCHEMA, StoreUnreadable
 from .price_book import config_lines, unpriced_models
@@ -116,7 +117,7 @@ def _format_report(report: dict) -> str:
     lines.append(f"  {db['requests']:,} responses, {db['rolled_up_requests']:,} more in {db['rollup_rows']:,} rollup rows, "
                  f"{db['sessions']:,} sessions, {db['files']:,} files tracked, {db['tool_calls']:,} tool calls")
     lines.append(f"  history: {db['history_from'] or '—'} → {db['history_to'] or '—'}")
-    skipped = db["skipped_lines"]
+    skipped = {reason: n for reason, n in db["skipped_lines"].items() if reason not in NOT_SKIPPED}
     if skipped:
         lines.append("  skipped lines: " + ", ".join(f"{n} {reason}" for reason, n in skipped.items()))
     else:
@@ -128,6 +129,9 @@ def _format_report(report: dict) -> str:
         for u in unpriced:
             lines.append(f"    {u['model']}: {u['requests']:,} responses")
             lines += [f"      {line}" for line in u["config"]]
+    clamped = db["skipped_lines"].get(FUTURE_CLAMPED)
+    if clamped:
+        lines.append(f"  kept with their time moved back to now: {clamped} responses dated in the future")
     if not db.get("summaries_consistent", True):
         lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
                      "responses; run `tokentop doctor --rebuild`")

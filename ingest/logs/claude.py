@@ -15,6 +15,7 @@ from .jsonl import (
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    clamp_future,
     loads,
     looks_like_json_object,
     read_count,
@@ -93,7 +94,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
         start = end + 1
     if undated:
         _date_from_siblings(undated, result)
-    return clean_result(result)
+    return clamp_future(clean_result(result))
 
 
 def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: ParseResult) -> None:

@@ -13,6 +13,7 @@ from .jsonl import (
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    clamp_future,
     complete_lines,
     loads,
     looks_like_json_object,
@@ -61,7 +62,7 @@ def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, fina
                 _set_model(target, data_.get("modelId"), data_.get("provider"))
         elif kind == "message":
             _message(entry, target, result, complete)
-    return clean_result(result), state
+    return clamp_future(clean_result(result)), state
 
 
 def _set_model(state: dict, model, provider) -> None:

@@ -136,7 +136,7 @@ def test_doctor_rebuild_on_demand(history, home):
     report = run_cli(["doctor"], home=home, db=db)  # looking is not writing: it reports, moves nothing
     assert report.returncode == 1 and "PROBLEM" in report.stdout.decode() and b"Traceback" not in report.stderr
     assert not list(db.parent.glob("usage.db.*-*"))
-    proc = run_cli(["doctor", "--rebuild"], home=home, db=db)
+    proc = run_cli(["doctor", "--rebuild", "--yes"], home=home, db=db)
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode()
     assert "Moved the old database to" in out and "unknown" in out
@@ -146,7 +146,7 @@ def test_doctor_rebuild_on_demand(history, home):
 
 def test_healthy_rebuild_on_demand_counts_what_is_lost(history, home):
     db, reference = history
-    proc = run_cli(["doctor", "--rebuild"], home=home, db=db)
+    proc = run_cli(["doctor", "--rebuild", "--yes"], home=home, db=db)
     assert proc.returncode == 0, proc.stderr.decode()
     assert f"{DELETED * RESPONSES:,} responses in the old database" in proc.stdout.decode()
     assert dump(db) == reference

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="roots, files, rows, skipped lines and database health")
     p.add_argument("--rebuild", action="store_true",
                    help="move the database aside and rebuild it from the logs still on disk")
+    p.add_argument("--yes", action="store_true", help="with --rebuild: do not ask (for scripts)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_doctor)
 
@@ -119,6 +120,7 @@ def cmd_doctor(args) -> int:
     from ...ingest import doctor
     ctx = context(args)
     if args.rebuild:
+        _confirm_rebuild(ctx, args.yes)
         lock = ctx.writer_lock()
         if not lock.acquire():
             raise UserFacingError(f"another tokentop (pid {lock.holder_pid() or '?'}) is writing to {ctx.db_path}; "
@@ -131,6 +133,23 @@ def cmd_doctor(args) -> int:
     report = doctor.examine(ctx)
     print(json.dumps(clean_tree(report), indent=2) if args.json else doctor.format_report(report))
     return 0 if report["database"].get("ok", False) else 1
+
+
+def _confirm_rebuild(ctx, yes: bool) -> None:
+    """A rebuild drops history whose logs are gone from the live store: ask on a terminal; a script says --yes."""
+    if yes or not ctx.db_path.exists():
+        return
+    question = (f"Move {ctx.db_path} aside and rebuild it from the logs on disk? Responses whose logs are gone "
+                "stay only in the moved file. [y/N] ")
+    if not sys.stdin.isatty():
+        raise UserFacingError("doctor --rebuild moves the database aside; run it from a terminal to be asked, or "
+                              "add --yes. Nothing was changed.")
+    try:
+        answer = input(clean(question))
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UserFacingError("not rebuilt; nothing was changed.")
 
 
 def cmd_config(args) -> int:
