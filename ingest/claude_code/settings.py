@@ -317,8 +317,8 @@ def apply(p: Plan, now: float | None = None) -> Path | None:
     mode = 0o600
     if p.old_text is not None and is_read_only(target):
         raise SettingsFileError(
-            f"{target} is read-only (mode {target.stat().st_mode & 0o777:o}), so tokentop will not replace it or change "
-            "its permissions. Make it writable (chmod u+w) and run this again, or add the entries shown by "
+            f"{target} is read-only (mode {target.stat().st_mode & 0o777:o}), so tokentop will not replace it or "
+            "change its permissions. Make it writable (chmod u+w) and run this again, or add the entries shown by "
             "`--dry-run` yourself. Nothing was written.")
     if p.old_text is not None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))

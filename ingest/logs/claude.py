@@ -21,6 +21,7 @@ from .jsonl import (
     read_count,
 )
 from ..safe_text import clean_result
+from .jsonl import BAD_FIELD, MALFORMED, NO_ID, ParseResult, as_count, clamp_future, loads, looks_like_json_object
 
 SYNTHETIC_MODEL = "<synthetic>"
 TYPE_HEAD_BYTES = 2048

@@ -20,6 +20,8 @@ from .jsonl import (
     read_count,
 )
 from ..safe_text import clean, clean_result
+from .claude import parse_timestamp
+from .jsonl import BAD_FIELD, NO_ID, ParseResult, as_count, clamp_future, complete_lines, loads, looks_like_json_object
 
 
 def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, final_tail: bool = False) -> tuple[ParseResult, dict]:

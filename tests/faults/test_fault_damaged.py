@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from tokentop.ingest.store.recovery import diagnose
-
 from faultkit import dump, integrity, run_cli, write_config
 from support.loglines import assistant, write_lines
+
+from tokentop.ingest.store.recovery import diagnose
 
 pytestmark = pytest.mark.faults
 

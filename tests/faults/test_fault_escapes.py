@@ -12,10 +12,16 @@ import sqlite3
 import time
 
 import pytest
-
 from faultkit import run_cli
-from support.loglines import (assistant, openclaw_assistant, openclaw_model_change, openclaw_session, summary,
-                              write_lines)
+from support.loglines import (
+    assistant,
+    openclaw_assistant,
+    openclaw_model_change,
+    openclaw_session,
+    summary,
+    write_lines,
+)
+
 from tokentop.ingest.safe_text import clean, csv_cell
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]

@@ -11,13 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tokentop.ingest.context import make_context
-from tokentop.ingest.logs.discovery import classify
-from tokentop.ingest.live.ingester import Ingester
-
 from faultkit import permission_preexec, run_cli
 from support.loglines import SESSION, assistant, openclaw_assistant, openclaw_session, user, write_lines
+
+from tokentop.ingest.context import make_context
+from tokentop.ingest.live.ingester import Ingester
+from tokentop.ingest.logs.discovery import classify
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
 

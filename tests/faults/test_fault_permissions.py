@@ -11,7 +11,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from faultkit import assert_one_line_error, run_cli
 from support.loglines import assistant, write_lines
 

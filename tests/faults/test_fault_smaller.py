@@ -11,9 +11,9 @@ import subprocess
 import time
 
 import pytest
-
 from faultkit import CLI, assert_one_line_error, run_cli
 from support.loglines import assistant, openclaw_assistant, openclaw_session, summary, user, write_lines
+
 from tokentop.ingest.logs.claude import parse_claude
 from tokentop.ingest.logs.jsonl import FUTURE_CLAMPED, FUTURE_SLACK_MS
 from tokentop.ingest.logs.openclaw import parse_openclaw
@@ -133,7 +133,8 @@ def built(home, tmp_path):
 
 
 def moved_aside(db) -> list[str]:
-    return sorted(p.name for p in db.parent.iterdir() if ".rebuilt-" in p.name and not p.name.endswith(("-wal", "-shm")))
+    return sorted(p.name for p in db.parent.iterdir()
+                  if ".rebuilt-" in p.name and not p.name.endswith(("-wal", "-shm")))
 
 
 def test_doctor_rebuild_without_a_terminal_needs_yes(home, built):

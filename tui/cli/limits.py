@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from ...ingest.clock import now_ms as _now_ms
 from .common import explained

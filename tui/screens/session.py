@@ -19,7 +19,6 @@ from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.gauge import fit_parts
 from ...widgets.tables import Col, KeyedTable
-
 from ..loading import Reloads
 from .too_small import ChecksSize
 from ..messages import SessionLoaded

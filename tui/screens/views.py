@@ -15,7 +15,6 @@ from ...ingest.safe_text import clean
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.tables import Col, KeyedTable
-
 from ..loading import Reloads
 from .too_small import ChecksSize
 from ..messages import ViewLoaded
