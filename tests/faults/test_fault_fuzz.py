@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from support.loglines import assistant, openclaw_assistant, openclaw_session, summary, user
+
 from tokentop.ingest.config import Settings
 from tokentop.ingest.live.ingester import Ingester
 from tokentop.ingest.logs.discovery import discover
@@ -112,7 +112,8 @@ def ingest_into(tmp: Path, files: dict[str, bytes], chunk: int):
 def test_hostile_files_never_raise_and_keep_every_good_line(claude_file, second_file, chunk):
     data, good = claude_file
     data2, good2 = second_file
-    oc_good = b"".join(line.encode() + b"\n" for line in (openclaw_session("oc1"), openclaw_assistant("e1", output=77, ts_ms=NOVEMBER_2026)))
+    oc_lines = (openclaw_session("oc1"), openclaw_assistant("e1", output=77, ts_ms=NOVEMBER_2026))
+    oc_good = b"".join(line.encode() + b"\n" for line in oc_lines)
     with tempfile.TemporaryDirectory() as tmp:
         summary_, stored = ingest_into(Path(tmp), {
             ".claude/projects/-a/11111111-0000-4000-8000-000000000001.jsonl": data,

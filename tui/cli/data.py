@@ -94,19 +94,34 @@ def _write_snapshot(args, ctx, store, tz) -> int:
 
 @explained
 def cmd_report(args) -> int:
+    import sqlite3
+
+    from ...ingest.store.store import StoreError, explain
     from ...ingest.usage.reports import build_report, to_csv, to_table
     ctx = context(args)
     tz = resolve_zone(ctx, args.tz)
     if args.since and args.until and args.since > args.until:
         raise UserFacingError(f"--since {args.since} is after --until {args.until}")
+    ingest = {"ran": not args.no_ingest, "ok": True, "error": None}
     with open_store(ctx) as store:
         if not args.no_ingest:
-            run_ingest(ctx, store, quiet=True)
+            try:
+                run_ingest(ctx, store, quiet=True)
+            except (StoreError, sqlite3.Error, UserFacingError) as exc:
+                if not args.json:
+                    raise
+                # A script reading the JSON must see that these totals stop where the failed ingest stopped.
+                why = explain(ctx.db_path, exc) if isinstance(exc, sqlite3.Error) else exc
+                ingest.update(ok=False, error=str(why))
         if args.html or args.md:
             return _write_snapshot(args, ctx, store, tz)
         report = build_report(store, args.kind, tz, args.since, args.until, args.source)
     if args.json:
-        print(json.dumps(clean_tree(report.as_json()), indent=2))
+        print(json.dumps(clean_tree({**report.as_json(), "ingest": ingest}), indent=2))
+        if not ingest["ok"]:
+            print(f"tokentop: {clean(ingest['error'])} (the report shows what the store holds so far)",
+                  file=sys.stderr)
+            return 2
     elif args.csv:
         sys.stdout.write(to_csv(report))
     else:
