@@ -96,7 +96,7 @@ def _write_snapshot(args, ctx, store, tz) -> int:
 def cmd_report(args) -> int:
     import sqlite3
 
-    from ...ingest.store.store import StoreError, explain
+    from ...ingest.store.errors import StoreError, explain
     from ...ingest.usage.reports import build_report, to_csv, to_table
     ctx = context(args)
     tz = resolve_zone(ctx, args.tz)
