@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..logs.claude import parse_claude
 from ..logs.discovery import Discovery, LogFile
-from ..logs.jsonl import LINE_TOO_LONG, ParseResult
+from ..logs.jsonl import FUTURE_CLAMPED, LINE_TOO_LONG, NOT_SKIPPED, ParseResult
 from ..logs.openclaw import parse_openclaw
 from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
@@ -104,11 +104,13 @@ class IngestSummary:
 
     def line(self) -> str:
         """The one-line summary printed after `tokentop ingest`."""
-        skipped = sum(self.skipped.values())
+        skipped = sum(n for reason, n in self.skipped.items() if reason not in NOT_SKIPPED)
         stores = f", {len(self.agent_stores)} OpenClaw agent stores" if self.agent_stores else ""
         text = (f"{self.files} files ({self.files_read} read, {_size(self.bytes_read)}){stores}, "
                 f"{self.new_requests} new responses, {self.updated_requests} updated, "
                 f"{skipped} malformed lines skipped, {self.seconds:.1f}s")
+        if self.skipped.get(FUTURE_CLAMPED):
+            text += f", {self.skipped[FUTURE_CLAMPED]} future times moved back to now"
         if self.errors:
             text += f", {len(self.errors)} unreadable files"
         return text
