@@ -34,8 +34,9 @@ _t0 = time.monotonic()
 atexit.register(lambda: open(os.environ["TOKENTOP_TEST_ELAPSED"], "w").write(str(time.monotonic() - _t0)))
 """
 HOOK_BUDGET_S, STATUSLINE_BUDGET_S = 0.300, 0.250
-SLACK_S = 0.25
-"""Generous: a loaded CI box schedules the threads late. Before the fix both waited 5.2 s."""
+SLACK_S = 0.45
+"""Generous: the figure also holds importing the command's modules, and a loaded CI box schedules threads late.
+Before the fix both waited 5.2 s."""
 
 
 @pytest.fixture

@@ -47,6 +47,13 @@ def rows(db: Path) -> int:
         con.close()
 
 
+def _rows_now(db: Path) -> int:
+    try:
+        return rows(db)
+    except sqlite3.Error:  # not created yet, or its schema not yet committed
+        return 0
+
+
 def workers_of(pid: int) -> list[int]:
     """Live processes whose parent is `pid` (from /proc)."""
     out = []
@@ -66,8 +73,12 @@ def test_ctrl_c_during_a_cold_backfill_is_one_line_and_keeps_its_batches(corpus,
     home, expected = corpus
     db = tmp_path / "u.db"
     proc = start_cli(["ingest", "--quiet"], home=home, db=db, prelude=SLOW_WRITES, start_new_session=True)
-    time.sleep(4.5)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
+    # Interrupt once the workers run and a first batch is committed (seen by a reader: WAL lets it look). Before
+    # the 2 s batches, nothing was committed until the whole 40 MB was read, and the run ended first.
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not (workers_of(proc.pid) and _rows_now(db)):
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before a batch was committed"
     kids = workers_of(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group: the parent and its workers
     out, err = proc.communicate(timeout=60)
