@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -94,11 +95,14 @@ class KeyedTable(DataTable):
 
     def _cell(self, col: Col, value: Cell) -> Cell:
         # Cells hold text from logs: no escape sequence reaches the screen, and a `[` is never read as markup
-        # (DataTable parses plain strings as markup).
+        # (DataTable parses plain strings as markup, so they are escaped, not turned into Text: same rendering).
         if isinstance(value, Text):
             plain = clean(value.plain)
             return value if plain == value.plain else Text(plain, style=value.style, justify=value.justify)
-        return Text(clean(value), justify="right" if col.right else None)
+        value = clean(value)
+        if col.right:
+            return Text(value, justify="right")
+        return escape(value)
 
     def set_rows(self, rows: list[tuple[str, tuple]]) -> None:
         keys = [k for k, _ in rows]
