@@ -11,7 +11,6 @@ from test_hook import FakeStdin
 from test_limits import DAY, HOUR, MIN, add_usage, make_store, ms
 
 from tokentop.ingest.claude_code import statusline
-from tokentop.ingest.claude_code.statusline import model_label, parse_input, render
 from tokentop.ingest.config import Settings
 from tokentop.ingest.usage.samples import load_samples
 from tokentop.ingest.claude_code.statusline import model_label, parse_input, render
