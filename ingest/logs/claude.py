@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..records import CLAUDE_CODE, UsageRecord
+from ..safe_text import clean_result
 from .jsonl import (
     BAD_FIELD,
     BOM,
@@ -20,8 +21,6 @@ from .jsonl import (
     looks_like_json_object,
     read_count,
 )
-from ..safe_text import clean_result
-from .jsonl import BAD_FIELD, MALFORMED, NO_ID, ParseResult, as_count, clamp_future, loads, looks_like_json_object
 
 SYNTHETIC_MODEL = "<synthetic>"
 TYPE_HEAD_BYTES = 2048

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..records import OPENCLAW, UsageRecord
+from ..safe_text import clean, clean_result
 from .claude import parse_timestamp
 from .jsonl import (
     BAD_FIELD,
@@ -19,9 +20,6 @@ from .jsonl import (
     looks_like_json_object,
     read_count,
 )
-from ..safe_text import clean, clean_result
-from .claude import parse_timestamp
-from .jsonl import BAD_FIELD, NO_ID, ParseResult, as_count, clamp_future, complete_lines, loads, looks_like_json_object
 
 
 def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, final_tail: bool = False) -> tuple[ParseResult, dict]:
