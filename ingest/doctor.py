@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 from .logs.discovery import configured_roots, discover
+from .logs.jsonl import FUTURE_CLAMPED, NOT_SKIPPED
 from .logs.openclaw_store.reader import StoreReader, find_stores
 from .logs.openclaw_store.schema import TESTED_SCHEMA, StoreUnreadable
 from .price_book import config_lines, unpriced_models
 from .records import OPENCLAW
+from .safe_text import for_terminal
 from .store.errors import StoreError
 from .store.schema import SCHEMA_VERSION
 from .store.store import Store
@@ -79,6 +81,11 @@ def agent_stores(settings) -> list[dict]:
 
 
 def format_report(report: dict) -> str:
+    """The report as text for a terminal (paths come from the disk and the config: never printed raw)."""
+    return for_terminal(_format_report(report))
+
+
+def _format_report(report: dict) -> str:
     lines = ["Log roots:"]
     for r in report["roots"]:
         mark = "✓" if r["exists"] else "✗"
@@ -112,7 +119,7 @@ def format_report(report: dict) -> str:
     lines.append(f"  {db['requests']:,} responses, {db['rolled_up_requests']:,} more in {db['rollup_rows']:,} rollup rows, "
                  f"{db['sessions']:,} sessions, {db['files']:,} files tracked, {db['tool_calls']:,} tool calls")
     lines.append(f"  history: {db['history_from'] or '—'} → {db['history_to'] or '—'}")
-    skipped = db["skipped_lines"]
+    skipped = {reason: n for reason, n in db["skipped_lines"].items() if reason not in NOT_SKIPPED}
     if skipped:
         lines.append("  skipped lines: " + ", ".join(f"{n} {reason}" for reason, n in skipped.items()))
     else:
@@ -124,6 +131,9 @@ def format_report(report: dict) -> str:
         for u in unpriced:
             lines.append(f"    {u['model']}: {u['requests']:,} responses")
             lines += [f"      {line}" for line in u["config"]]
+    clamped = db["skipped_lines"].get(FUTURE_CLAMPED)
+    if clamped:
+        lines.append(f"  kept with their time moved back to now: {clamped} responses dated in the future")
     if not db.get("summaries_consistent", True):
         lines.append("  PROBLEM: the per-slot sums that daily/weekly/monthly reports read disagree with the stored "
                      "responses; run `tokentop doctor --rebuild`")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+
+from ..ingest.safe_text import clean
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,9 +94,15 @@ class KeyedTable(DataTable):
         return True
 
     def _cell(self, col: Col, value: Cell) -> Cell:
-        if col.right and isinstance(value, str):
+        # Cells hold text from logs: no escape sequence reaches the screen, and a `[` is never read as markup
+        # (DataTable parses plain strings as markup, so they are escaped, not turned into Text: same rendering).
+        if isinstance(value, Text):
+            plain = clean(value.plain)
+            return value if plain == value.plain else Text(plain, style=value.style, justify=value.justify)
+        value = clean(value)
+        if col.right:
             return Text(value, justify="right")
-        return value
+        return escape(value)
 
     def set_rows(self, rows: list[tuple[str, tuple]]) -> None:
         keys = [k for k, _ in rows]

@@ -75,8 +75,9 @@ def pending_warning(store, statuses: dict[str, WindowStatus], thresholds: list[i
     return best
 
 
-def respond(store, settings, event: str | None, now: int) -> dict | None:
-    """The hook's JSON answer for this event, or None for no output."""
+def respond(store, settings, event: str | None, now: int, budget=None) -> dict | None:
+    """The hook's JSON answer for this event, or None for no output. Past `budget`, a warning is neither shown nor
+    marked as shown, so the next call still gives it."""
     zone = settings.zone()
     windows = ["week", "five_hour", "week_opus", "week_sonnet"]
     if settings.monthly_budget_usd:
@@ -95,6 +96,10 @@ def respond(store, settings, event: str | None, now: int) -> dict | None:
     if found is None:
         return None
     status, crossed, key = found
+    if budget is not None:
+        if budget.expired():
+            return None
+        store.db.execute(f"PRAGMA busy_timeout = {budget.left_ms()}")
     with store.transaction():
         # Every level up to the one shown counts as told: after "82%" nobody needs "60%".
         store.db.executemany(
@@ -104,13 +109,23 @@ def respond(store, settings, event: str | None, now: int) -> dict | None:
     return {"systemMessage": warning_message(status, zone, now)}
 
 
-def run(stdin: bytes, settings, db_path: Path, now: int) -> dict | None:
-    """Everything `tokentop hook` does between reading stdin and printing; exceptions are the caller's to swallow."""
-    from ..store.store import Store
+def run(stdin: bytes, settings, db_path: Path, now: int, budget=None) -> dict | None:
+    """Everything `tokentop hook` does between reading stdin and printing; exceptions are the caller's to swallow.
 
+    The store part runs against `budget` (BUSY_TIMEOUT_MS from the command's start unless given): a store that
+    another process keeps locked means no answer this once, never a wait."""
+    from .bounded import LATE, Budget, within
+
+    budget = budget or Budget(BUSY_TIMEOUT_MS)
     event = event_name(stdin)
     if not db_path.exists():
         return None  # no history yet: nothing to warn about, and a hook should not create a database
-    with Store(db_path, machine=settings.machine()) as store:
-        store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return respond(store, settings, event, now)
+    answer = within(budget, lambda: _answer(settings, db_path, event, now, budget))
+    return None if answer is LATE else answer
+
+
+def _answer(settings, db_path: Path, event: str | None, now: int, budget) -> dict | None:
+    from ..store.store import Store
+
+    with Store(db_path, busy_timeout_ms=budget.left_ms(), machine=settings.machine()) as store:
+        return respond(store, settings, event, now, budget)

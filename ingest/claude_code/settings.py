@@ -16,9 +16,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..store.permissions import is_read_only
+
 HOOK_EVENTS = ("UserPromptSubmit", "PreToolUse")
 HOOK_TIMEOUT_S = 10
 BACKUP_MARK = ".tokentop-backup-"
+KEEP_BACKUPS = 5
+"""Backups kept after a write: the first one (the file as it was before tokentop ever changed it, which uninstall
+can restore byte for byte) and the newest others."""
 
 
 class SettingsFileError(Exception):
@@ -268,8 +273,14 @@ def dump(data: dict, like: str | None = None) -> str:
 
 
 def backups(target: Path) -> list[Path]:
-    """Backups tokentop made of this file, oldest first."""
-    return sorted(target.parent.glob(target.name + BACKUP_MARK + "*"))
+    """Backups tokentop made of this file, oldest first (by the time in the name, then the `-<n>` of a second
+    backup within the same second)."""
+    prefix = len(target.name + BACKUP_MARK)
+
+    def order(path: Path):
+        rest = path.name[prefix:]  # YYYYmmdd-HHMMSS, then -<n> for another backup in the same second
+        return rest[:15], int(rest[16:]) if rest[16:].isdigit() else 1
+    return sorted(target.parent.glob(target.name + BACKUP_MARK + "*"), key=order)
 
 
 def plan(path: Path, action: str, exe: str | None = None) -> Plan:
@@ -304,6 +315,11 @@ def apply(p: Plan, now: float | None = None) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     backup = None
     mode = 0o600
+    if p.old_text is not None and is_read_only(target):
+        raise SettingsFileError(
+            f"{target} is read-only (mode {target.stat().st_mode & 0o777:o}), so tokentop will not replace it or "
+            "change its permissions. Make it writable (chmod u+w) and run this again, or add the entries shown by "
+            "`--dry-run` yourself. Nothing was written.")
     if p.old_text is not None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
         backup = target.with_name(target.name + BACKUP_MARK + stamp)
@@ -329,4 +345,20 @@ def apply(p: Plan, now: float | None = None) -> Path | None:
         except OSError:
             pass
         raise
+    prune_backups(target)
     return backup
+
+
+def prune_backups(target: Path, keep: int = KEEP_BACKUPS) -> list[Path]:
+    """Delete all but the first backup and the newest `keep - 1`; returns what was deleted. A backup that cannot
+    be deleted is left (a stray backup costs a few KB; failing the write for it would cost more)."""
+    found = backups(target)
+    doomed = found[1:len(found) - (keep - 1)] if len(found) > keep else []
+    removed = []
+    for path in doomed:
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed

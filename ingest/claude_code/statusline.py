@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..safe_text import clean
 from ..text import UNKNOWN, clock_time, dollars, pct_text, reset_text
 from ..usage.samples import Sample, round_minute
 from ..usage.windows import OFFICIAL_WINDOWS
@@ -71,7 +72,8 @@ def model_label(model) -> str | None:
             return f"{m[1].capitalize()} {m[2]}" + (f".{m[3]}" if m[3] else "")
     name = model.get("display_name")
     if isinstance(name, str):
-        cleaned = re.sub(r"[^A-Za-z0-9 .()-]", "", name)[:24].strip()
+        # Whole escape sequences go first, so their parameters do not survive as letters.
+        cleaned = re.sub(r"[^A-Za-z0-9 .()-]", "", clean(name))[:24].strip()
         return cleaned or None
     return None
 
@@ -150,8 +152,14 @@ def format_fields(fmt: str) -> set[str]:
         return set(FIELDS)
 
 
-def render(text: str | bytes, settings, db_path: Path, now: int) -> str:
-    """Record the payload's samples and return our line. Never raises for a bad payload or store."""
+def render(text: str | bytes, settings, db_path: Path, now: int, budget=None) -> str:
+    """Record the payload's samples and return our line. Never raises for a bad payload or store.
+
+    The store part runs against `budget` (BUSY_TIMEOUT_MS from the command's start unless given): when another
+    process keeps the store locked, the line is the payload's own figures, with "–" for what only the store knows."""
+    from .bounded import LATE, Budget, within
+
+    budget = budget or Budget(BUSY_TIMEOUT_MS)
     parsed = parse_input(text)
     zone = settings.zone()
     fmt = settings.statusline_format or DEFAULT_FORMAT
@@ -160,15 +168,19 @@ def render(text: str | bytes, settings, db_path: Path, now: int) -> str:
     except (ValueError, IndexError, KeyError, AttributeError, TypeError):
         fmt = DEFAULT_FORMAT  # a format that cannot be filled: the default, rather than a broken line
     values = payload_values(parsed, zone, now)
-    try:
-        _from_store(parsed, settings, db_path, zone, now, format_fields(fmt), values)
-    except Exception:  # noqa: BLE001 - a statusline must print something, whatever the store's state
-        pass
-    return format_line(fmt, values)
+    wanted = format_fields(fmt)
+
+    def from_store() -> dict[str, str]:
+        filled = dict(values)  # a copy: a late thread must not change the line being printed
+        _from_store(parsed, settings, db_path, zone, now, wanted, filled, budget.left_ms())
+        return filled
+
+    filled = within(budget, from_store)  # any store error is LATE too: a statusline must print something
+    return format_line(fmt, values if filled is LATE else filled)
 
 
 def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int, wanted: set[str],
-                values: dict[str, str]) -> None:
+                values: dict[str, str], busy_ms: int = BUSY_TIMEOUT_MS) -> None:
     """Record the samples, then fill from the store what the payload did not give: windows it lacked (older
     Claude Code, API-key users: calibrated or configured figures), today's cost, and the ETA if the format asks."""
     from ..store.store import Store
@@ -177,8 +189,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
 
     if not db_path.exists() and not parsed.samples:
         return  # nothing to record and nothing to read: do not create a database for this
-    with Store(db_path, machine=settings.machine()) as store:
-        store.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    with Store(db_path, busy_timeout_ms=busy_ms, machine=settings.machine()) as store:
         if parsed.samples:
             try:
                 record_samples(store, parsed.samples, now, parsed.session_id)

@@ -99,7 +99,8 @@ class Backfill:
                 and threading.active_count() == 1):
             import multiprocessing
             try:
-                pool = multiprocessing.get_context("fork").Pool(PARALLEL_WORKERS)
+                pool = multiprocessing.get_context("fork").Pool(PARALLEL_WORKERS, initializer=_worker_start,
+                                                                initargs=(os.getpid(),))
             except (ValueError, OSError):  # no fork here, or no processes left: read serially
                 pool = None
         if pool is None:
@@ -162,6 +163,22 @@ class Backfill:
         if files:
             ingester.write(files, combined, outcomes[-1], nbytes)
         return outcomes
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker, once: Ctrl-C is the parent's to handle (it stops the pool; a worker printing its own
+    KeyboardInterrupt traceback was the noise), and a worker dies with its parent rather than failing on the
+    broken result pipe with a BrokenPipeError traceback."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG (Linux); elsewhere this fails and is skipped
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
 
 
 def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:

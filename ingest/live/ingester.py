@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..logs.claude import parse_claude
 from ..logs.discovery import Discovery, LogFile
-from ..logs.jsonl import LINE_TOO_LONG, ParseResult
+from ..logs.jsonl import FUTURE_CLAMPED, LINE_TOO_LONG, NOT_SKIPPED, ParseResult
 from ..logs.openclaw import parse_openclaw
 from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
@@ -34,6 +35,9 @@ COMMIT_BYTES = 64 << 20
 BATCH_BYTES = 256 << 20
 """During `ingest_all`, files share one transaction until this much was read: every commit rewrites the index
 pages the batch touched (random keys touch most of them), so 64 MB batches spent 0.4 s per GB committing."""
+BATCH_SECONDS = 2.0
+"""…or once it is this old, whichever comes first: an interrupted or killed cold backfill loses at most about this
+much work, however slow the machine (at backfill speed 2 s is near 256 MB anyway, so commits are no more frequent)."""
 MAX_LINE_BYTES = 64 << 20
 """A line longer than this is skipped and counted rather than held in memory."""
 
@@ -100,11 +104,13 @@ class IngestSummary:
 
     def line(self) -> str:
         """The one-line summary printed after `tokentop ingest`."""
-        skipped = sum(self.skipped.values())
+        skipped = sum(n for reason, n in self.skipped.items() if reason not in NOT_SKIPPED)
         stores = f", {len(self.agent_stores)} OpenClaw agent stores" if self.agent_stores else ""
         text = (f"{self.files} files ({self.files_read} read, {_size(self.bytes_read)}){stores}, "
                 f"{self.new_requests} new responses, {self.updated_requests} updated, "
                 f"{skipped} malformed lines skipped, {self.seconds:.1f}s")
+        if self.skipped.get(FUTURE_CLAMPED):
+            text += f", {self.skipped[FUTURE_CLAMPED]} future times moved back to now"
         if self.errors:
             text += f", {len(self.errors)} unreadable files"
         return text
@@ -129,6 +135,7 @@ class Ingester:
         self.chunk_bytes = chunk_bytes
         self.commit_bytes = max(commit_bytes, chunk_bytes)
         self.max_line_bytes = max_line_bytes
+        self.batch_seconds = BATCH_SECONDS
         self.cursor = FileCursor(store)
         self._batch: _Batch | None = None
         self.agent_stores = AgentStores(self)
@@ -253,14 +260,16 @@ class Ingester:
             with self.store.transaction():
                 written = self._write_rows(files, pending)
         else:
-            # A backfill's shared transaction, committed once it holds BATCH_BYTES: rows and positions still
-            # commit together, and a kill loses at most that much reading.
+            # A backfill's shared transaction, committed once it holds BATCH_BYTES or is BATCH_SECONDS old: rows
+            # and positions still commit together, and a kill or Ctrl-C loses at most that much work.
             if batch.tx is None:
                 batch.tx = self.store.transaction()
                 batch.tx.__enter__()
+                batch.started = time.monotonic()
             written = self._write_rows(files, pending)
             batch.bytes += nbytes
-            if batch.bytes >= max(self.commit_bytes, BATCH_BYTES):
+            if (batch.bytes >= max(self.commit_bytes, BATCH_BYTES)
+                    or time.monotonic() - batch.started >= self.batch_seconds):
                 self.end_batch(keep=True)
         outcome.lines += pending.lines
         outcome.new_requests += written.new_requests
@@ -304,6 +313,8 @@ class _Batch:
 
     tx: object | None = None
     bytes: int = 0
+    started: float = 0.0
+    """When its transaction began (monotonic seconds)."""
 
 
 def merge(into: ParseResult, part: ParseResult) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..logs.discovery import LogFile, configured_roots, discover
+from ..store.errors import StoreError, explain
 from ..store.store import Store
 from ..usage.alerts import Alert, check_alerts
 from .follower import Follower
@@ -255,8 +257,16 @@ class WatchService:
             self._ingester = self._make_ingester()
             self._retry_at = min(self._retry_at, time.monotonic() + self._retry_delay)
             self._retry_delay = min(self._retry_delay * 2, MAX_RETRY_SECONDS)
-            self._reporter.failed(f"{type(exc).__name__}: {exc}")
-            log.warning("ingest step failed (will retry): %s", exc, exc_info=True)
+            # A store failure (disk full, locked, read-only) is one explained line, never a traceback; anything
+            # else is a bug worth its traceback, at debug level only.
+            known = isinstance(exc, (sqlite3.Error, StoreError, OSError))
+            path = self.db_path or (self._guard.db_file if self._guard is not None else None) or "the database"
+            text = str(explain(path, exc)) if isinstance(exc, sqlite3.Error) else str(exc)
+            text = text if known else f"{type(exc).__name__}: {exc}"
+            self._reporter.failed(text)
+            log.warning("ingest step failed (will retry): %s", text)
+            if not known:
+                log.debug("the failed step's traceback", exc_info=True)
             return False
 
     def _catch_up(self, refill: bool = False) -> IngestSummary:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..logs.discovery import LogFile, classify, discover
+from ..logs.discovery import LogFile, classify, discover, inside_roots, real_roots
 from ..logs.openclaw_store.schema import DB_NAME
 from ..store.store import FileState
 from .tail import stat_differs
@@ -191,6 +191,8 @@ class Sources:
             st = os.stat(path)
         except OSError:
             st = None
+        if os.path.islink(path) and not inside_roots(path, real_roots(r for r, _ in self.roots)):
+            return []  # a link out of the log roots (to /etc/passwd, say) is not followed: the walk counts it
         if st is not None and stat.S_ISDIR(st.st_mode):
             self._index_dirs(path, root, source)
             found = discover(roots=[(Path(path), source)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..records import CLAUDE_CODE, UsageRecord
+from ..safe_text import clean_result
 from .jsonl import (
     BAD_FIELD,
     BOM,
@@ -15,6 +16,7 @@ from .jsonl import (
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    clamp_future,
     loads,
     looks_like_json_object,
     read_count,
@@ -92,7 +94,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
         start = end + 1
     if undated:
         _date_from_siblings(undated, result)
-    return result
+    return clamp_future(clean_result(result))
 
 
 def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: ParseResult) -> None:

@@ -77,14 +77,16 @@ def classify(path: str, root: str, source: str) -> LogFile | None:
 def discover(settings=None, roots: list[tuple[Path, str]] | None = None) -> Discovery:
     """Walk every root (following links, never looping) and list the session files in a stable order."""
     found = Discovery()
-    for root, source in roots if roots is not None else configured_roots(settings):
+    listed = roots if roots is not None else configured_roots(settings)
+    allowed = real_roots(root for root, _ in listed)
+    for root, source in listed:
         root_s = str(root)
         entry = Root(root_s, source, root.is_dir())
         found.roots.append(entry)
         if not entry.exists:
             continue
         before = len(found.files)
-        _walk(root_s, root_s, source, found, set())
+        _walk(root_s, root_s, source, found, set(), allowed)
         entry.files = len(found.files) - before
     seen: set[str] = set()
     unique = []
@@ -103,7 +105,20 @@ def discover(settings=None, roots: list[tuple[Path, str]] | None = None) -> Disc
     return found
 
 
-def _walk(directory: str, root: str, source: str, found: Discovery, visiting: set[tuple[int, int]]) -> None:
+def real_roots(roots) -> tuple[str, ...]:
+    """The roots as they really are on disk (links resolved), for `inside_roots`."""
+    return tuple(os.path.realpath(r) for r in roots if os.path.isdir(r))
+
+
+def inside_roots(path: str, allowed: tuple[str, ...]) -> bool:
+    """True when `path`, links resolved, is one of the roots or inside one. A link in a root that points elsewhere
+    (`~/.claude/projects/x.jsonl -> /etc/passwd`) is not followed: list its target as a root to have it read."""
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in allowed)
+
+
+def _walk(directory: str, root: str, source: str, found: Discovery, visiting: set[tuple[int, int]],
+          allowed: tuple[str, ...]) -> None:
     try:
         st = os.stat(directory)
     except OSError:
@@ -125,8 +140,11 @@ def _walk(directory: str, root: str, source: str, found: Discovery, visiting: se
             found.problem("non-utf8-name")  # no tool we read writes one, and SQLite cannot store it as text
             continue
         try:
+            if entry.is_symlink() and not inside_roots(entry.path, allowed):
+                found.problem("symlink-outside-roots")
+                continue
             if entry.is_dir(follow_symlinks=True):
-                _walk(entry.path, root, source, found, visiting)
+                _walk(entry.path, root, source, found, visiting, allowed)
                 continue
             log = classify(entry.path, root, source)
             if log is None:

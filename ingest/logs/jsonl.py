@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -32,6 +33,12 @@ BOM = b"\xef\xbb\xbf"
 """A UTF-8 byte-order mark: files copied or converted on Windows start with one; it is not part of the JSON."""
 # A count written as a string is read only in plain decimal form ("1234"); "1e3", " 12", "12.0", "0x10" are not counts.
 _DIGITS = re.compile(r"(?:0|[1-9][0-9]{0,18})\Z", re.ASCII)
+FUTURE_CLAMPED = "future-time-clamped"
+"""Not a skipped line: a response kept, its time (year 9999, a clock far ahead) moved back to now + FUTURE_SLACK_MS.
+Counted with the skipped lines so `doctor` shows it per file."""
+NOT_SKIPPED = frozenset({FUTURE_CLAMPED})
+"""Reasons in the skipped counts that are not lines passed over."""
+FUTURE_SLACK_MS = 60_000
 
 
 @dataclass(slots=True)
@@ -58,17 +65,52 @@ def loads(line: bytes, result: ParseResult) -> dict | None:
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
-        result.skipped[MALFORMED] += 1
-        return None
+        value = _loads_replacing(line)
+        if value is None:
+            result.skipped[MALFORMED] += 1
+            return None
     if not isinstance(value, dict):
         result.skipped[NOT_AN_OBJECT] += 1
         return None
     return value
 
 
+def _loads_replacing(line: bytes):
+    """A line that is valid JSON once its invalid UTF-8 bytes become U+FFFD (one bad byte in a response's text
+    must not lose the response); None when it is not valid JSON even then. orjson reads only valid UTF-8."""
+    try:
+        line.decode("utf-8")
+        return None  # valid UTF-8, so the JSON itself is broken
+    except UnicodeDecodeError:
+        pass
+    try:
+        return orjson.loads(line.decode("utf-8", "replace"))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def clamp_future(result: ParseResult, now_ms: int | None = None) -> ParseResult:
+    """Move response times later than now + a minute back to that, and count them: a line dated 9999 must not
+    keep its session "live" forever or sit past every report's end."""
+    limit = (int(time.time() * 1000) if now_ms is None else now_ms) + FUTURE_SLACK_MS
+    clamped = 0
+    for rec in result.records:
+        if rec.ts_ms > limit:
+            rec.ts_ms = limit
+            clamped += 1
+    if clamped:
+        result.skipped[FUTURE_CLAMPED] += clamped
+        for info in result.sessions.values():
+            if info.first_ts_ms is not None and info.first_ts_ms > limit:
+                info.first_ts_ms = limit
+            if info.last_ts_ms is not None and info.last_ts_ms > limit:
+                info.last_ts_ms = limit
+    return result
+
+
 def looks_like_json_object(line: bytes) -> bool:
     """Cheap shape check for lines the pre-filter lets pass unparsed, so garbage is still counted."""
-    line = line.strip()
+    line = line.strip().removeprefix(BOM)
     return line[:1] == b"{" and line[-1:] == b"}"
 
 

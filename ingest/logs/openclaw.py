@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..records import OPENCLAW, UsageRecord
+from ..safe_text import clean, clean_result
 from .claude import parse_timestamp
 from .jsonl import (
     BAD_FIELD,
@@ -13,6 +14,7 @@ from .jsonl import (
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    clamp_future,
     complete_lines,
     loads,
     looks_like_json_object,
@@ -51,7 +53,7 @@ def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, fina
             if isinstance(entry.get("id"), str) and entry["id"]:
                 target["session_id"] = entry["id"]
             if isinstance(entry.get("cwd"), str):
-                target["cwd"] = entry["cwd"]
+                target["cwd"] = clean(entry["cwd"])  # carried in the stored file state: clean it there too
         elif kind == "model_change":
             _set_model(target, entry.get("modelId"), entry.get("provider"))
         elif kind == "custom" and entry.get("customType") == "model-snapshot":
@@ -60,13 +62,13 @@ def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, fina
                 _set_model(target, data_.get("modelId"), data_.get("provider"))
         elif kind == "message":
             _message(entry, target, result, complete)
-    return result, state
+    return clamp_future(clean_result(result)), state
 
 
 def _set_model(state: dict, model, provider) -> None:
     if isinstance(model, str) and model:
-        state["model"] = model
-        state["provider"] = provider if isinstance(provider, str) else None
+        state["model"] = clean(model)
+        state["provider"] = clean(provider) if isinstance(provider, str) else None
 
 
 def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> None:

@@ -17,7 +17,8 @@ from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
 from . import machines, retention
 from .dedup import WINS_SQL, wins
-from .errors import BUSY_TIMEOUT_MS, explain
+from .errors import BUSY_TIMEOUT_MS, StoreError, explain
+from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
 from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
 
 CACHE_KIB = 16 << 10
@@ -96,7 +97,7 @@ class Store:
     """One connection to the usage database. Not shared across threads: open one per thread."""
 
     def __init__(self, path: Path | str, prices: PriceTable | None = None, readonly: bool = False,
-                 machine: str | None = None) -> None:
+                 machine: str | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
         self.machine = machine or machines.default_machine()  # what this store's own rows carry
         self.prices = prices
@@ -104,6 +105,7 @@ class Store:
         self.warnings: list[str] = []
         """Things worth telling the user about the files (permissions tightened); callers print them."""
         if str(path) != ":memory:":
+            _check_path(self.path, readonly)  # a folder or a read-only file there: refuse before changing anything
             tightened = ensure_private_dir(self.path.parent)
             if tightened:
                 self.warnings.append(tightened)
@@ -115,15 +117,17 @@ class Store:
                 # Create the file 0600 before SQLite does, so it is never briefly world-readable.
                 fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
-            self._tighten_files()
         self._identity: tuple[int, int] | None = None
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            self.db = sqlite3.connect(str(self.path), timeout=busy_timeout_ms / 1000, isolation_level=None,
                                       check_same_thread=False)
             if str(path) != ":memory:":
                 st = os.stat(self.path)
                 self._identity = (st.st_dev, st.st_ino)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            _refuse_foreign(self.db, self.path)  # before WAL mode, which would already change another's file
+            if str(path) != ":memory:":
+                self._tighten_files()
             enable_wal(self.db)
             self.db.execute("PRAGMA synchronous = NORMAL")
             # The default 2 MB cache made a cold backfill's random-key index inserts re-read and re-spill pages
@@ -145,7 +149,7 @@ class Store:
             p = Path(str(self.path) + suffix)
             try:
                 mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else 0
-                if mode & 0o077:
+                if mode & 0o077 and not is_read_only(p):  # a file the user made read-only keeps its mode
                     os.chmod(p, 0o600)
                     self.warnings.append(f"{p} was readable by other users (mode {mode:o}); tightened to 600")
             except OSError:
@@ -385,6 +389,21 @@ class Store:
 
     def skipped_by_reason(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY 2 DESC"))
+
+
+def _check_path(path: Path, readonly: bool) -> None:
+    try:
+        check_path(path, readonly)
+    except PermissionRefused as exc:
+        raise StoreError(str(exc)) from None
+
+
+def _refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        refuse_foreign(db, path)
+    except PermissionRefused as exc:
+        db.close()
+        raise StoreError(str(exc)) from None
 
 
 def _priced(quote: Quote, reported: float | None) -> tuple[float, int]:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
+from ..safe_text import clean, csv_cell
 from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import dollars, iso_local
@@ -364,7 +365,8 @@ def to_csv(report: Report) -> str:
     writer.writerow([*CSV_COLUMNS, *extra_cols])
     for row in report.rows:
         d = row.as_dict()
-        writer.writerow([d[c] for c in CSV_COLUMNS] + [d.get(c) if d.get(c) is not None else "" for c in extra_cols])
+        cells = [d[c] for c in CSV_COLUMNS] + [d.get(c) if d.get(c) is not None else "" for c in extra_cols]
+        writer.writerow([csv_cell(v) for v in cells])  # no escapes, no formulas: cells come from logs
     return buf.getvalue()
 
 
@@ -381,11 +383,11 @@ def to_table(report: Report, width: int = 100) -> str:
     body = []
     for row in report.rows:
         t = row.totals
-        key = row.key
+        key = clean(row.key)
         if report.kind == "sessions":
             title = row.extra.get("title") or ""
             project = (row.extra.get("project") or "").rstrip("/").rsplit("/", 1)[-1]
-            key = f"{key[:8]} {project} {title}".strip()
+            key = clean(f"{key[:8]} {project} {title}".strip())
         elif report.kind == "projects":
             key = key.replace(_home(), "~", 1)
         cells = [key, f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",

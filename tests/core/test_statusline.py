@@ -65,7 +65,7 @@ def test_missing_rate_limits_keeps_the_model():
 def test_model_label_never_passes_text_through_unfiltered():
     assert model_label({"id": "claude-haiku-4-5-20251001"}) == "Haiku 4.5"
     assert model_label({"id": "us.anthropic.claude-opus-4-1-20250805-v1:0"}) == "Opus 4.1"
-    assert model_label({"id": "x", "display_name": "Evil $(touch /tmp/x) \x1b[31m`id`"}) == "Evil (touch tmpx) 31mid"
+    assert model_label({"id": "x", "display_name": "Evil $(touch /tmp/x) \x1b[31m`id`"}) == "Evil (touch tmpx) id"
     assert model_label({"id": "claude-3-5-sonnet-20241022", "display_name": "Sonnet 3.5"}) == "Sonnet 3.5"
     assert model_label({"id": "claude-opus-4-20250514"}) == "Opus 4"
     assert model_label("claude-opus-4-6") is None

@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from tokentop.ingest.store.recovery import diagnose
-
 from faultkit import dump, integrity, run_cli, write_config
 from support.loglines import assistant, write_lines
+
+from tokentop.ingest.store.recovery import diagnose
 
 pytestmark = pytest.mark.faults
 
@@ -136,7 +135,7 @@ def test_doctor_rebuild_on_demand(history, home):
     report = run_cli(["doctor"], home=home, db=db)  # looking is not writing: it reports, moves nothing
     assert report.returncode == 1 and "PROBLEM" in report.stdout.decode() and b"Traceback" not in report.stderr
     assert not list(db.parent.glob("usage.db.*-*"))
-    proc = run_cli(["doctor", "--rebuild"], home=home, db=db)
+    proc = run_cli(["doctor", "--rebuild", "--yes"], home=home, db=db)
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode()
     assert "Moved the old database to" in out and "unknown" in out
@@ -146,7 +145,7 @@ def test_doctor_rebuild_on_demand(history, home):
 
 def test_healthy_rebuild_on_demand_counts_what_is_lost(history, home):
     db, reference = history
-    proc = run_cli(["doctor", "--rebuild"], home=home, db=db)
+    proc = run_cli(["doctor", "--rebuild", "--yes"], home=home, db=db)
     assert proc.returncode == 0, proc.stderr.decode()
     assert f"{DELETED * RESPONSES:,} responses in the old database" in proc.stdout.decode()
     assert dump(db) == reference

@@ -9,6 +9,8 @@ import sys
 import time
 from datetime import date
 
+from ...ingest.safe_text import clean
+
 
 class UserFacingError(Exception):
     """A problem explained in one line (bad config, damaged or locked store); printed without a traceback."""
@@ -51,6 +53,11 @@ def open_store(ctx, readonly: bool = False):
         raise UserFacingError(f"{ctx.db_path}: cannot open the database ({exc.strerror or exc})") from None
 
 
+interrupted = False
+"""Set by Ctrl-C (see `main`): SQLite reports a KeyboardInterrupt raised inside one of tokentop's SQL functions as
+"user-defined function raised exception", which must still end as an interruption, not as a store error."""
+
+
 def explained(handler):
     """Wrap a command so a store failure half-way (disk full, locked, read-only, damaged) is one line, not a traceback."""
     @functools.wraps(handler)
@@ -60,9 +67,11 @@ def explained(handler):
         from ...ingest.store.errors import StoreError, explain
         try:
             return handler(args)
-        except StoreError as exc:
-            raise UserFacingError(str(exc)) from None
-        except sqlite3.Error as exc:
+        except (StoreError, sqlite3.Error) as exc:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            if isinstance(exc, StoreError):
+                raise UserFacingError(str(exc)) from None
             raise UserFacingError(str(explain(context(args).db_path, exc))) from None
     return run
 
@@ -82,7 +91,7 @@ class ProgressBar:
         self.last = now
         width = 30
         filled = int(width * done / total) if total else width
-        name = os.path.basename(path)[:30]
+        name = clean(os.path.basename(path))[:30]  # a file name can hold escapes too
         line = f"\r[{'█' * filled}{' ' * (width - filled)}] {done}/{total} files  {name:<30}"
         sys.stderr.write(line)
         sys.stderr.flush()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ...ingest.logs.discovery import roots_hint
+from ...ingest.safe_text import clean, clean_tree
 from .common import UserFacingError, context, day_arg, explained, open_store, resolve_zone, run_ingest
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="roots, files, rows, skipped lines and database health")
     p.add_argument("--rebuild", action="store_true",
                    help="move the database aside and rebuild it from the logs still on disk")
+    p.add_argument("--yes", action="store_true", help="with --rebuild: do not ask (for scripts)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_doctor)
 
@@ -73,7 +75,7 @@ def cmd_ingest(args) -> int:
         print(roots_hint(summary), file=sys.stderr)
     print(summary.line())
     for path, error in list(summary.errors.items())[:5]:
-        print(f"  could not read {path}: {error}", file=sys.stderr)
+        print(clean(f"  could not read {path}: {error}"), file=sys.stderr)
     return 0
 
 
@@ -106,21 +108,36 @@ def check_machine(store, name: str) -> None:
 
 @explained
 def cmd_report(args) -> int:
+    import sqlite3
+
+    from ...ingest.store.errors import StoreError, explain
     from ...ingest.usage.reports import build_report, to_csv, to_table
     ctx = context(args)
     tz = resolve_zone(ctx, args.tz)
     if args.since and args.until and args.since > args.until:
         raise UserFacingError(f"--since {args.since} is after --until {args.until}")
+    ingest = {"ran": not args.no_ingest, "ok": True, "error": None}
     with open_store(ctx) as store:
         if not args.no_ingest:
-            run_ingest(ctx, store, quiet=True)
+            try:
+                run_ingest(ctx, store, quiet=True)
+            except (StoreError, sqlite3.Error, UserFacingError) as exc:
+                if not args.json:
+                    raise
+                # A script reading the JSON must see that these totals stop where the failed ingest stopped.
+                why = explain(ctx.db_path, exc) if isinstance(exc, sqlite3.Error) else exc
+                ingest.update(ok=False, error=str(why))
         if args.html or args.md:
             return _write_snapshot(args, ctx, store, tz)
         if args.machine is not None:
             check_machine(store, args.machine)
         report = build_report(store, args.kind, tz, args.since, args.until, args.source, machine=args.machine)
     if args.json:
-        print(json.dumps(report.as_json(), indent=2))
+        print(json.dumps(clean_tree({**report.as_json(), "ingest": ingest}), indent=2))
+        if not ingest["ok"]:
+            print(f"tokentop: {clean(ingest['error'])} (the report shows what the store holds so far)",
+                  file=sys.stderr)
+            return 2
     elif args.csv:
         sys.stdout.write(to_csv(report))
     else:
@@ -134,6 +151,7 @@ def cmd_doctor(args) -> int:
     from ...ingest import doctor
     ctx = context(args)
     if args.rebuild:
+        _confirm_rebuild(ctx, args.yes)
         lock = ctx.writer_lock()
         if not lock.acquire():
             raise UserFacingError(f"another tokentop (pid {lock.holder_pid() or '?'}) is writing to {ctx.db_path}; "
@@ -144,8 +162,25 @@ def cmd_doctor(args) -> int:
             lock.release()
         return 0
     report = doctor.examine(ctx)
-    print(json.dumps(report, indent=2) if args.json else doctor.format_report(report))
+    print(json.dumps(clean_tree(report), indent=2) if args.json else doctor.format_report(report))
     return 0 if report["database"].get("ok", False) else 1
+
+
+def _confirm_rebuild(ctx, yes: bool) -> None:
+    """A rebuild drops history whose logs are gone from the live store: ask on a terminal; a script says --yes."""
+    if yes or not ctx.db_path.exists():
+        return
+    question = (f"Move {ctx.db_path} aside and rebuild it from the logs on disk? Responses whose logs are gone "
+                "stay only in the moved file. [y/N] ")
+    if not sys.stdin.isatty():
+        raise UserFacingError("doctor --rebuild moves the database aside; run it from a terminal to be asked, or "
+                              "add --yes. Nothing was changed.")
+    try:
+        answer = input(clean(question))
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UserFacingError("not rebuilt; nothing was changed.")
 
 
 def cmd_config(args) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from ...ingest.clock import now_ms as _now_ms
 from .common import explained
@@ -73,13 +74,15 @@ def _quiet_context(args):
 # -- statusline -------------------------------------------------------------------------------------
 
 def cmd_statusline(args) -> int:
+    started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     line = "tokentop: –"
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import statusline
+        from ...ingest.claude_code.bounded import Budget
         wrapped = statusline.Wrapped(args.then, stdin) if args.then else None
         settings, db_path = _quiet_context(args)
-        line = statusline.render(stdin, settings, db_path, _now_ms())
+        line = statusline.render(stdin, settings, db_path, _now_ms(), Budget(statusline.BUSY_TIMEOUT_MS, started))
         if wrapped is not None:
             line = statusline.combine(line, wrapped.lines())
     except Exception:  # noqa: BLE001 - never fail loudly inside Claude Code's status bar
@@ -95,11 +98,13 @@ def cmd_statusline(args) -> int:
 # -- hook -------------------------------------------------------------------------------------------
 
 def cmd_hook(args) -> int:
+    started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import hook
+        from ...ingest.claude_code.bounded import Budget
         settings, db_path = _quiet_context(args)
-        answer = hook.run(stdin, settings, db_path, _now_ms())
+        answer = hook.run(stdin, settings, db_path, _now_ms(), Budget(hook.BUSY_TIMEOUT_MS, started))
         if answer:
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
@@ -183,6 +188,7 @@ def status_text(statuses, active, level, zone, now) -> str:
 
 @explained  # a store failure half-way is one line, not a traceback
 def cmd_status(args) -> int:
+    from ...ingest.safe_text import clean_tree, for_terminal
     from .common import context, open_store, run_ingest
     ctx = context(args)
     zone = ctx.settings.zone()
@@ -195,9 +201,9 @@ def cmd_status(args) -> int:
             check_machine(store, args.machine)
         statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
     if args.json:
-        print(json.dumps(status_json(statuses, fired, active, level, zone, now, args.machine), indent=2))
+        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine)), indent=2))
     else:
-        print(status_text(statuses, active, level, zone, now))
+        print(for_terminal(status_text(statuses, active, level, zone, now)))
     return level
 
 

@@ -4,9 +4,11 @@ statusline and hook commands start fast; only the bare `tokentop` (the TUI) impo
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
-from . import data, limits, machines, prices, serve
+from . import common, data, limits, machines, prices, serve
 from .common import UserFacingError
 from .launch import run_tui
 
@@ -45,15 +47,38 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         handler = run_tui
+    previous = signal.signal(signal.SIGINT, _interrupt) if _main_thread() else None
     try:
         return handler(args) or 0
     except KeyboardInterrupt:
+        # One line, no traceback; every commit made before it is kept, and the next run carries on from there.
+        print("tokentop: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # The reader went away (`tokentop report | head`): stop quietly, and let the exit's flush go nowhere.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return 0
     except UserFacingError as exc:
         print(f"tokentop: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    """Ctrl-C: remembered first, because SQLite turns the KeyboardInterrupt into an error when it is raised inside
+    one of our SQL functions (see `common.interrupted`)."""
+    common.interrupted = True
+    raise KeyboardInterrupt
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from ...ingest.safe_text import clean
 from ...ingest.text import pct_text
 from ...ingest.usage import queries
 from ...widgets import fmt
@@ -205,8 +206,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
 
     @staticmethod
     def _top_sessions(ov: queries.Overview, week) -> list[tuple[str, float]]:
-        names = {s.session_id: f"{fmt.project_name(s.project)} · {s.title or s.session_id[:8]}" for s in ov.sessions}
-        return [(names.get(sid, sid[:8]), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
+        names = {s.session_id: clean(f"{fmt.project_name(s.project)} · {s.title or s.session_id[:8]}")
+                 for s in ov.sessions}
+        return [(names.get(sid, clean(sid[:8])), share) for sid, share in (getattr(week, "top_sessions", None) or [])]
 
     def _show_alerts(self, fired: list, active: list) -> None:
         """A toast per newly fired alert (and the bell if asked for); the banner keeps the worst active one: critical

@@ -14,11 +14,11 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from ...ingest.pricing import PricingError
+from ...ingest.safe_text import clean
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.gauge import fit_parts
 from ...widgets.tables import Col, KeyedTable
-
 from ..loading import Reloads
 from .too_small import ChecksSize
 from ..messages import SessionLoaded
@@ -92,7 +92,7 @@ class SessionScreen(ChecksSize, Reloads, Screen):
     def _apply(self, d: queries.SessionDetail) -> None:
         tz = self.app.tz
         now = self.app.now_ms()
-        title = d.title or f"session {d.session_id}"
+        title = clean(d.title or f"session {d.session_id}")
         self.query_one("#session-title", Static).update(title)
         if not d.found:
             self.query_one("#session-facts", Static).update(f"No usage recorded for session {d.session_id}.")
@@ -114,7 +114,8 @@ class SessionScreen(ChecksSize, Reloads, Screen):
              f"cache write {fmt.tokens(t.cache_creation_tokens)}", f"cache read {fmt.tokens(t.cache_read_tokens)}",
              older],
         ]
-        self.query_one("#session-facts", Static).update("\n".join(fit_parts(parts, width) for parts in lines))
+        self.query_one("#session-facts", Static).update(
+            "\n".join(fit_parts([clean(p) for p in parts], width) for parts in lines))
         self.query_one("#request-spark", Sparkline).data = [r.total_tokens for r in d.requests] or [0]
         self._requests(d, now, tz)
         self._breakdowns(d)
@@ -251,5 +252,5 @@ class RequestScreen(ModalScreen):
                 for label, value in lines:
                     with Horizontal(classes="fact"):
                         yield Static(label, classes="fact-label", markup=False)
-                        yield Static(value, classes="fact-value", markup=False)
+                        yield Static(clean(value), classes="fact-value", markup=False)
             yield Static("Esc to close", id="request-hint", markup=False)

@@ -12,10 +12,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from ...ingest.safe_text import clean
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.tables import Col, KeyedTable
-
 from ..loading import Reloads
 from .too_small import ChecksSize
 from ..messages import ViewLoaded
@@ -119,7 +119,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             parts += [_range_label(self.days), f"sort: {'date' if self.sort == 'name' and self.view == 'days' else self.sort}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        self.query_one("#view-title", Static).update(" · ".join(parts))
+        self.query_one("#view-title", Static).update(clean(" · ".join(parts)))
 
     def _apply(self) -> None:
         self._title()
