@@ -141,7 +141,15 @@ def test_a_machine_back_after_a_month_adds_its_new_month_and_keeps_the_old(tmp_p
     desktop.session("bbbb0000-0000-4000-8000-000000000003", [
         {"msg": "msg_d3", "output": 1000, "ts": "2026-10-05T10:00:00.000Z"},
         {"msg": "msg_d4", "output": 7, "ts": "2026-12-01T10:00:00.000Z"},
-        {"msg": "msg_d5", "output": 9999, "ts": "2027-06-01T10:00:00.000Z"}])  # a clock set half a year ahead
+        {"msg": "msg_d5", "output": 9999, "ts": "2026-12-01T11:00:00.000Z"}])
+    desktop.sync()
+    # A clock set half a year ahead: this tokentop clamps such a time on ingest, but a peer's store written by an
+    # older one (or edited) may still publish it, so the row is put in the desktop's store as that peer would have.
+    import sqlite3
+    from datetime import datetime
+    ahead = int(datetime.fromisoformat("2027-06-01T10:00:00+00:00").timestamp() * 1000)
+    with sqlite3.connect(desktop.db) as db:
+        db.execute("UPDATE requests SET ts = ? WHERE message_id = 'msg_d5'", (ahead,))
     desktop.sync()
     laptop.sync()
     for m in (laptop, desktop):
