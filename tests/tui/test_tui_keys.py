@@ -1,4 +1,4 @@
-"""Keys beyond tests/tui/test_keys.py: the help's chart legend at its end, Esc back to a view as it was (range,
+"""The help scrolled to its end with every binding and the chart legend, Esc back to a view as it was (range,
 row), a view's cursor on its first row after a sort, and the notice below 80x24."""
 
 from __future__ import annotations
