@@ -115,26 +115,28 @@ def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: P
 
 def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
     """(input, output, cache write 5m, cache write 1h, cache read, web searches), or why the line is rejected."""
-    counts = []
+    counts: list[int] = []
     for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
         n = read_count(usage.get(key), MAX_INPUT_SIDE)
-        if type(n) is str:
+        if isinstance(n, str):
             return n
         counts.append(n)
     if sum(counts) > MAX_INPUT_SIDE:
         return COUNT_TOO_LARGE
     input_tokens, cache_write, cache_read = counts
     output_tokens = read_count(usage.get("output_tokens"), MAX_OUTPUT)
-    if type(output_tokens) is str:
+    if isinstance(output_tokens, str):
         return output_tokens
     write_1h = 0
     split = usage.get("cache_creation")
     if isinstance(split, dict):
         write_5m = read_count(split.get("ephemeral_5m_input_tokens"), MAX_INPUT_SIDE)
-        write_1h = read_count(split.get("ephemeral_1h_input_tokens"), MAX_INPUT_SIDE)
-        for n in (write_5m, write_1h):
-            if type(n) is str:
-                return n
+        if isinstance(write_5m, str):
+            return write_5m
+        split_1h = read_count(split.get("ephemeral_1h_input_tokens"), MAX_INPUT_SIDE)
+        if isinstance(split_1h, str):
+            return split_1h
+        write_1h = split_1h
         if not cache_write:  # some writers give only the split
             cache_write = write_5m + write_1h
             if input_tokens + cache_write + cache_read > MAX_INPUT_SIDE:
@@ -143,9 +145,10 @@ def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
     searches = 0
     tools = usage.get("server_tool_use")
     if isinstance(tools, dict):
-        searches = read_count(tools.get("web_search_requests"), MAX_OUTPUT)
-        if type(searches) is str:
-            return searches
+        search_count = read_count(tools.get("web_search_requests"), MAX_OUTPUT)
+        if isinstance(search_count, str):
+            return search_count
+        searches = search_count
     return input_tokens, output_tokens, cache_write - write_1h, write_1h, cache_read, searches
 
 
@@ -171,7 +174,7 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         scratch.skipped[BAD_FIELD] += 1
         return
     counts = _usage_counts(usage)
-    if type(counts) is str:
+    if isinstance(counts, str):
         scratch.skipped[counts] += 1
         return
     input_tokens, output_tokens, write_5m, write_1h, cache_read, searches = counts
@@ -239,7 +242,8 @@ def _title(line: bytes, session_id: str, result: ParseResult, complete: bool) ->
     entry = loads(line, result if complete else ParseResult())
     if entry is None:
         return
-    rank = TITLE_RANK.get(entry.get("type"))
+    kind = entry.get("type")
+    rank = TITLE_RANK.get(kind) if isinstance(kind, str) else None
     if rank is None:
         return
     for key in _TITLE_FIELDS:

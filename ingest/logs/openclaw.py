@@ -84,17 +84,22 @@ def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> N
     if not isinstance(usage, dict):
         skipped[BAD_FIELD] += 1
         return
-    counts = [read_count(usage.get(k), MAX_OUTPUT if k == "output" else MAX_INPUT_SIDE)
-              for k in ("input", "output", "cacheWrite", "cacheRead")]
-    bad = next((n for n in counts if type(n) is str), None)
+    read = [read_count(usage.get(k), MAX_OUTPUT if k == "output" else MAX_INPUT_SIDE)
+            for k in ("input", "output", "cacheWrite", "cacheRead")]
+    bad = next((n for n in read if isinstance(n, str)), None)
+    counts = [n for n in read if isinstance(n, int)]  # all four when nothing is bad
     if bad is None and counts[0] + counts[2] + counts[3] > MAX_INPUT_SIDE:
         bad = COUNT_TOO_LARGE
     if bad is not None:
         skipped[bad] += 1
         return
-    ts = message.get("timestamp")
+    unix_ms = message.get("timestamp")
     # Unix ms; the bound keeps a garbage number out of datetime arithmetic (year 9999 is 253e12 ms).
-    ts = int(ts) if type(ts) in (int, float) and 0 < ts < 253_402_300_800_000 else parse_timestamp(entry.get("timestamp"))
+    ts: int | None
+    if isinstance(unix_ms, (int, float)) and not isinstance(unix_ms, bool) and 0 < unix_ms < 253_402_300_800_000:
+        ts = int(unix_ms)
+    else:
+        ts = parse_timestamp(entry.get("timestamp"))
     if ts is None:
         skipped[NO_TIMESTAMP] += 1
         return

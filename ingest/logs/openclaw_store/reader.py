@@ -25,7 +25,7 @@ from .schema import (
 # OpenClaw stores events of 1 KiB and more as zstd frames (schema 24+); without the codec they are counted, not read
 try:
     import zstandard
-    _ZSTD = zstandard.ZstdDecompressor()
+    _ZSTD: zstandard.ZstdDecompressor | None = zstandard.ZstdDecompressor()
 except ImportError:  # pragma: no cover - a declared dependency
     _ZSTD = None
 
@@ -157,16 +157,22 @@ class StoreReader:
             raise
         return self.shape
 
+    def _opened(self) -> tuple[sqlite3.Connection, StoreShape]:
+        """The connection and shape of the last successful open(): every read below runs after one (scan opens)."""
+        assert self.conn is not None and self.shape is not None, "StoreReader.open() first"
+        return self.conn, self.shape
+
     @property
     def agent_id(self) -> str:
         return (self.shape.agent_id if self.shape and self.shape.agent_id else None) or self.store.agent_id
 
     def sessions(self) -> dict[str, SessionMeta]:
         """Per-session metadata; never a message text column."""
-        shape, conn, agent = self.shape, self.conn, self.agent_id
+        conn, shape = self._opened()
+        agent = self.agent_id
         metas: dict[str, SessionMeta] = {}
         try:
-            nodes = {}
+            nodes: dict[object, dict[str, object]] = {}
             if shape.has("session_nodes", "session_key"):
                 cols = [c for c in ("session_key", "current_session_id", "label", "display_name")
                         if shape.has("session_nodes", c)]
@@ -204,15 +210,15 @@ class StoreReader:
         The first scan counts every session's rows (one pass over the index: 30-60 ms at 200 MB). Later scans of a
         store with rewrite watermarks seek each session's max seq instead (microseconds each) and leave the count
         to the sessions that are read (None here): a rewrite there always moves the generation."""
-        conn, shape = self.conn, self.shape
+        conn, shape = self._opened()
         cheap = self._counted and shape.has("transcript_rewrite_watermarks", "generation") and shape.has(
             "session_windows", "session_id")
         try:
             conn.execute("BEGIN")
             try:
+                heads: dict[str, tuple[int, int | None]] = {}
                 if cheap:
                     sids = [r[0] for r in conn.execute("SELECT session_id FROM session_windows")]
-                    heads = {}
                     for sid in sids:
                         (mx,) = conn.execute("SELECT max(seq) FROM transcript_events WHERE session_id = ?",
                                              (sid,)).fetchone()
@@ -222,7 +228,7 @@ class StoreReader:
                     heads = {sid: (mx, n) for sid, mx, n in conn.execute(
                         "SELECT session_id, max(seq), count(*) FROM transcript_events GROUP BY session_id")
                         if isinstance(sid, str) and isinstance(mx, int)}
-                gens = {}
+                gens: dict[str, str] = {}
                 if shape.has("transcript_rewrite_watermarks", "generation"):
                     gens = {sid: str(g) for sid, g in conn.execute(
                         "SELECT session_id, generation FROM transcript_rewrite_watermarks")}
@@ -250,7 +256,8 @@ class StoreReader:
 
     def _read_session(self, sid: str, cur: SessionCursor | None, gen: str | None, meta: SessionMeta | None,
                       page: int) -> Iterator[Batch]:
-        conn, rewritten = self.conn, []
+        conn, shape = self._opened()
+        rewritten: list[str] = []
         if cur is not None and not self._still_prefix(sid, cur, gen):
             rewritten.append(sid)
             cur = None  # deleted and re-inserted rows: read the whole session again; the dedup key keeps one of each
@@ -258,7 +265,7 @@ class StoreReader:
                                                                               dict(cur.state))
         if meta and meta.model and "model" not in cur.state:
             cur.state["model"] = meta.model  # session_windows.model, for events that name none
-        has_zstd = self.shape.has("transcript_events", "event_zstd") and self.shape.has(
+        has_zstd = shape.has("transcript_events", "event_zstd") and shape.has(
             "transcript_events", "event_utf8_bytes")
         cols = "seq, event_json" + (", event_zstd, event_utf8_bytes" if has_zstd else "")
         while True:
@@ -287,20 +294,20 @@ class StoreReader:
         if cur.generation != gen:
             return False
         try:
-            (n,) = self.conn.execute("SELECT count(*) FROM transcript_events WHERE session_id = ? AND seq <= ?",
+            (n,) = self._opened()[0].execute("SELECT count(*) FROM transcript_events WHERE session_id = ? AND seq <= ?",
                                      (sid, cur.max_seq)).fetchone()
         except sqlite3.Error as exc:
             raise classify_error(exc) from None
         return n == cur.count
 
     def _generation(self, sid: str) -> str | None:
-        row = self.conn.execute("SELECT generation FROM transcript_rewrite_watermarks WHERE session_id = ?",
+        row = self._opened()[0].execute("SELECT generation FROM transcript_rewrite_watermarks WHERE session_id = ?",
                                 (sid,)).fetchone()
         return str(row[0]) if row else None
 
     def _parse(self, sid: str, rows, cur: SessionCursor) -> tuple[ParseResult, SessionCursor]:
-        bad = Counter()
-        lines = []
+        bad: Counter[str] = Counter()
+        lines: list[bytes] = []
         for row in rows:
             line = _event_bytes(row, bad)
             if line is not None:
