@@ -88,7 +88,7 @@ class WatchService:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._reporter = Reporter()
-        self.catchup = None
+        self.catchup: IngestSummary | None = None
         """The IngestSummary of the startup catch-up (None until it finished, or for a follower)."""
         self.failure: BaseException | None = None
         """Set when the ingest thread died; the service then does nothing more."""
@@ -188,12 +188,35 @@ class WatchService:
 
     def _make_ingester(self) -> Ingester:
         factory = self._ingester_factory or make_ingester
-        return factory(self._guard.store, self.settings)
+        return factory(self._live_store, self.settings)
 
     def _on_mode(self, mode: str, fell_back: bool) -> None:
         if fell_back:
             self.poll_interval = min(self.poll_interval, POLL_ONLY_INTERVAL)
         self._reporter.set(mode=mode)
+
+    # The writer's parts: made at the start of _run_writer, and every step below runs inside it.
+    @property
+    def _live_sources(self) -> Sources:
+        assert self._sources is not None, "a writer-loop step outside _run_writer"
+        return self._sources
+
+    @property
+    def _live_guard(self) -> StoreGuard:
+        assert self._guard is not None, "a writer-loop step outside _run_writer"
+        return self._guard
+
+    @property
+    def _live_ingester(self) -> Ingester:
+        assert self._ingester is not None, "a writer-loop step outside _run_writer"
+        return self._ingester
+
+    @property
+    def _live_store(self) -> Store:
+        store = self._live_guard.store
+        # None only after a failed reopening, until the next step's _check_store (each step's first call) reopens.
+        assert store is not None, "the store is used before _check_store reopened it"
+        return store
 
     # -- the writer loop ----------------------------------------------------------------------------
 
@@ -254,7 +277,8 @@ class WatchService:
             raise
         except Exception as exc:  # noqa: BLE001
             # The Ingester's cached positions may have run ahead of a rolled-back commit: reload them.
-            self._ingester = self._make_ingester()
+            if self._live_guard.store is not None:  # else the next step's _check_store reopens it and makes one
+                self._ingester = self._make_ingester()
             self._retry_at = min(self._retry_at, time.monotonic() + self._retry_delay)
             self._retry_delay = min(self._retry_delay * 2, MAX_RETRY_SECONDS)
             # A store failure (disk full, locked, read-only) is one explained line, never a traceback; anything
@@ -271,7 +295,7 @@ class WatchService:
 
     def _catch_up(self, refill: bool = False) -> IngestSummary:
         """Every file under every root. `refill`: into a new database after the old file went away."""
-        found = discover(roots=[(Path(root), source) for root, source in self._sources.roots])
+        found = discover(roots=[(Path(root), source) for root, source in self._live_sources.roots])
 
         def progress(done: int, total: int, path: str) -> None:
             self._reporter.set(catchup_done=done, catchup_total=total)
@@ -279,7 +303,7 @@ class WatchService:
                 raise _Stopped
 
         self._reporter.set(catchup_total=len(found.files))
-        summary = self._ingester.ingest_all(found, progress=progress)
+        summary = self._live_ingester.ingest_all(found, progress=progress)
         if not refill:  # a refill re-reads old lines: not news for the startup figures or the skipped counts
             self.catchup = summary
             self._reporter.set(catchup_seconds=summary.seconds)
@@ -296,7 +320,7 @@ class WatchService:
         """Record the thresholds and spikes the committed rows crossed (the post-commit step: the writer is the
         one process that fires alerts, so readers only read them). A failure here never stops ingestion."""
         try:
-            return tuple(check_alerts(self._guard.store, self.settings))
+            return tuple(check_alerts(self._live_store, self.settings))
         except Exception as exc:  # noqa: BLE001 - an alert is a nicety next to keeping the store filled
             self._reporter.failed(f"checking alerts failed: {type(exc).__name__}: {exc}")
             log.warning("checking alerts failed: %s", exc, exc_info=True)
@@ -304,12 +328,12 @@ class WatchService:
 
     def _prune(self) -> None:
         self._check_store()
-        self._guard.store.prune(getattr(self.settings, "retention_days", 90) or 90)
+        self._live_store.prune(getattr(self.settings, "retention_days", 90) or 90)
 
     def _check_store(self) -> None:
         """A deleted, replaced or damaged database file (see StoreGuard): the new store gets every log read into
         it, so it ends as a cold ingest would. One stat when nothing happened."""
-        if not self._guard.check():
+        if not self._live_guard.check():
             return
         self._ingester = self._make_ingester()  # its cached file positions were the old database's
         try:
@@ -318,14 +342,14 @@ class WatchService:
             raise
         except Exception:
             # The walk of every root is retried with the other failed steps; the store itself is usable.
-            self._retry.update(self._sources.every_root())
-            self._guard.reopened(None)
+            self._retry.update(self._live_sources.every_root())
+            self._live_guard.reopened(None)
             raise
-        self._guard.reopened(summary)
+        self._live_guard.reopened(summary)
 
     def _refresh_roots(self) -> set[Item]:
-        appeared = self._sources.refresh_roots()
-        self._reporter.set(roots_watched=len(self._sources.live))
+        appeared = self._live_sources.refresh_roots()
+        self._reporter.set(roots_watched=len(self._live_sources.live))
         return appeared
 
     # -- a batch ------------------------------------------------------------------------------------
@@ -337,7 +361,7 @@ class WatchService:
             items |= self._refresh_roots()
         logs: dict[str, LogFile] = {}
         for path, root, source in sorted(items):
-            for found in self._sources.expand(path, root, source, self._ingester.states()):
+            for found in self._live_sources.expand(path, root, source, self._live_ingester.states()):
                 logs[found.path] = found
         if logs:
             self._ingest(list(logs.values()))
@@ -353,7 +377,7 @@ class WatchService:
     def _ingest_stores(self) -> bool:
         """New events in the OpenClaw agent stores (each store is skipped at once when its files did not change).
         True when some store had changed and was read."""
-        out = self._ingester.agent_stores.ingest()
+        out = self._live_ingester.agent_stores.ingest()
         outcome = FileOutcome("openclaw agent stores", bytes_read=out.lines, lines=out.lines,
                               new_requests=out.new_requests, updated_requests=out.updated_requests,
                               skipped=Counter(out.skipped), sessions=set(out.sessions), newest_ts=out.newest_ts)
@@ -361,10 +385,10 @@ class WatchService:
         return bool(out.scanned)
 
     def _ingest(self, logs: list[LogFile]) -> None:
-        ingester = self._ingester
+        ingester = self._live_ingester
         try:
             if sum(ingester.cursor.unread_bytes(f.path) for f in logs) <= ONE_TRANSACTION_BYTES:
-                with self._guard.store.transaction():  # the Ingester's own commits join this one
+                with self._live_store.transaction():  # the Ingester's own commits join this one
                     outcomes = [ingester.ingest_file(f) for f in logs]
             else:
                 outcomes = [ingester.ingest_file(f) for f in logs]
@@ -406,8 +430,8 @@ class WatchService:
     def _poll(self, full: bool = False) -> None:
         """Stat known files and directories; queue what changed. `full` walks every root from scratch."""
         self._check_store()  # also when no log changed: a deleted database is noticed within one poll
-        items, watched = self._sources.poll(self._ingester.states(), full)
-        self._reporter.set(roots_watched=len(self._sources.live))
+        items, watched = self._live_sources.poll(self._live_ingester.states(), full)
+        self._reporter.set(roots_watched=len(self._live_sources.live))
         self._reporter.add(polls=1)
         self._reporter.set(files_watched=watched)
         if items:
@@ -416,4 +440,4 @@ class WatchService:
         self._ingest_stores()  # the safety net for a missed WAL event
 
     def _count_files(self) -> None:
-        self._reporter.set(files_watched=self._sources.watched_files(self._ingester.states()))
+        self._reporter.set(files_watched=self._live_sources.watched_files(self._live_ingester.states()))

@@ -46,6 +46,8 @@ class StoreGuard:
         store, reason = open_unless_damaged(path, self._open_store)
         damaged = None
         if store is None:
+            # No store comes with a reason, and only for a known path (with none, the error propagates).
+            assert reason is not None and path is not None
             damaged = (reason, move_aside(path))
             store = self._open_store()
         self.store = store

@@ -112,6 +112,7 @@ def open_checked(ctx, notify: Callable[[str], None]) -> Store:
     store, reason = open_unless_damaged(ctx.db_path, ctx.open_store)
     if store is not None:
         return store
+    assert reason is not None  # open_unless_damaged gives a reason whenever it gives no store
     store, message = recover(ctx, reason)
     notify(message)
     return store
