@@ -48,7 +48,7 @@ def _signature(path: str) -> tuple:
     """What changes with every commit: the WAL-index header in the -shm (its change counter and last frame; a
     WAL reused after a checkpoint keeps its size and, within one clock tick, its mtime), the database header's
     change counter, and the files' identities. Plain reads: no lock, no write."""
-    sig = []
+    sig: list[tuple[int, int, int, bytes] | None] = []
     for suffix, length in (("", 100), ("-shm", 48), ("-wal", 0)):
         try:
             with open(path + suffix, "rb") as f:
@@ -62,7 +62,7 @@ def _signature(path: str) -> tuple:
 class AgentStores:
     """Keeps one read-only reader per store between scans; the ingester's store receives the rows."""
 
-    def __init__(self, ingester):
+    def __init__(self, ingester) -> None:
         self.ingester = ingester
         self._readers: dict[str, StoreReader] = {}
         self._seen: dict[str, tuple[tuple, StoreStatus]] = {}

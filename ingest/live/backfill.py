@@ -88,11 +88,11 @@ class Backfill:
         for log in files:
             if self.cursor.is_new(log.path):
                 try:
-                    size = os.stat(log.path).st_size
+                    on_disk = os.stat(log.path).st_size
                 except OSError:
                     continue
-                if size <= limit:
-                    sizes[log.path] = size
+                if on_disk <= limit:
+                    sizes[log.path] = on_disk
         pool = None
         # Forking is safe only while this process has no other thread (the TUI's ingest thread reads serially).
         if (sum(sizes.values()) >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
@@ -185,7 +185,7 @@ def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
     """In a worker: read each new file in one read and parse it as `Ingester._read` would; None for a file that
     is gone, unreadable or bigger than one read (it is then read the ordinary way)."""
     from .ingester import parse
-    out = []
+    out: list[tuple | None] = []
     for path, source, session_id, agent_id, limit in jobs:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

@@ -74,6 +74,7 @@ class Follower:
                             reporter.add(reopens=1)
                             reporter.notify(Change(frozenset(), None, 0, 0))  # everything may differ: re-read it
                 if store is not None:
+                    assert last_id is not None  # read in the same step that opened the store
                     now_version = store.db.execute("PRAGMA data_version").fetchone()[0]
                     if now_version != version:
                         version = now_version

@@ -8,6 +8,7 @@ import stat
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from ..logs.claude import parse_claude
@@ -116,7 +117,7 @@ class IngestSummary:
         return text
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -311,7 +312,7 @@ def parse(source: str, session_id: str, agent_id: str | None, data: bytes, parse
 class _Batch:
     """The transaction several files' commits share during `ingest_all`, and the bytes read into it."""
 
-    tx: object | None = None
+    tx: AbstractContextManager[object] | None = None
     bytes: int = 0
     started: float = 0.0
     """When its transaction began (monotonic seconds)."""

@@ -11,11 +11,16 @@ import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ..logs.discovery import LogFile, classify, discover, inside_roots, real_roots
 from ..logs.openclaw_store.schema import DB_NAME
 from ..store.store import FileState
 from .tail import stat_differs
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers.api import BaseObserver, ObservedWatch
 
 log = logging.getLogger("tokentop.ingest.live.service")
 
@@ -78,8 +83,8 @@ class Sources:
         self.live: dict[str, str] = {}  # existing root -> source
         self._missing: tuple[str, ...] = ()  # read by event callbacks; replaced, never mutated
         self._dirs: dict[str, tuple[int, str, str]] = {}  # directory -> (mtime_ns, root, source), for the poll
-        self._observer = None
-        self._watches: dict[tuple[str, bool], object] = {}  # (watched path, recursive) -> ObservedWatch
+        self._observer: BaseObserver | None = None
+        self._watches: dict[tuple[str, bool], ObservedWatch] = {}  # (watched path, recursive) -> ObservedWatch
 
     # -- the observer -------------------------------------------------------------------------------
 
@@ -122,8 +127,10 @@ class Sources:
                  DirMovedEvent, DirDeletedEvent]
         watched = os.path.realpath(path)  # inotify does not follow a symlinked root by itself
         try:
+            # watchdog calls only `dispatch`: _Handler is a handler without importing watchdog at module load
+            handler = cast("FileSystemEventHandler", _Handler(self, watched, root, source))
             self._watches[(path, recursive)] = self._observer.schedule(
-                _Handler(self, watched, root, source), watched, recursive=recursive, event_filter=kinds)
+                handler, watched, recursive=recursive, event_filter=kinds)
         except OSError as exc:  # e.g. the inotify watch limit: the poll covers everything, just more slowly
             self._fall_back_to_polling(exc)
 
@@ -293,6 +300,7 @@ class _Handler:
             name = os.path.basename(path)
             if not event.is_directory and ".jsonl" not in name and name not in STORE_FILES:
                 continue
+            assert self.source is not None  # _watch gives a root and its source together, or neither
             inbox.put((self.root + path[len(self.watched):], self.root, self.source))
 
 

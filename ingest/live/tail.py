@@ -81,8 +81,9 @@ class FileCursor:
         except OSError:
             return 0
         fs = self.states().get(path)
-        same = fs is not None and fs.inode == st.st_ino and fs.device == st.st_dev and st.st_size >= fs.offset
-        return st.st_size - fs.offset if same else st.st_size
+        if fs is not None and fs.inode == st.st_ino and fs.device == st.st_dev and st.st_size >= fs.offset:
+            return st.st_size - fs.offset  # the same file: past the position
+        return st.st_size
 
     def is_new(self, path: str) -> bool:
         return path not in self.states()
