@@ -187,6 +187,8 @@ def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail
         source = plan.window_source if plan.window_source in ("official", "configured") else (
             "configured" if plan.window_source == "calendar" else "guess")
 
+    # A % comes only from a sample, a calibration or a cap, each of which named its source above.
+    assert source is not None
     forecast = _forecast(plan, series, proxy, k, used_pct, used_cost, pct_at, now, zone) if detail else None
     top = _top_sessions(store, start, upto, plan.scope, proxy, cap_sources) if sessions else []
     return WindowStatus(
@@ -209,7 +211,7 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
     if plan.window_source == "activity" and start >= now:
         return Forecast(None, None, None, None, None, [(now, used_pct or 0.0)], [],
                         "no 5-hour window running: the next request opens one", unit="%" if capped else "$")
-    scale = k if capped else 1.0
+    scale = k if capped and k is not None else 1.0  # capped implies k (the case without one returned above)
     unit_proxy = proxy if capped else "cost"
     if plan.name == "five_hour":
         size, lookback_from, min_span, half_life = FIVE_HOUR_BUCKET_MS, start, 3 * FIVE_HOUR_BUCKET_MS, 3.0
@@ -233,7 +235,7 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
                         "no reset time known: set week_reset in the config (e.g. \"tue 09:00 Europe/Berlin\")",
                         unit="%" if capped else "$", rate_per_hour=p.rate, duty=p.duty,
                         projected_total=None if capped else used)
-    if capped and plan.name.startswith("week"):
+    if used_pct is not None and plan.name.startswith("week"):  # capped
         # The week follows the user's own rhythm once a week of history is on record (usage/weekly.py).
         weekly = weekly_forecast(used=used_pct, start=start, end=end, now=now, zone=zone,
                                  hourly=lambda a, b: [(ts, v * scale) for ts, v in
@@ -245,7 +247,7 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
     usd_per_unit = None
     if plan.name == "month" and capped:
         usd_per_unit = plan.cap_usd / 100
-    forecast = build_forecast(name=plan.name, used=used_pct if capped else used_cost, history=history, pace_=p,
+    forecast = build_forecast(name=plan.name, used=used_pct if used_pct is not None else used_cost, history=history, pace_=p,
                               now_ms=now, end_ms=end, zone=zone, capped=capped, usd_per_unit=usd_per_unit)
     if capped and plan.name.startswith("week"):
         forecast.summary += " · by recent pace"  # under a week of history: no profile yet
@@ -287,7 +289,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     if want("week"):
         newest = _newest(samples.get("seven_day", []))
         plan = None
-        if newest is not None:
+        if newest is not None and newest.resets_at_ms is not None:  # _newest picks a dated sample
             end = roll_forward(newest.resets_at_ms, now, WEEK_MS)
             plan = _Plan("week", end - WEEK_MS, end, "official", "cc", WEEK_MS)
         elif settings.week_reset:
@@ -302,7 +304,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     for name in ("week_opus", "week_sonnet"):
         scoped = samples.get(OFFICIAL_KEY[name], [])
         newest = _newest(scoped)
-        if newest is not None and want(name):
+        if newest is not None and newest.resets_at_ms is not None and want(name):  # _newest: a dated sample
             end = roll_forward(newest.resets_at_ms, now, WEEK_MS)
             plans.append(_plan_samples(_Plan(name, end - WEEK_MS, end, "official", name, WEEK_MS), scoped, now))
     if want("month"):
@@ -312,17 +314,18 @@ def compute_status(store, settings, now_ms: int | None = None, *,
 
     five_samples = samples.get("five_hour", [])
     newest_five = _newest(five_samples)
+    five_resets = newest_five.resets_at_ms if newest_five is not None else None  # _newest picks a dated sample
     five_plan = None
     not_before = None
     five_earlier: list[tuple[int, list[Sample]]] = []
     if want("five_hour"):
-        if newest_five is not None and newest_five.resets_at_ms > now:
-            end = newest_five.resets_at_ms
+        if five_resets is not None and five_resets > now:
+            end = five_resets
             five_plan = _Plan("five_hour", end - FIVE_HOURS_MS, end, "official", "cc", FIVE_HOURS_MS)
             _plan_samples(five_plan, five_samples, now)
-        elif newest_five is not None:
+        elif five_resets is not None:
             # The official window has ended: the next one follows activity, calibrated like the ones before.
-            not_before = newest_five.resets_at_ms
+            not_before = five_resets
             five_earlier = _plan_samples(_Plan("five_hour", now, now + FIVE_HOURS_MS, "activity", "cc",
                                                FIVE_HOURS_MS), five_samples, now).earlier
 
@@ -346,9 +349,9 @@ def compute_status(store, settings, now_ms: int | None = None, *,
 
     if want("five_hour"):
         if five_plan is None:
-            start = five_hour_start(series["cc"].ts, now, not_before)
+            opened = five_hour_start(series["cc"].ts, now, not_before)
             # With no window running, the next request would open one now.
-            start = now if start is None else start
+            start = now if opened is None else opened
             five_plan = _Plan("five_hour", start, start + FIVE_HOURS_MS, "activity", "cc", FIVE_HOURS_MS)
             five_plan.earlier = five_earlier
         five_plan.cap_usd, five_plan.cap_tokens = settings.five_hour_cap_usd, settings.five_hour_cap_tokens

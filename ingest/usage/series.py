@@ -69,13 +69,13 @@ def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool =
     one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds."""
     cuts = sorted({int(s) for s in splits if lo < s <= hi})
     series = {key: Series() for key in ("all", "cc", "week_opus", "week_sonnet")}
-    families = {1: series["week_opus"], 2: series["week_sonnet"]}
+    by_family = {1: series["week_opus"], 2: series["week_sonnet"]}
     rows = []
     for table, col in (("requests", "ts"), ("rollups", "slot")):
         # The cut points are integers this module computed, so they can be written into the SQL.
         segment = ("CASE " + " ".join(f"WHEN {col} < {c} THEN {i}" for i, c in enumerate(cuts))
                    + f" ELSE {len(cuts)} END") if cuts else "0"
-        family = FAMILY_SQL if families else "0"  # fewer groups when no model-scoped window is asked for
+        family = FAMILY_SQL if by_family else "0"  # fewer groups when no model-scoped window is asked for
         marks = ", ".join("?" * len(cap_sources))
         sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source IN ({marks}), {family}, "
                f"SUM(cost_usd), SUM({TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
@@ -87,6 +87,6 @@ def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool =
         series["all"].add(ts, cost, tokens)
         if cc:
             series["cc"].add(ts, cost, tokens)
-            if fam in families:
-                families[fam].add(ts, cost, tokens)
+            if fam in by_family:
+                by_family[fam].add(ts, cost, tokens)
     return series
