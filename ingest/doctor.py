@@ -64,9 +64,10 @@ def agent_stores(settings) -> list[dict]:
     """Each OpenClaw agent store (2026.8+) under the OpenClaw roots: agent, schema, version, layout, or why not read."""
     roots = [p for p, source in configured_roots(settings) if source == OPENCLAW]
     stores, problems = find_stores(roots)
-    out = [{"path": path, "agent": path.split("/agents/")[-1].split("/")[0], "problem": why} for path, why in problems]
+    out: list[dict[str, object]] = [{"path": path, "agent": path.split("/agents/")[-1].split("/")[0], "problem": why}
+                                    for path, why in problems]
     for store in stores:
-        entry = {"path": store.path, "agent": store.agent_id, "problem": None}
+        entry: dict[str, object] = {"path": store.path, "agent": store.agent_id, "problem": None}
         reader = StoreReader(store)
         try:
             shape = reader.open()
@@ -77,7 +78,7 @@ def agent_stores(settings) -> list[dict]:
         finally:
             reader.close()
         out.append(entry)
-    return sorted(out, key=lambda e: e["path"])
+    return sorted(out, key=lambda e: str(e["path"]))  # always a str
 
 
 def format_report(report: dict) -> str:

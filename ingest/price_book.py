@@ -112,7 +112,8 @@ def read_litellm(path: Path) -> Imported:
         if not prefix.startswith("claude-"):
             continue
         try:
-            table = {key: _per_million(src, entry[src]) for key, src in _LITELLM_RATES.items() if src in entry}
+            table: dict[str, float | dict[str, float]] = {
+                key: _per_million(src, entry[src]) for key, src in _LITELLM_RATES.items() if src in entry}
             missing = [key for key in RATE_KEYS if key not in table]
             if missing:
                 raise ValueError("no " + ", ".join(_LITELLM_RATES[k] for k in missing))
@@ -125,7 +126,8 @@ def read_litellm(path: Path) -> Imported:
         except ValueError as exc:
             out.skipped.append((str(name), str(exc)))
             continue
-        stamp = (_DATE_SUFFIX.search(normalize_model_id(str(name))) or [None, "99999999"])[1]
+        suffix = _DATE_SUFFIX.search(normalize_model_id(str(name)))
+        stamp = suffix[1] if suffix else "99999999"
         if prefix in out.tables and dated[prefix] >= stamp:
             continue
         out.tables[prefix], dated[prefix] = table, stamp

@@ -95,10 +95,10 @@ def _bad(prefix: str, key: str | None, problem: str) -> PricingError:
 
 def _number(prefix: str, key: str, value: object, positive: bool = False) -> float:
     # bool is an int subclass in Python; `input = true` is a typo, not 1.0.
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):
-        raise _bad(prefix, key, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
-    return float(value)
+    if (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+            and not (positive and value == 0)):
+        return float(value)
+    raise _bad(prefix, key, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
 def _check_keys(prefix: str, table: dict, allowed: frozenset[str], where: str = "") -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
@@ -13,7 +14,7 @@ from ..clock import now_ms as current_ms
 from ..text import dollars, token_count
 from . import spikes
 from .limits import compute_status
-from .windows import WindowStatus, dedup_end, threshold_message
+from .windows import WindowName, WindowStatus, dedup_end, threshold_message
 
 SPIKE_LEVEL = 200
 """The level a spike alert is recorded at (the rule's ratio in percent), so it shares the one-per-window-and-level
@@ -90,7 +91,7 @@ def _record(store, alert: Alert) -> bool:
     return False
 
 
-def check_alerts(store, settings, now_ms: int | None = None, statuses: dict[str, WindowStatus] | None = None,
+def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[WindowName, WindowStatus] | None = None,
                  notify: bool = True) -> list[Alert]:
     """Record every threshold crossed and any spike; return the newly fired ones (per window only the highest
     new level: jumping from 50% to 85% says "80%" once, and 60% is recorded as passed). Delivers them to
@@ -142,7 +143,8 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False) -
 
 def last_alert_id(store, before_ms: int | None = None) -> int:
     """The id of the newest recorded alert (of those fired before `before_ms`, when given); 0 when none."""
-    sql, args = "SELECT COALESCE(MAX(id), 0) FROM alerts", ()
+    sql = "SELECT COALESCE(MAX(id), 0) FROM alerts"
+    args: tuple[int, ...] = ()
     if before_ms is not None:
         sql, args = sql + " WHERE fired_ms < ?", (before_ms,)
     return store.db.execute(sql, args).fetchone()[0]
@@ -159,7 +161,7 @@ def alerts_after(store, after_id: int) -> list[Alert]:
         key = (alert.window, alert.window_end_ms)
         if key not in highest or alert.level > highest[key].level:
             highest[key] = alert
-    return sorted(highest.values(), key=lambda a: a.id)
+    return sorted(highest.values(), key=lambda a: a.id or 0)  # read from the table: never None
 
 
 def notify_desktop(alerts: list[Alert]) -> None:
@@ -187,7 +189,7 @@ def warning_pct(settings) -> float:
     return min(float(level), CRITICAL_PCT)
 
 
-def status_level(statuses: dict[str, WindowStatus], settings, alerts: list[Alert] = ()) -> int:
+def status_level(statuses: Mapping[str, WindowStatus], settings, alerts: Sequence[Alert] = ()) -> int:
     """0 ok; 10 warning (a window ≥ warning_pct, or a spike today); 20 critical (≥ 95%, exhausted, ≥ block_at)."""
     level = OK
     warn = warning_pct(settings)

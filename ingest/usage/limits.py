@@ -247,8 +247,9 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
     usd_per_unit = None
     if plan.name == "month" and capped:
         usd_per_unit = plan.cap_usd / 100
-    forecast = build_forecast(name=plan.name, used=used_pct if used_pct is not None else used_cost, history=history, pace_=p,
-                              now_ms=now, end_ms=end, zone=zone, capped=capped, usd_per_unit=usd_per_unit)
+    used_now = used_pct if used_pct is not None else used_cost
+    forecast = build_forecast(name=plan.name, used=used_now, history=history, pace_=p, now_ms=now, end_ms=end,
+                              zone=zone, capped=capped, usd_per_unit=usd_per_unit)
     if capped and plan.name.startswith("week"):
         forecast.summary += " · by recent pace"  # under a week of history: no profile yet
     return forecast

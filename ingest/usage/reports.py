@@ -6,8 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..safe_text import clean, csv_cell
@@ -101,7 +100,7 @@ class Report:
         }
 
 
-def day_bounds_ms(since: date | None, until: date | None, tz: ZoneInfo) -> tuple[int | None, int | None]:
+def day_bounds_ms(since: date | None, until: date | None, tz: tzinfo) -> tuple[int | None, int | None]:
     """Local calendar days [since, until] → a half-open UTC millisecond range."""
     lo = hi = None
     if since:
@@ -115,7 +114,7 @@ _SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_
          "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END)")
 
 
-def build_report(store: Store, kind: str, tz: ZoneInfo, since: date | None = None, until: date | None = None,
+def build_report(store: Store, kind: str, tz: tzinfo, since: date | None = None, until: date | None = None,
                  source: str = "all", now: datetime | None = None, machine: str | None = None) -> Report:
     """`machine`: only the rows of that machine (None: every machine, the default view)."""
     if kind not in REPORTS:

@@ -97,11 +97,11 @@ def load_samples(store, resets_after_ms: int, taken_until_ms: int | None = None)
 
 
 
-def fresh_official(store, now: int, names: Iterable[WindowName]) -> dict[str, WindowStatus]:
+def fresh_official(store, now: int, names: Iterable[WindowName]) -> dict[WindowName, WindowStatus]:
     """The windows among `names` whose newest official sample was confirmed within FRESH_MS and resets ahead, as
     statuses holding that figure alone — no usage scan, so used_tokens/used_cost read 0. For the hook, which runs
     before every tool call and needs only the %; while Claude Code runs, its statusline keeps these fresh."""
-    out = {}
+    out: dict[WindowName, WindowStatus] = {}
     for name in names:
         key = OFFICIAL_KEY.get(name)
         if key is None:
