@@ -1,1 +1,2 @@
-"""Everything without a screen: discovery, parsing, pricing, the SQLite store, windows and forecasts. Never imports Textual."""
+"""Everything without a screen: discovery, parsing, pricing, the SQLite store, windows and forecasts.
+Never imports Textual."""

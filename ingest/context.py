@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings, load_settings
+from .live.writer_lock import WriterLock
 from .pricing import PriceTable
 from .store.store import Store
-from .live.writer_lock import WriterLock
 
 
 @dataclass

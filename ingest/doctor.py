@@ -117,7 +117,8 @@ def _format_report(report: dict) -> str:
         return "\n".join(lines)
     lines.append(f"  schema version {db['schema_version']} (this tokentop: {db['schema_expected']}), "
                  f"integrity: {db['integrity']}")
-    lines.append(f"  {db['requests']:,} responses, {db['rolled_up_requests']:,} more in {db['rollup_rows']:,} rollup rows, "
+    lines.append(f"  {db['requests']:,} responses, {db['rolled_up_requests']:,} more in "
+                 f"{db['rollup_rows']:,} rollup rows, "
                  f"{db['sessions']:,} sessions, {db['files']:,} files tracked, {db['tool_calls']:,} tool calls")
     lines.append(f"  history: {db['history_from'] or '—'} → {db['history_to'] or '—'}")
     skipped = {reason: n for reason, n in db["skipped_lines"].items() if reason not in NOT_SKIPPED}

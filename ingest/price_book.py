@@ -27,7 +27,8 @@ _LITELLM_RATES = {
     "cache_write_1h": "cache_creation_input_token_cost_above_1hr",
     "cache_read": "cache_read_input_token_cost",
 }
-_LITELLM_PREMIUM = {key: f"{value}_above_200k_tokens" for key, value in _LITELLM_RATES.items() if key != "cache_write_1h"}
+_LITELLM_PREMIUM = {key: f"{value}_above_200k_tokens" for key, value in _LITELLM_RATES.items()
+                    if key != "cache_write_1h"}
 _DATE_SUFFIX = re.compile(r"-(\d{8})$")
 _CONTEXT_TAG = re.compile(r"\[[^\]]*\]$")
 
@@ -101,7 +102,8 @@ def read_litellm(path: Path) -> Imported:
         raise PricingError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except (ValueError, RecursionError) as exc:
         raise PricingError(f"{path}: not JSON ({exc})") from exc
-    if not isinstance(data, dict) or not any(isinstance(v, dict) and "input_cost_per_token" in v for v in data.values()):
+    if not isinstance(data, dict) or \
+            not any(isinstance(v, dict) and "input_cost_per_token" in v for v in data.values()):
         raise PricingError(f"{path}: not a LiteLLM price file (no model has input_cost_per_token)")
     out = Imported()
     dated: dict[str, str] = {}  # prefix → the date suffix its table came from (the newest wins)
@@ -176,7 +178,8 @@ def write_imported(path: Path, tables: dict[str, dict], source: str) -> None:
         table = tables[prefix]
         lines.append(f"[prices.{json.dumps(prefix)}]")
         lines += [f"{key} = {table[key]!r}" for key in RATE_KEYS]
-        lines += [f"source = {json.dumps('LiteLLM price file ' + source)}", f'as_of = "{today}"', "confirmed = true", ""]
+        lines += [f"source = {json.dumps('LiteLLM price file ' + source)}", f'as_of = "{today}"',
+                  "confirmed = true", ""]
         premium = table.get("long_context")
         if premium:
             lines.append(f"[prices.{json.dumps(prefix)}.long_context]")

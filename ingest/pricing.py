@@ -26,9 +26,9 @@ _BEDROCK_SUFFIX = re.compile(r"(?:-v\d+)?(?::\d+)?$")
 _VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 # A short number right after a prefix is a newer version ("claude-opus-4" + "-10"), not a date: don't guess its price.
 _NEWER_VERSION = re.compile(r"^-\d{1,2}(?!\d)")
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 4096  # distinct ids are few; the cap only guards against a log full of garbage ids
 WEB_SEARCH_PER_1000 = 10.0
-"""USD per 1,000 web searches when the price file has no [fees] table (a user's own `--path` table)."""  # distinct ids are few; the cap only guards against a log full of garbage ids
+"""USD per 1,000 web searches when the price file has no [fees] table (a user's own `--path` table)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class Quote:
     """The estimate; for an unpriced request a lower bound (its standard-speed cost, or None when nothing is known)."""
     priced: bool
     surcharges: tuple[str, ...] = ()
-    """What was applied beyond the base rates, in words: "long context", "fast x6", "US inference x1.1", "3 web searches"."""
+    """What was applied beyond the base rates, in words: "long context", "fast x6", "US inference x1.1",
+    "3 web searches"."""
     problem: str | None = None
     """Why the request is not priced: "unpriced model", "fast mode has no known multiplier"."""
 

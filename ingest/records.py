@@ -1,4 +1,5 @@
-"""The plain values that flow from the parsers into the store: one record per API response, per session, per tool call."""
+"""The plain values that flow from the parsers into the store: one record per API response, per session, per
+tool call."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ from .jsonl import (
 )
 
 
-def parse_openclaw(data: bytes, session_id: str, state: dict | None = None, final_tail: bool = False) -> tuple[ParseResult, dict]:
+def parse_openclaw(data: bytes, session_id: str, state: dict | None = None,
+                   final_tail: bool = False) -> tuple[ParseResult, dict]:
     """Parse a buffer of an OpenClaw v3 session file.
 
     `state` carries what earlier bytes of the same file said and later lines depend on: the session id and
@@ -103,7 +104,8 @@ def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> N
     if ts is None:
         skipped[NO_TIMESTAMP] += 1
         return
-    model = message.get("model") if isinstance(message.get("model"), str) and message.get("model") else state.get("model")
+    own_model = message.get("model")
+    model = own_model if isinstance(own_model, str) and own_model else state.get("model")
     reported = None
     cost = usage.get("cost")
     if isinstance(cost, dict) and type(cost.get("total")) in (int, float) and cost["total"] > 0:

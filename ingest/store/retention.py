@@ -52,7 +52,8 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
                                          cost_usd, priced, web_search_requests, machine)
                 SELECT ts - ts % {SLOT_MS}, source, model, COALESCE(speed, ''), {threshold_sql}, {name_sql},
                        SUM(t.calls), COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m),
-                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced), SUM(web_search_requests), machine
+                       SUM(cache_write_1h), SUM(cache_read), SUM(cost_usd), MIN(priced), SUM(web_search_requests),
+                       machine
                   FROM ({tools_sql}) t JOIN requests r ON r.message_id = t.message_id
                  WHERE r.ts < ? AND r.machine = ?
                  GROUP BY 1, 2, 3, 4, 5, 6
