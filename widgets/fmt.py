@@ -8,8 +8,8 @@ import os
 
 from ..ingest.text import count, countdown, duration, local, money, money_total, pct, tokens, when
 
-__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "money_total", "pct", "project_name",
-           "spark", "tokens", "when"]
+__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "money_total", "pct",
+           "project_name", "spark", "tokens", "when"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Eighth-height bars for one-line sparklines (index 0 = nothing)."""

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
@@ -20,6 +19,7 @@ from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
 from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
 from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
+from .transaction import Transaction
 
 CACHE_KIB = 16 << 10
 """SQLite page cache per connection."""
@@ -177,9 +177,9 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self) -> _Transaction:
+    def transaction(self) -> Transaction:
         """BEGIN IMMEDIATE … COMMIT (joining one already open); rolled back on any exception."""
-        return _Transaction(self.db)
+        return Transaction(self.db)
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -421,38 +421,3 @@ def _marks(items: Sequence[object]) -> str:
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception; nested use joins the outer transaction."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.outer = False
-
-    def __enter__(self) -> _Transaction:
-        if self.db.in_transaction:
-            self.outer = True
-            return self
-        self.db.execute("BEGIN IMMEDIATE")
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
-        if self.outer:
-            return False
-        if exc_type is None:
-            try:
-                self.db.execute("COMMIT")
-            except BaseException:
-                self._rollback()  # a COMMIT that failed (disk full) must not leave the transaction open
-                raise
-        else:
-            self._rollback()
-        return False
-
-    def _rollback(self) -> None:
-        # SQLite has already rolled back after some errors (a full disk); the original error says more.
-        if self.db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")

@@ -120,7 +120,7 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
 
 
 def has_machines(store: Store) -> bool:
-    """Whether the rows carry a machine name (store migration 4 on; a read-only look may find an older one)."""
+    """Whether the rows carry a machine name (store migration 6 on; a read-only look may find an older one)."""
     return any(r[1] == "machine" for r in store.db.execute("PRAGMA table_info(requests)"))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..clock import local_time
 from . import queries
-from .reports import models_short
+from .report_text import models_short
 
 WINDOWS = (("week", "Week"), ("five_hour", "5-hour"), ("month", "Month"))
 SOURCE = {"official": "official", "calibrated": "calibrated estimate", "configured": "estimate (your cap)",

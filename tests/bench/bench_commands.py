@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_LOGS = Path(__file__).resolve().parents[3] / "shared" / "real-logs"
@@ -59,7 +59,7 @@ def _parse(ts) -> int:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def add_synthetic(db: Path, n: int, now_ms: int) -> None:
@@ -87,7 +87,7 @@ def add_synthetic(db: Path, n: int, now_ms: int) -> None:
 
 def time_one(cmd: list[str], stdin: bytes, env: dict) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, input=stdin, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(cmd, input=stdin, env=env, capture_output=True, check=False)
     elapsed = (time.perf_counter() - t0) * 1000
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[:500]}")

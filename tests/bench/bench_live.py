@@ -145,7 +145,8 @@ def latency(args, work: Path) -> None:
             time.sleep(0.2)
             written = write_phase(sessions, rate, seconds)
             try:
-                wait_for(lambda: all(k in reader.seen for k in written), timeout=10, interval=0.05)
+                wait_for(lambda reader=reader, written=written: all(k in reader.seen for k in written), timeout=10,
+                         interval=0.05)
             except AssertionError:
                 pass
             reader.stopping.set()
@@ -247,7 +248,8 @@ def soak(args, work: Path) -> None:
     con = sqlite3.connect(db)
     con.execute("ATTACH ? AS cold", (str(cold),))
     differ = con.execute("SELECT COUNT(*) FROM cold.requests c LEFT JOIN requests r USING (dedup_key) "
-                         "WHERE r.output_tokens IS NOT c.output_tokens OR r.cache_read IS NOT c.cache_read").fetchone()[0]
+                         "WHERE r.output_tokens IS NOT c.output_tokens OR r.cache_read IS NOT c.cache_read"
+                         ).fetchone()[0]
     live = db_totals(db)
     print(f"soak {args.soak:.0f}s: {counts['append']:,} appends, {counts['rotate']} rotations, {counts['truncate']} "
           f"truncations; live store {live[0]:,} responses = expected {total.requests:,}: "

@@ -201,7 +201,7 @@ class Out:
     counts of that prefix.
     """
 
-    def __init__(self, path: Path | None, corpus: "Corpus"):
+    def __init__(self, path: Path | None, corpus: Corpus):
         self.path = path
         self.corpus = corpus
         self.real = path is not None  # a None path discards lines (sub-agents in --single-file mode)

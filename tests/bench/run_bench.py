@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The side-by-side benchmark behind `tests/bench/run`: tokentop against ccusage and claude-monitor on generated corpora.
+"""The side-by-side benchmark behind `tests/bench/run`: tokentop against ccusage and claude-monitor on generated
+corpora.
 
     tests/bench/run                          # 100MB and 1GB, 3 runs each, peers installed beside it
     tests/bench/run --sizes 100MB            # one size
     tests/bench/run --quick                  # a 20MB corpus (CI-sized)
     tests/bench/run --no-peers --no-tui      # tokentop alone
 
-For each size: the corpus (tests/bench/gen_corpus.py, cached in tests/bench/corpus/<size>-<seed>), then, each job in a fresh
+For each size: the corpus (tests/bench/gen_corpus.py, cached in tests/bench/corpus/<size>-<seed>), then, each job in a
+fresh
 process, the median of --repeat runs of
   cold   `tokentop ingest` into a new store                vs `ccusage claude daily --offline --json`, claude-monitor
   warm   `tokentop report daily --json` after ONE appended line (incremental ingest included)
@@ -28,7 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import measure
@@ -157,7 +159,7 @@ def warm_line(path: Path, n: int) -> bytes:
     else:
         raise RuntimeError(f"no assistant line near the end of {path}")
     stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp() + n
-    entry["timestamp"] = datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="milliseconds").replace(
+    entry["timestamp"] = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
     entry["uuid"] = f"00000000-0000-4000-8000-{n:012d}"
     entry["message"]["id"] = f"msg_bench_warm_{n:06d}"
@@ -302,7 +304,7 @@ def machine() -> dict:
                          text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "os": platform.platform(),
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "os": platform.platform(),
             "cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "tokentop": f"{rev}{'+dirty' if dirty else ''}",
             "load_1m": os.getloadavg()[0]}

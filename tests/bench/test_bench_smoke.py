@@ -74,10 +74,11 @@ def _dump(db_path) -> dict:
 
 def test_parallel_backfill_writes_exactly_what_the_serial_reader_writes(home, monkeypatch):
     """The cold-backfill path (worker processes parse whole files, shared transactions) against the plain one."""
-    from tokentop.ingest.live import backfill, ingester
-    from tokentop.ingest.context import make_context
-    from tokentop.ingest.usage.reports import build_report
     from zoneinfo import ZoneInfo
+
+    from tokentop.ingest.context import make_context
+    from tokentop.ingest.live import backfill, ingester
+    from tokentop.ingest.usage.reports import build_report
 
     expected = _load_generator().generate(home / "corpus", 3 << 20, seed=7)
     monkeypatch.setenv("HOME", str(home / "corpus" / "home"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.loglines import SESSION, assistant, progress_with_usage, user, write_lines
 
 from tokentop.ingest.context import make_context
 from tokentop.ingest.live.ingester import Ingester
-from support.loglines import SESSION, assistant, progress_with_usage, user, write_lines
 
 
 def ingest(home: Path):

@@ -23,5 +23,6 @@ def test_ingest_never_imports_textual():
 def test_no_source_line_in_ingest_imports_textual():
     root = Path(tokentop.ingest.__file__).parent
     offenders = [str(p) for p in root.glob("*.py")
-                 if any(line.lstrip().startswith(("import textual", "from textual")) for line in p.read_text().splitlines())]
+                 if any(line.lstrip().startswith(("import textual", "from textual"))
+                        for line in p.read_text().splitlines())]
     assert offenders == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tokentop.ingest.logs.openclaw import parse_openclaw
 from support.loglines import openclaw_assistant, openclaw_model_change, openclaw_session
+
+from tokentop.ingest.logs.openclaw import parse_openclaw
 
 
 def parse(lines, state=None):

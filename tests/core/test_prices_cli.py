@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from support.loglines import assistant, write_lines
+
 from tokentop.tui.cli.main import main
 
 SONNET_45 = {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3.3e-06,

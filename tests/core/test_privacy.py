@@ -9,7 +9,6 @@ import stat
 from tokentop.ingest.context import make_context
 from tokentop.tui.cli.main import main
 
-
 # Identifiers and envelope metadata (ids, model, cwd, branch) are stored on purpose; everything else must not be.
 ID_KEYS = {"id", "tool_use_id", "requestId", "model", "cwd", "sessionId", "uuid", "parentUuid", "gitBranch",
            "version", "timestamp", "agentId", "type", "slug"}

@@ -10,14 +10,22 @@ from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.loglines import (
+    SESSION,
+    assistant,
+    openclaw_assistant,
+    openclaw_model_change,
+    openclaw_session,
+    progress_with_usage,
+    summary,
+    user,
+)
 
+from tokentop.ingest.live.ingester import Ingester
 from tokentop.ingest.logs.claude import parse_claude
 from tokentop.ingest.logs.discovery import LogFile
-from tokentop.ingest.live.ingester import Ingester
 from tokentop.ingest.logs.openclaw import parse_openclaw
 from tokentop.ingest.store.store import Store
-from support.loglines import SESSION, assistant, openclaw_assistant, openclaw_model_change, openclaw_session, \
-    progress_with_usage, summary, user
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -272,10 +280,11 @@ def test_real_files_read_in_small_chunks_give_the_clean_totals(session, chunk, d
         main_path = os.path.join(tmp, f"{SESSION}.jsonl")
         agent_path = os.path.join(tmp, SESSION, "subagents", "agent-a1.jsonl")
         os.makedirs(os.path.dirname(agent_path))
-        logs = [LogFile(main_path, "claude-code", SESSION, None, tmp), LogFile(agent_path, "claude-code", SESSION, "a1", tmp)]
+        logs = [LogFile(main_path, "claude-code", SESSION, None, tmp),
+                LogFile(agent_path, "claude-code", SESSION, "a1", tmp)]
         split = data.draw(st.integers(0, len(lines)), label="lines written before the first read")
         with Store(os.path.join(tmp, "u.db")) as store:
-            for part, ingester_no in ((lines[:split], 0), (lines[split:], 1)):
+            for part, _ingester_no in ((lines[:split], 0), (lines[split:], 1)):
                 for path, which in ((main_path, "main"), (agent_path, "agent")):
                     with open(path, "a") as f:
                         f.writelines(text + "\n" for text, where in part if where == which)

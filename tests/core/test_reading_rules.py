@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.loglines import SESSION, assistant, openclaw_assistant, openclaw_session
 
 from tokentop.ingest.logs.claude import parse_claude
 from tokentop.ingest.logs.jsonl import MAX_INPUT_SIDE, MAX_OUTPUT, read_count
 from tokentop.ingest.logs.openclaw import parse_openclaw
-from support.loglines import SESSION, assistant, openclaw_assistant, openclaw_session
 
 
 def parse(*lines: str | bytes):
@@ -47,7 +47,8 @@ def envelope(line: str, **fields) -> str:
     (1001, "count-too-large"), (10**19, "count-too-large"), (2**64, "count-too-large"), (1e300, "count-too-large"),
     (float("inf"), "count-too-large"), (float("nan"), "count-not-a-number"), (True, "count-not-a-number"),
     ("12.0", "count-not-a-number"), ("1e3", "count-not-a-number"), (" 12", "count-not-a-number"),
-    ("-3", "count-not-a-number"), ("", "count-not-a-number"), ("٣", "count-not-a-number"), ("012", "count-not-a-number"),
+    ("-3", "count-not-a-number"), ("", "count-not-a-number"), ("٣", "count-not-a-number"),
+    ("012", "count-not-a-number"),
     ([1], "count-not-a-number"), ({"n": 1}, "count-not-a-number"),
 ])
 def test_read_count(value, expected):

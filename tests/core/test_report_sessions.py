@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from support.history import build_store
 
-from tokentop.ingest.usage.reports import build_report, to_table
+from tokentop.ingest.usage.report_text import to_table
+from tokentop.ingest.usage.reports import build_report
 
 
 def test_sessions_table_has_date_last_activity_and_models(home):

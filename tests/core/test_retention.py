@@ -8,8 +8,8 @@ import pytest
 
 from tokentop.ingest.pricing import PriceTable
 from tokentop.ingest.records import UsageRecord
-from tokentop.ingest.usage.reports import build_report
 from tokentop.ingest.store.store import Store
+from tokentop.ingest.usage.reports import build_report
 
 DAY = 86_400_000
 NOW = 1_790_000_000_000  # 2026-09-21

@@ -10,6 +10,7 @@ from support.hostile import write_evil_session
 
 from tokentop.ingest.usage.snapshot import build_snapshot, to_html, to_markdown
 
+
 @pytest.fixture
 def snap(home):
     write_evil_session(home)

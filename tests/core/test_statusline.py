@@ -11,9 +11,9 @@ from test_hook import FakeStdin
 from test_limits import DAY, HOUR, MIN, add_usage, make_store, ms
 
 from tokentop.ingest.claude_code import statusline
+from tokentop.ingest.claude_code.statusline import model_label, parse_input, render
 from tokentop.ingest.config import Settings
 from tokentop.ingest.usage.samples import load_samples
-from tokentop.ingest.claude_code.statusline import model_label, parse_input, render
 from tokentop.tui.cli.main import main
 
 NOW = ms("2026-05-04T10:00:00+00:00")

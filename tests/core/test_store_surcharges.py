@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from support.loglines import assistant, write_lines
+
 from tokentop.ingest.context import make_context
 from tokentop.ingest.live.ingester import Ingester
 from tokentop.ingest.pricing import PriceTable

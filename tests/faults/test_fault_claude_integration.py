@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from faultkit import run_cli
 from support.loglines import assistant, write_lines
 

@@ -35,7 +35,8 @@ HUGE = [10 ** 19, 2 ** 64, 2 ** 63, 1e300, -1, 2 ** 62]
 def _hostile_json(draw) -> bytes:
     kind = draw(st.sampled_from(["escapes", "huge", "deep", "bom-garbage", "nul", "long", "utf8", "glued", "types"]))
     if kind == "escapes":
-        text = draw(st.sampled_from(["\x1b]52;c;cHduZWQ=\x07", "\x1b[2J", "\x9b31m", "\u202e", "\x00", "\x1b]0;t\x1b\\"]))
+        text = draw(st.sampled_from(["\x1b]52;c;cHduZWQ=\x07", "\x1b[2J", "\x9b31m", "\u202e", "\x00",
+                                     "\x1b]0;t\x1b\\"]))
         return assistant("esc", "r", model=f"m{text}", cwd=f"/x/{text}", branch=text).encode()
     if kind == "huge":
         n = draw(st.sampled_from(HUGE))  # in a count the parsers read, and where none is read

@@ -108,7 +108,8 @@ def test_file_shrunk_and_regrown_between_runs(home, tmp_path):
 RSS_PROBE = """
 import json, resource, sys
 from tokentop.tui.cli.main import main
-import tokentop.ingest.live.ingester, tokentop.ingest.store.store, tokentop.ingest.usage.reports  # imported before the baseline
+# imported before the baseline:
+import tokentop.ingest.live.ingester, tokentop.ingest.store.store, tokentop.ingest.usage.reports
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 code = main(["--db", sys.argv[1], "ingest", "--quiet"])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from faultkit import dump, expected_totals, integrity, run_cli, start_cli, totals, write_config
 
 from tokentop.ingest.store.recovery import diagnose
-
-from faultkit import dump, expected_totals, integrity, run_cli, start_cli, totals, write_config
 
 pytestmark = pytest.mark.faults
 

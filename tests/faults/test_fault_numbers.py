@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from faultkit import run_cli
 from support.loglines import assistant, write_lines
 

@@ -8,14 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from faultkit import REPO, run_cli
+from support.loglines import assistant, write_lines
 
 import tokentop
 import tokentop.ingest
 import tokentop.tui
 import tokentop.widgets
-
-from faultkit import REPO, run_cli
-from support.loglines import assistant, write_lines
 
 pytestmark = pytest.mark.faults
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from faultkit import assert_one_line_error, dump, integrity, permission_preexec, run_cli, start_cli, totals
 from support.loglines import assistant, user, write_lines
 
@@ -27,7 +26,8 @@ def add_sessions(home: Path, first: int, count: int, responses: int = 30) -> Non
         for i in range(responses):
             ts = f"2026-11-{1 + s % 27:02d}T10:{i // 60:02d}:{i % 60:02d}.000Z"
             lines.append(user("do the thing " * 20, ts=ts, session=session))
-            lines.append(assistant(f"msg_{s}_{i}", f"req_{s}_{i}", output=1, cache_read=900 + i, ts=ts, session=session))
+            lines.append(assistant(f"msg_{s}_{i}", f"req_{s}_{i}", output=1, cache_read=900 + i, ts=ts,
+                                   session=session))
             lines.append(assistant(f"msg_{s}_{i}", f"req_{s}_{i}", output=40 + i, cache_read=900 + i, ts=ts,
                                    session=session, tools=("Read",)))
         write_lines(home / ".claude" / "projects" / f"-home-u-p{s % 3}" / f"{session}.jsonl", lines)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from tokentop.ingest.context import make_context
-from tokentop.ingest.logs.discovery import classify
-from tokentop.ingest.live.ingester import Ingester
 from support.loglines import SESSION, assistant, user, write_lines
+
+from tokentop.ingest.context import make_context
+from tokentop.ingest.live.ingester import Ingester
+from tokentop.ingest.logs.discovery import classify
 
 
 def setup(home, **kw):

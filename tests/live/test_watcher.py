@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from support.livelog import LiveSession, Ledger, db_totals, make_corpus, wait_for
+from support.livelog import Ledger, LiveSession, db_totals, make_corpus, wait_for
 from support.loglines import openclaw_assistant, openclaw_model_change, openclaw_session, write_lines
+
 from tokentop.ingest.context import make_context
 from tokentop.ingest.live.service import FOLLOWER, WRITER, Change, WatchService
 
@@ -455,7 +455,8 @@ def test_follower_reads_the_new_database_after_a_delete(projects, start):
 # -- several processes --------------------------------------------------------------------------------------
 
 # The real `tokentop` CLI, with commits every 64 KB instead of 64 MB so a kill lands between commits of a file.
-_RUNNER = ("import sys; from tokentop.ingest.live import service as watcher; from tokentop.ingest.live.ingester import Ingester; "
+_RUNNER = ("import sys; from tokentop.ingest.live import service as watcher; "
+           "from tokentop.ingest.live.ingester import Ingester; "
            "watcher.make_ingester = lambda store, settings: Ingester(store, settings, chunk_bytes=1 << 16, "
            "commit_bytes=1 << 16); from tokentop.tui.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
@@ -535,7 +536,8 @@ def test_sigkill_at_any_moment_then_restart_gives_the_cold_totals(home, projects
         process = follow_process(db)
         try:
             target = int(ledger.requests * fraction)
-            wait_for(lambda: db_totals(db)[0] >= target, timeout=20, interval=0.005, message=f"{fraction:.0%} ingested")
+            wait_for(lambda target=target: db_totals(db)[0] >= target, timeout=20, interval=0.005,
+                     message=f"{fraction:.0%} ingested")
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(5)

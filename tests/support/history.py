@@ -3,12 +3,12 @@ store by the real ingester, with the clock pinned."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from support.loglines import assistant, summary, user, write_lines
 
-NOW_MS = int(datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc).timestamp() * 1000)
+NOW_MS = int(datetime(2026, 11, 26, 15, 30, tzinfo=UTC).timestamp() * 1000)
 """Thursday 2026-11-26 15:30 UTC. The week (reset Tue 09:00 UTC) began Tue 2026-11-24 09:00."""
 MIN = 60_000
 HOUR = 60 * MIN
@@ -35,7 +35,7 @@ monthly_budget_usd = 200.0
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _session(path: Path, session: str, cwd: str, branch: str, title: str | None, requests: list[dict],
@@ -106,8 +106,8 @@ def fire_alerts(ctx, now_ms: int = NOW_MS) -> None:
 def build_store(home: Path, now_ms: int = NOW_MS, config: str = CONFIG):
     """Write the history under `home` (which must be $HOME) and ingest it; returns the Context."""
     from tokentop.ingest.context import make_context
-    from tokentop.ingest.logs.discovery import discover
     from tokentop.ingest.live.ingester import Ingester
+    from tokentop.ingest.logs.discovery import discover
     write_history(home, now_ms, config)
     ctx = make_context()
     with ctx.open_store() as store:

@@ -7,7 +7,7 @@ import functools
 import time
 
 import pytest
-from support.history import API, LIVE, LIVE2, NOW_MS, SPIKE, build_store, fire_alerts
+from support.history import API, LIVE, LIVE2, NOW_MS, SPIKE, fire_alerts
 
 from tokentop.tui.app import TokentopApp
 from tokentop.tui.screens.help import HelpScreen
@@ -350,8 +350,8 @@ async def test_first_run_reads_the_logs_then_shows_them(home):
 
 @pilot_test
 async def test_new_lines_show_up_live(ctx, home):
-    from support.loglines import assistant
     from support.history import OPUS, iso
+    from support.loglines import assistant
     app = make_app(ctx, watch=True)
     async with app.run_test(size=(160, 50)) as pilot:
         ov = await loaded(pilot)
@@ -429,7 +429,8 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
         await until(pilot, lambda: len(app._notifications) >= 3, what="the alert toasts")
         # One toast per window, for the highest level it crossed (the lower ones are recorded, not shown).
         messages = sorted(n.message for n in app._notifications)
-        assert messages == ["Claude 5-hour limit at ~88% — resets 17:00", "Claude weekly limit at ~67% — resets Tue 09:00",
+        assert messages == ["Claude 5-hour limit at ~88% — resets 17:00",
+                            "Claude weekly limit at ~67% — resets Tue 09:00",
                             "Usage spike: $3.53 est today, 25.3× your median active day of the last 14 ($0.14)"]
         banner = ov.query_one("#alert-banner")
         assert banner.display and str(banner.render()) == "▲ Claude 5-hour limit at ~88% — resets 17:00  (+2 more: a)"

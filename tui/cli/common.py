@@ -59,7 +59,8 @@ interrupted = False
 
 
 def explained(handler):
-    """Wrap a command so a store failure half-way (disk full, locked, read-only, damaged) is one line, not a traceback."""
+    """Wrap a command so a store failure half-way (disk full, locked, read-only, damaged) is one line, not a
+    traceback."""
     @functools.wraps(handler)
     def run(args):
         import sqlite3

@@ -111,7 +111,8 @@ def cmd_report(args) -> int:
     import sqlite3
 
     from ...ingest.store.errors import StoreError, explain
-    from ...ingest.usage.reports import build_report, to_csv, to_table
+    from ...ingest.usage.report_text import to_csv, to_table
+    from ...ingest.usage.reports import build_report
     ctx = context(args)
     tz = resolve_zone(ctx, args.tz)
     if args.since and args.until and args.since > args.until:

@@ -26,10 +26,10 @@ CHARTS = [
 
 def binding_sections(app) -> list[tuple[str, list[Binding]]]:
     """(title, bindings) for the app and each screen class, in the order a user meets them."""
+    from .filter import FilterModal
     from .overview import OverviewScreen
     from .session import RequestScreen, SessionScreen
     from .views import ViewScreen
-    from .filter import FilterModal
     return [
         ("Everywhere", list(type(app).BINDINGS)),
         ("Overview", list(OverviewScreen.BINDINGS)),

@@ -21,8 +21,8 @@ from ...widgets.header import Countdown, StatusParts
 from ...widgets.model_split import ModelSplit, Share
 from ...widgets.sessions_table import SessionsTable
 from ..loading import Reloads
-from .too_small import ChecksSize
 from ..messages import FirstRunFound, OverviewLoaded
+from .too_small import ChecksSize
 
 SOURCE_LABEL = {"official": "official", "calibrated": "calibrated est", "configured": "est (your cap)",
                 "guess": "est"}

@@ -20,8 +20,8 @@ from ...widgets import fmt
 from ...widgets.gauge import fit_parts
 from ...widgets.tables import Col, KeyedTable
 from ..loading import Reloads
-from .too_small import ChecksSize
 from ..messages import SessionLoaded
+from .too_small import ChecksSize
 
 
 def tools_text(tools: tuple[str, ...]) -> str:
@@ -108,7 +108,8 @@ class SessionScreen(ChecksSize, Reloads, Screen):
         lines = [
             [d.project or "–", f"branch {d.git_branch or '–'}", fmt.duration(d.duration_ms), span, d.source or ""],
             [f"{t.requests:,} requests", f"{fmt.tokens(t.total_tokens)} tokens",
-             f"{fmt.money_total(t.cost_usd, t.unpriced_requests)} est", f"cache hit {fmt.pct(hit * 100) if hit is not None else '–'}",
+             f"{fmt.money_total(t.cost_usd, t.unpriced_requests)} est",
+             f"cache hit {fmt.pct(hit * 100) if hit is not None else '–'}",
              "models " + (", ".join(fmt.model_short(m) for m in d.models) or "–")],
             [f"in {fmt.tokens(t.input_tokens)}", f"out {fmt.tokens(t.output_tokens)}",
              f"cache write {fmt.tokens(t.cache_creation_tokens)}", f"cache read {fmt.tokens(t.cache_read_tokens)}",
@@ -236,7 +237,8 @@ class RequestScreen(ModalScreen):
             ("input", f"{r.input_tokens:,}"),
             ("output", f"{r.output_tokens:,}"),
             ("cache write", f"{r.cache_write:,}"),
-            ("cache read", f"{r.cache_read:,}" + (f" ({r.cache_read / input_side:.0%} of input)" if input_side else "")),
+            ("cache read",
+             f"{r.cache_read:,}" + (f" ({r.cache_read / input_side:.0%} of input)" if input_side else "")),
             ("total", f"{total:,}"),
             ("cost", self._cost_text()),
             ("surcharges", self._surcharges_text()),

@@ -17,8 +17,8 @@ from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.tables import Col, KeyedTable
 from ..loading import Reloads
-from .too_small import ChecksSize
 from ..messages import ViewLoaded
+from .too_small import ChecksSize
 
 VIEWS = ("models", "projects", "tools", "days", "machines", "alerts")
 TITLES = {"models": "Models", "projects": "Projects", "tools": "Tools", "days": "Days", "machines": "Machines",
@@ -116,7 +116,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
     def _title(self) -> None:
         parts = [TITLES[self.view]]
         if self.view != "alerts":
-            parts += [_range_label(self.days), f"sort: {'date' if self.sort == 'name' and self.view == 'days' else self.sort}"]
+            order = "date" if self.sort == "name" and self.view == "days" else self.sort
+            parts += [_range_label(self.days), f"sort: {order}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         self.query_one("#view-title", Static).update(clean(" · ".join(parts)))
@@ -181,7 +182,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             rows.sort(key=lambda r: r[0], reverse=self.view == "days")
         table.set_rows([(k, cells) for k, _, cells in rows])
         t = report.totals
-        text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · {fmt.money_total(t.cost_usd, t.unpriced_requests)} est "
+        text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · "
+                f"{fmt.money_total(t.cost_usd, t.unpriced_requests)} est "
                 f"({report.tz})")
         if self.view == "tools":
             text += " · a response that called several tools counts in each row"
