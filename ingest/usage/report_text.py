@@ -48,7 +48,7 @@ def to_table(report: Report, width: int = 100) -> str:
             project = (row.extra.get("project") or "").rstrip("/").rsplit("/", 1)[-1]
             key = clean(f"{key[:8]} {project} {title}".strip())
         elif report.kind == "projects":
-            key = key.replace(_home(), "~", 1)
+            key = key.replace(home_dir(), "~", 1)
         cells = [key, f"{t.input_tokens:,}", f"{t.output_tokens:,}", f"{t.cache_creation_tokens:,}",
                  f"{t.cache_read_tokens:,}", f"{t.total_tokens:,}", dollars(t.cost_usd, bool(t.unpriced_requests)),
                  f"{t.requests:,}"]
@@ -114,6 +114,7 @@ def models_short(models: list[str]) -> str:
     return ", ".join(re.sub(r"-\d{8}$", "", m.removeprefix("claude-")) for m in models)
 
 
-def _home() -> str:
+def home_dir() -> str:
+    """The home folder as text, to show project paths under it as `~/…` (reports and the TUI's views)."""
     from pathlib import Path
     return str(Path.home())

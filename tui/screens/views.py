@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from ...ingest.safe_text import clean
 from ...ingest.usage import queries
+from ...ingest.usage.report_text import home_dir
 from ...widgets import fmt
 from ...widgets.tables import Col, KeyedTable
 from ..loading import Reloads
@@ -157,7 +158,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
         for row in report.rows:
             key = row.key
             if self.view == "projects":
-                key = key.replace(_home(), "~", 1)
+                key = key.replace(home_dir(), "~", 1)
             elif self.view == "machines" and row.extra.get("this_machine"):
                 key += " (this one)"
             if needle and needle not in key.lower():
@@ -265,8 +266,3 @@ def _last(iso: str | None, now_ms: int, tz) -> str:
     if not iso:
         return "–"
     return fmt.when(int(datetime.fromisoformat(iso).timestamp() * 1000), now_ms, tz)
-
-
-def _home() -> str:
-    from pathlib import Path
-    return str(Path.home())
