@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..logs.openclaw_store.reader import AgentStore, SessionCursor, StoreReader, find_stores
 from ..logs.openclaw_store.schema import StoreUnreadable
 from ..records import OPENCLAW
-from ..store import agent_cursors
+from ..store import agent_cursors, harness
 
 CUSTOM_TITLE_RANK = 3
 """A label the user gave the session in OpenClaw ranks with Claude Code's custom title."""
@@ -149,6 +149,9 @@ class AgentStores:
             if links:
                 with db.transaction():
                     agent_cursors.tag_sessions(db, [(sid, agent, None, "cli-harness") for sid, agent in links])
+            if cli:
+                with db.transaction():
+                    status.cli_harness_messages += harness.purge_copies(db, cli)
         except StoreUnreadable as exc:
             status.problem = exc.reason
             reader.close()

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
-from . import machines, retention
+from . import harness, machines, retention
 from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
 from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
@@ -241,6 +241,7 @@ class Store:
 
     def write_batch(self, records: Iterable[UsageRecord], sessions: Iterable[SessionInfo] = ()) -> WriteResult:
         """Upsert records under the dedup rule. Call inside `transaction()` together with the file positions."""
+        records = harness.drop_copies(self, records)
         best: dict[str, UsageRecord] = {}
         tools: dict[str, tuple[str, str]] = {}
         for rec in records:

@@ -195,3 +195,40 @@ def test_cap_sources_must_name_known_sources(tmp_path):
         load_settings(path)
     path.write_text('cap_sources = ["openclaw"]\n')
     assert load_settings(path).cap_sources == ["openclaw"]
+
+
+def test_cli_harness_archive_jsonl_is_not_a_second_count(home):
+    """OpenClaw publishes a reset CLI-harness session as `<uuid>.jsonl.reset.<ts>`: the JSONL reader must apply the
+    same rule as the store reader (counted once, as Claude Code), whichever of the two is read first."""
+    from support.loglines import assistant
+    claude_sid = "cccccccc-2222-4222-8222-222222222222"
+    gw = Gateway(store_path(home / ".openclaw", "main"))
+    gw.session("h2", "agent:main:cli", harness="claude-cli", provider="claude-cli", claude_session=claude_sid)
+    lines = [openclaw_session("h2"), openclaw_assistant("h-b", input_=400)]
+    gw.append("h2", lines)
+    archive = home / ".openclaw" / "agents" / "main" / "sessions" / "h2.jsonl.reset.2026-10-02T10-00-00Z"
+    write_lines(archive, lines + [openclaw_assistant("h-c", input_=250)])  # h-c: only in the archived generation
+    now_iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 3600))
+    write_lines(home / ".claude" / "projects" / "-home-u-bot" / f"{claude_sid}.jsonl",
+                [assistant("msg_2", "req_2", input_=400, output=50, ts=now_iso, session=claude_sid),
+                 assistant("msg_3", "req_3", input_=250, output=5, ts=now_iso, session=claude_sid)])
+    ctx = make_context()
+    store = ctx.open_store()
+    Ingester(store, ctx.settings).ingest_all()
+    assert store.db.execute("SELECT source, count(*), sum(input_tokens) FROM requests GROUP BY source").fetchall() == [
+        ("claude-code", 2, 650)]
+    # A store that met the archive before it knew the session's billing: the copies go once the tag arrives.
+    from tokentop.ingest.logs.openclaw import parse_openclaw
+    from tokentop.ingest.store import harness
+    copies = parse_openclaw(archive.read_bytes(), "h2")[0].records
+    assert len(copies) == 2
+    with store.transaction():
+        store.db.execute("UPDATE sessions SET billing = NULL WHERE session_id = 'h2'")
+        assert harness.drop_copies(store, copies) == copies  # not tagged yet: nothing is known to be a copy
+        store.write_batch(copies)
+        assert harness.purge_copies(store, ["h2"]) == 0
+        store.db.execute("UPDATE sessions SET billing = 'cli-harness' WHERE session_id = 'h2'")
+        assert harness.drop_copies(store, copies) == []
+        assert harness.purge_copies(store, ["h2"]) == 2
+    assert store.db.execute("SELECT source, count(*), sum(input_tokens) FROM requests GROUP BY source").fetchall() == [
+        ("claude-code", 2, 650)]
