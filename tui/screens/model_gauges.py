@@ -11,8 +11,8 @@ from ...ingest.text import official_text, pct_text, reset_text
 from ...ingest.usage.windows import MODEL_WINDOWS
 from ...widgets.gauge import Gauge
 
-MODEL_NAMES = {"week_opus": "Opus", "week_sonnet": "Sonnet", "week_fable": "Fable"}
-"""How a per-model week's gauge is labelled (the window name says it is weekly)."""
+MODEL_NAMES = {"week_opus": "Week Opus", "week_sonnet": "Week Sonnet", "week_fable": "Week Fable"}
+"""How a per-model week's gauge is labelled, as `status` names the window."""
 
 
 def compose_model_gauges() -> ComposeResult:
@@ -22,9 +22,11 @@ def compose_model_gauges() -> ComposeResult:
 
 
 def model_gauge_detail(status, zone, now_ms: int) -> list[str]:
-    """'week · resets Tue 09:00 · official · 1h old': what the second line of a per-model gauge says."""
+    """'official 3% · 1h old · resets Tue 09:00': what the second line of a per-model gauge says (a live official
+    figure needs no word: the % above it is that figure)."""
+    official = official_text(status, now_ms)
     reset = reset_text(status, zone, now_ms)
-    return ["week" + ("" if reset == "–" else f" · resets {reset}"), official_text(status, now_ms)]
+    return ["" if official == "official" else official, "" if reset == "–" else f"resets {reset}"]
 
 
 def show_model_gauges(screen, windows: dict, zone, now_ms: int) -> None:

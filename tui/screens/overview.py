@@ -256,7 +256,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None, "–")
         else:
             value = pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
-            g.show(week.used_pct, value, [_used_of_cap(week), _official(week, ov.now_ms),
+            g.show(week.used_pct, value, [_official(week, ov.now_ms), _used_of_cap(week),
                                           f"{fmt.tokens(week.used_tokens)} tok",
                                           "" if has_reset(week, ov.now_ms) else "last 7 days"])
         g = self.query_one("#five-gauge", Gauge)
@@ -265,7 +265,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
                    else pct_text(five), "no 5-hour window open")
         else:
             value = pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
-            g.show(five.used_pct, value, [_used_of_cap(five), _official(five, ov.now_ms),
+            g.show(five.used_pct, value, [_official(five, ov.now_ms), _used_of_cap(five),
                                           f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
                                           f"{fmt.tokens(five.used_tokens)} tok"])
         g = self.query_one("#month-gauge", Gauge)
