@@ -209,8 +209,14 @@ def official_samples(usage: CachedUsage, now_ms: int) -> list:
 
     if usage.fetched_ms is None:
         return []
-    return [Sample(lim.official_key, lim.used_pct, lim.resets_at_ms, min(usage.fetched_ms, now_ms))  # type: ignore[arg-type]
-            for lim in usage.open_limits(now_ms) if lim.official_key in OFFICIAL_WINDOWS]
+    out = []
+    for lim in usage.open_limits(now_ms):
+        key = lim.official_key
+        if key not in OFFICIAL_WINDOWS and lim.model:  # "Opus 4.1" counts as Opus's weekly cap
+            key = "seven_day_" + model_window(lim.model.split()[0])[len("week_"):]
+        if key in OFFICIAL_WINDOWS:
+            out.append(Sample(key, lim.used_pct, lim.resets_at_ms, min(usage.fetched_ms, now_ms)))  # type: ignore[arg-type]
+    return out
 
 
 def record_cached(store, now_ms: int, usage: CachedUsage | None) -> int:

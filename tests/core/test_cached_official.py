@@ -88,11 +88,24 @@ def test_a_closed_window_is_ignored(home, tmp_path):
     assert statuses["five_hour"].official_pct is None and "week_fable" not in statuses
 
 
+def test_a_recorded_figure_stops_counting_once_its_window_closed(home, tmp_path):
+    _cache(home, models=(("Fable", 83.0, None),))
+    store = make_store(tmp_path)
+    CachedWatch().check(store, NOW)
+    later = WEEK_RESET + HOUR  # the week (and Fable's) reset: a new window, nothing known of it yet
+    statuses = compute_status(store, UTC, later)
+    assert statuses["week"].end_ms == WEEK_RESET + 7 * 24 * HOUR and statuses["week"].official_pct is None
+    fable = statuses.get("week_fable")
+    assert fable is None or (fable.used_pct is None and fable.official_pct is None)
+
+
 def test_a_figure_without_a_fetch_time_or_of_an_unknown_model_is_not_recorded(home, tmp_path):
-    cache = cached_usage(NOW - HOUR, five=(18.0, FIVE_RESET), week=(41.0, WEEK_RESET), models=(("Haiku", 5.0, None),))
+    cache = cached_usage(NOW - HOUR, five=(18.0, FIVE_RESET), week=(41.0, WEEK_RESET),
+                         models=(("Haiku", 5.0, None), ("Opus 4.1", 7.0, None)))
     write_claude_json(home, cache)
     store = make_store(tmp_path)
-    assert record_cached(store, NOW, read_cached().usage) == 2  # Haiku has no window of its own in tokentop
+    assert record_cached(store, NOW, read_cached().usage) == 3  # Haiku has no window of its own in tokentop
+    assert [r[:2] for r in _rows(store)] == [("five_hour", 18.0), ("seven_day", 41.0), ("seven_day_opus", 7.0)]
     del cache["fetchedAtMs"]
     write_claude_json(home, cache)
     assert record_cached(make_store(tmp_path / "other"), NOW, read_cached().usage) == 0

@@ -161,8 +161,7 @@ def source_text(status, now: int) -> str:
     official = official_text(status, now)
     if not official:
         return status.source
-    return official if status.source == "official" and official.startswith("official ·") or official == "official" \
-        else f"{status.source} ({official})"
+    return official if status.source == "official" else f"{status.source} ({official})"
 
 
 def status_text(statuses, active, level, zone, now) -> str:
