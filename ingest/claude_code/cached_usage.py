@@ -233,15 +233,21 @@ def record_cached(store, now_ms: int, usage: CachedUsage | None) -> int:
     return record_samples(store, samples, min(usage.fetched_ms, now_ms)) if samples else 0
 
 
+STAMP_KEY = "claude_json_stamp"
+"""The store's meta key for the file's last recorded (mtime, size): a process that starts often (the statusline)
+reads the file again only when it changed, not once per run."""
+
+
 class CachedWatch:
-    """Follows `~/.claude.json` for the writer: one stat per check, a read only when its mtime or size changed.
+    """Follows `~/.claude.json`: one stat per check, a read only when its mtime or size changed since the last
+    recorded read (kept in memory and in the store's meta table).
 
     Claude Code rewrites that file for many reasons (project state, startups) and refreshes the cached figures
     rarely, so a changed stat is read, and samples are written only when a figure is new."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
-        self._seen: tuple[int, int] | None = None
+        self._seen: str | None = None
 
     def check(self, store, now_ms: int) -> int:
         """New samples recorded by this check (0 when the file is unchanged, missing or holds nothing new)."""
@@ -249,12 +255,14 @@ class CachedWatch:
         try:
             st = path.stat()
         except OSError:
-            self._seen = None
             return 0
-        stamp = (st.st_mtime_ns, st.st_size)
+        stamp = f"{st.st_mtime_ns}:{st.st_size}"
+        if self._seen is None:
+            self._seen = store.meta(STAMP_KEY)
         if stamp == self._seen:
             return 0
         read = read_cached(path)
         new = record_cached(store, now_ms, read.usage)
-        self._seen = stamp  # after the write: a failed one is tried again at the next check
+        store.set_meta(STAMP_KEY, stamp)  # after the write: a failed one is tried again at the next check
+        self._seen = stamp
         return new

@@ -199,6 +199,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 record_samples(store, parsed.samples, now, parsed.session_id)
             except Exception:  # noqa: BLE001 - busy or read-only: the next run records it
                 pass
+        record_claude_cache(store, now)
         missing = [w for w in ("week", "five_hour") if w not in _complete(parsed, now)
                    and ({f"{w}_pct", f"{w}_reset"} & wanted or (w == "week" and "source" in wanted))]
         eta = "week_eta" in wanted
@@ -217,6 +218,16 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
         if "today_cost" in wanted:
             values["today_cost"] = dollars(today_cost(store, zone, now))
         model_cap_fields(store, settings, now, wanted, values)
+
+
+def record_claude_cache(store, now: int) -> None:
+    """Claude Code's cached figures (~/.claude.json) into the store, so per-model caps reach the hook and the
+    fields below with no tokentop running: one stat and a meta read while the file is unchanged."""
+    from .cached_usage import CachedWatch
+    try:
+        CachedWatch().check(store, now)
+    except Exception:  # noqa: BLE001 - busy or read-only: the figures already stored still show
+        pass
 
 
 def model_cap_fields(store, settings, now: int, wanted: set[str], values: dict[str, str]) -> None:

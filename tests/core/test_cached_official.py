@@ -11,7 +11,7 @@ from test_limits import HOUR, MIN, add_sample, add_usage, make_store, ms
 
 from tokentop.ingest.claude_code import hook
 from tokentop.ingest.claude_code.cached_usage import CachedWatch, read_cached, record_cached
-from tokentop.ingest.claude_code.statusline import model_cap_fields
+from tokentop.ingest.claude_code.statusline import model_cap_fields, record_claude_cache, render
 from tokentop.ingest.config import Settings
 from tokentop.ingest.text import official_text
 from tokentop.ingest.usage.alerts import check_alerts
@@ -121,6 +121,9 @@ def test_the_watch_reads_again_only_when_the_file_changed(home, tmp_path):
     os.utime(path, ns=(NOW * 10**6, NOW * 10**6))
     assert watch.check(store, NOW) == 1  # only the week moved
     assert compute_status(store, UTC, NOW)["week"].used_pct == 44.0
+    assert CachedWatch().check(store, NOW) == 0  # a new process: the stamp kept in the store says unchanged
+    store.db.execute("DELETE FROM official_samples")
+    assert CachedWatch().check(store, NOW) == 0  # (so it is not read: the stamp alone decides)
     path.unlink()
     assert watch.check(store, NOW) == 0
 
@@ -163,7 +166,7 @@ def test_per_model_caps_in_status_text_and_json(home, tmp_path):
 def test_statusline_per_model_fields(home, tmp_path):
     _cache(home)
     store = make_store(tmp_path)
-    CachedWatch().check(store, NOW)
+    record_claude_cache(store, NOW)  # what each statusline run does first: no tokentop needs to be running
     values: dict[str, str] = {}
     model_cap_fields(store, UTC, NOW, {"model_caps", "fable_pct"}, values)
     assert values["model_caps"] == "Fable 83% · Sonnet 12%"
@@ -171,6 +174,15 @@ def test_statusline_per_model_fields(home, tmp_path):
     untouched: dict[str, str] = {}
     model_cap_fields(store, UTC, NOW, {"week_pct"}, untouched)
     assert untouched == {}  # a format without them costs no scan
+
+
+def test_the_statusline_line_can_show_the_per_model_caps(home, tmp_path):
+    _cache(home)
+    settings = Settings(timezone="UTC", statusline_format="week {week_pct} · {model_caps}")
+    payload = json.dumps({"session_id": "s1", "rate_limits": {"seven_day": {"used_percentage": 42,
+                                                                            "resets_at": WEEK_RESET // 1000}}})
+    line = render(payload, settings, tmp_path / "usage.db", NOW)
+    assert line == "week 42% · Fable 83% · Sonnet 12%"  # the payload's week, the cache's per-model caps
 
 
 def test_hook_warns_near_a_per_model_cap_but_does_not_block(home, tmp_path):
