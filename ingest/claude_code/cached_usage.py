@@ -245,9 +245,12 @@ class CachedWatch:
     Claude Code rewrites that file for many reasons (project state, startups) and refreshes the cached figures
     rarely, so a changed stat is read, and samples are written only when a figure is new."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, claim_first: bool = False) -> None:
         self._path = path
         self._seen: str | None = None
+        self._claim_first = claim_first
+        """Mark the stamp as read before reading: a short-lived process cut off mid-read (the statusline past its
+        budget) then costs one read per change of the file, not one per run."""
 
     def check(self, store, now_ms: int) -> int:
         """New samples recorded by this check (0 when the file is unchanged, missing or holds nothing new)."""
@@ -261,8 +264,10 @@ class CachedWatch:
             self._seen = store.meta(STAMP_KEY)
         if stamp == self._seen:
             return 0
+        if self._claim_first:
+            store.set_meta(STAMP_KEY, stamp)
         read = read_cached(path)
         new = record_cached(store, now_ms, read.usage)
-        store.set_meta(STAMP_KEY, stamp)  # after the write: a failed one is tried again at the next check
+        store.set_meta(STAMP_KEY, stamp)  # after the write: else a failed one is tried again at the next check
         self._seen = stamp
         return new

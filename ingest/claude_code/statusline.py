@@ -225,7 +225,7 @@ def record_claude_cache(store, now: int) -> None:
     fields below with no tokentop running: one stat and a meta read while the file is unchanged."""
     from .cached_usage import CachedWatch
     try:
-        CachedWatch().check(store, now)
+        CachedWatch(claim_first=True).check(store, now)
     except Exception:  # noqa: BLE001 - busy or read-only: the figures already stored still show
         pass
 
