@@ -226,6 +226,7 @@ class WatchService:
         if damaged is not None:
             self._reporter.tell(f"the database {guard.db_file} was damaged ({damaged[0]}); moved it to {damaged[1]} "
                                 "and rebuilding it from the logs on disk")
+        self._safely(self._check_cached)  # first of all (before watching and the catch-up): for the first paint
         roots = self._roots_override if self._roots_override is not None else configured_roots(self.settings)
         sources = self._sources = Sources([(str(root), source) for root, source in roots], self._inbox,
                                           self._on_mode)
@@ -236,7 +237,6 @@ class WatchService:
             else:
                 sources.start_observer()
             self._refresh_roots()
-            self._safely(self._check_cached)  # before the catch-up: official figures at the first paint
             # Events that arrive during the catch-up wait in the inbox; stored offsets make re-reading harmless.
             if not self._safely(self._catch_up):
                 self._retry.update(sources.every_root())
