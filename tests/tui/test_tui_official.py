@@ -17,7 +17,7 @@ from tokentop.tui.app import TokentopApp
 SIZES = [(80, 24), (120, 40)]
 NO_SETUP = 'timezone = "UTC"\nretention_days = 100000\n'
 """A first launch: nothing configured but the zone (pinned so the snapshots do not depend on the machine's)."""
-WEEK_RESET = NOW_MS + 50 * HOUR  # Sat 17:30 UTC
+WEEK_RESET = NOW_MS + 56 * HOUR + 30 * MIN  # Sun 00:00 UTC
 FIVE_RESET = NOW_MS + 2 * HOUR
 MODELS = (("Sonnet", 12.0, None), ("Opus", 3.0, None), ("Fable", 83.0, None))
 
@@ -102,7 +102,7 @@ async def test_per_model_gauges_show_each_cap(home):
         fable = _gauge(app, "week_fable")
         assert (fable.label, fable.pct, fable.value_text) == ("Week Fable", 83.0, "83%")
         assert fable.has_class("-high")
-        assert fable.detail == ["official · 1h old", "resets Sat 17:30"]  # no Fable usage since: the figure itself
+        assert fable.detail == ["official · 1h old", "resets Sun 00:00"]  # no Fable usage since: the figure itself
         opus = _gauge(app, "week_opus")
         assert opus.detail[0] == "official 3% · 1h old" and opus.value_text.startswith("~")
         assert _gauge(app, "week_sonnet").pct is not None and _gauge(app, "week_opus").pct is not None
