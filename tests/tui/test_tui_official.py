@@ -9,7 +9,7 @@ import time
 import pytest
 from support.claude_json import cached_usage, write_claude_json
 from support.history import HOUR, MIN, NOW_MS, build_store, fire_alerts
-from test_tui import pilot_test
+from test_tui import pilot_test, until
 
 from tokentop.ingest.claude_code.cached_usage import CachedWatch
 from tokentop.tui.app import TokentopApp
@@ -121,3 +121,29 @@ async def test_a_closed_cached_window_is_not_shown(home):
         week = app._overview().overview.windows["week"]
         assert week.official_pct is None and week.used_pct is None
         assert not app.screen.query_one("#model-gauges").display
+
+
+@pilot_test
+async def test_a_refresh_of_the_cache_shows_live(home):
+    """The real path: the app's own writer records the cache at start, then a refresh at its next poll."""
+    from support.history import write_history
+
+    from tokentop.ingest.context import make_context
+    now = int(time.time() * 1000)
+    write_history(home, now, config=NO_SETUP + "poll_interval = 0.5\n")
+    write_claude_json(home, cached_usage(now - HOUR, five=(18.0, now + 2 * HOUR), week=(41.0, now + 50 * HOUR),
+                                         models=()))
+    app = TokentopApp(make_context(), watch=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ov = app._overview()
+        await until(pilot, lambda: (ov.overview is not None and "week" in ov.overview.windows
+                                    and ov.overview.windows["week"].official_pct == 41.0), timeout=20,
+                    what="the cached week figure")
+        assert not app.screen.query_one("#model-gauges").display
+        write_claude_json(home, cached_usage(int(time.time() * 1000), five=(18.0, now + 2 * HOUR),
+                                             week=(47.0, now + 50 * HOUR), models=(("Fable", 64.0, None),)))
+        fable = _gauge(app, "week_fable")
+        await until(pilot, lambda: fable.pct == 64.0 and fable.display, timeout=10, what="Fable's gauge")
+        await until(pilot, lambda: ov.overview.windows["week"].official_pct == 47.0, timeout=5,
+                    what="the refreshed week figure")
+        assert app.screen.query_one("#model-gauges").display
