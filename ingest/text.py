@@ -157,6 +157,7 @@ _LABELS = {
     "five_hour": "Claude 5-hour limit",
     "week_opus": "Claude weekly Opus limit",
     "week_sonnet": "Claude weekly Sonnet limit",
+    "week_fable": "Claude weekly Fable limit",
     "month": "Monthly budget",
     "day": "Daily usage",
 }
@@ -201,3 +202,19 @@ def reset_text(status: WindowFigures | None, zone, now: int) -> str:
     if status.name == "month":
         return local_time(status.end_ms, zone).strftime("%b %d")
     return clock_time(status.end_ms, zone, now)
+
+
+LIVE_MS = 5 * MINUTE_MS
+"""An official figure confirmed this recently reads as live (no age): the statusline's `FRESH_MS`."""
+
+
+def official_text(status, now: int) -> str:
+    """Where a window's official figure stands: "official" (live), "official · 1h old" when it is the % shown,
+    "official 41% · 1h old" under a % that has added local usage since; "" without one."""
+    pct, at = getattr(status, "official_pct", None), getattr(status, "official_at_ms", None)
+    if status is None or pct is None or at is None:
+        return ""
+    shown = status.source == "official" and status.used_pct is not None and abs(status.used_pct - pct) < 0.5
+    head = "official" if shown else f"official {pct:.0f}%"
+    age = now - at
+    return head if age < LIVE_MS else f"{head} · {span(age)} old"

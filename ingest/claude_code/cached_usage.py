@@ -195,3 +195,79 @@ def read_cached(path: Path | None = None) -> CachedRead:
         return CachedRead(path, None, f"{path} holds no cached usage figures yet (Claude Code writes them "
                                       "when it checks your limits)")
     return CachedRead(path, usage)
+
+
+# -- into the store ---------------------------------------------------------------------------------
+
+
+def official_samples(usage: CachedUsage, now_ms: int) -> list:
+    """The figures that may count as official samples: windows tokentop knows, still open, with a fetch time.
+
+    A figure without `fetchedAtMs` has no age, so it could not be weighed against a statusline sample: skipped."""
+    from ..usage.samples import Sample
+    from ..usage.windows import OFFICIAL_WINDOWS
+
+    if usage.fetched_ms is None:
+        return []
+    out = []
+    for lim in usage.open_limits(now_ms):
+        key = lim.official_key
+        if key not in OFFICIAL_WINDOWS and lim.model:  # "Opus 4.1" counts as Opus's weekly cap
+            key = "seven_day_" + model_window(lim.model.split()[0])[len("week_"):]
+        if key in OFFICIAL_WINDOWS:
+            out.append(Sample(key, lim.used_pct, lim.resets_at_ms, min(usage.fetched_ms, now_ms)))  # type: ignore[arg-type]
+    return out
+
+
+def record_cached(store, now_ms: int, usage: CachedUsage | None) -> int:
+    """Store the cache's open figures as official samples taken when Claude Code fetched them; how many were new.
+
+    Only the percentages and reset times are stored (as the statusline's are). A statusline sample newer than the
+    fetch stays the newest of its window, so the fresher figure wins either way; re-recording the same fetch adds
+    nothing (a sample equal to the newest stored one only refreshes its seen time, never backwards)."""
+    from ..usage.samples import record_samples
+
+    if usage is None or usage.fetched_ms is None:
+        return 0
+    samples = official_samples(usage, now_ms)
+    return record_samples(store, samples, min(usage.fetched_ms, now_ms)) if samples else 0
+
+
+STAMP_KEY = "claude_json_stamp"
+"""The store's meta key for the file's last recorded (mtime, size): a process that starts often (the statusline)
+reads the file again only when it changed, not once per run."""
+
+
+class CachedWatch:
+    """Follows `~/.claude.json`: one stat per check, a read only when its mtime or size changed since the last
+    recorded read (kept in memory and in the store's meta table).
+
+    Claude Code rewrites that file for many reasons (project state, startups) and refreshes the cached figures
+    rarely, so a changed stat is read, and samples are written only when a figure is new."""
+
+    def __init__(self, path: Path | None = None, *, claim_first: bool = False) -> None:
+        self._path = path
+        self._seen: str | None = None
+        self._claim_first = claim_first
+        """Mark the stamp as read before reading: a short-lived process cut off mid-read (the statusline past its
+        budget) then costs one read per change of the file, not one per run."""
+
+    def check(self, store, now_ms: int) -> int:
+        """New samples recorded by this check (0 when the file is unchanged, missing or holds nothing new)."""
+        path = self._path or claude_json_path()
+        try:
+            st = path.stat()
+        except OSError:
+            return 0
+        stamp = f"{st.st_mtime_ns}:{st.st_size}"
+        if self._seen is None:
+            self._seen = store.meta(STAMP_KEY)
+        if stamp == self._seen:
+            return 0
+        if self._claim_first:
+            store.set_meta(STAMP_KEY, stamp)
+        read = read_cached(path)
+        new = record_cached(store, now_ms, read.usage)
+        store.set_meta(STAMP_KEY, stamp)  # after the write: else a failed one is tried again at the next check
+        self._seen = stamp
+        return new

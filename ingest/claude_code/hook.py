@@ -11,7 +11,7 @@ from pathlib import Path
 from ..text import pct_text, reset_text, window_label
 from ..usage.limits import compute_status
 from ..usage.samples import fresh_official
-from ..usage.windows import WindowStatus, dedup_end, threshold_message
+from ..usage.windows import MODEL_WINDOWS, WindowName, WindowStatus, dedup_end, threshold_message
 
 COOLDOWN_MS = 10 * 60_000
 """At most one warning per this many minutes, whatever the window: a prompt that crosses two levels at once (or two
@@ -79,7 +79,7 @@ def respond(store, settings, event: str | None, now: int, budget=None) -> dict |
     """The hook's JSON answer for this event, or None for no output. Past `budget`, a warning is neither shown nor
     marked as shown, so the next call still gives it."""
     zone = settings.zone()
-    windows = ["week", "five_hour", "week_opus", "week_sonnet"]
+    windows: list[WindowName] = ["week", "five_hour", *MODEL_WINDOWS]
     if settings.monthly_budget_usd:
         windows.append("month")
     # Fresh official figures need no usage scan; only the other windows are computed.
@@ -87,7 +87,8 @@ def respond(store, settings, event: str | None, now: int, budget=None) -> dict |
     rest = [name for name in windows if name not in statuses]
     if rest:
         statuses.update(compute_status(store, settings, now, windows=rest, detail=False))
-    over = _percent_windows(statuses)
+    # A per-model cap warns but never blocks: the other models are still there to use.
+    over = [s for s in _percent_windows(statuses) if s.name not in MODEL_WINDOWS]
     if settings.block_at and over and over[0].used_pct >= settings.block_at:
         answer = block_response(event, over[0], settings.block_at, zone, now)
         if answer is not None:

@@ -22,7 +22,10 @@ THEN_TIMEOUT_S = 2.0
 BUSY_TIMEOUT_MS = 250
 """The statusline runs every few hundred ms: it would rather skip one write than wait on a busy writer."""
 DEFAULT_FORMAT = "week {week_pct} · resets {week_reset} · 5h {five_hour_pct} · {today_cost} today est"
-FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source")
+FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source",
+          "opus_pct", "sonnet_pct", "fable_pct", "model_caps")
+MODEL_FIELDS = {"opus_pct": "week_opus", "sonnet_pct": "week_sonnet", "fable_pct": "week_fable"}
+"""The per-model weekly caps' fields; `model_caps` lists those known ("Fable 83% · Sonnet 12%"), or is empty."""
 
 # "claude-opus-4-6" → Opus 4.6; one or two digits only, so a date ("claude-3-5-sonnet-20241022") is not a version.
 _MODEL_ID = re.compile(r"(opus|sonnet|haiku)-(\d{1,2})(?:[-.](\d{1,2}))?(?!\d)")
@@ -127,6 +130,7 @@ def format_line(fmt: str, values: dict[str, str]) -> str:
 def payload_values(parsed: StatuslineInput, zone, now: int) -> dict[str, str]:
     """Fields from the payload alone: its official numbers are the freshest there are."""
     values = {name: UNKNOWN for name in FIELDS}
+    values["model_caps"] = ""
     values["model"] = parsed.model or UNKNOWN
     for s in parsed.samples:
         name = OFFICIAL_WINDOWS[s.window]
@@ -195,6 +199,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 record_samples(store, parsed.samples, now, parsed.session_id)
             except Exception:  # noqa: BLE001 - busy or read-only: the next run records it
                 pass
+        record_claude_cache(store, now)
         missing = [w for w in ("week", "five_hour") if w not in _complete(parsed, now)
                    and ({f"{w}_pct", f"{w}_reset"} & wanted or (w == "week" and "source" in wanted))]
         eta = "week_eta" in wanted
@@ -212,6 +217,37 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 values["week_eta"] = clock_time(week.forecast.eta_ms, zone, now)
         if "today_cost" in wanted:
             values["today_cost"] = dollars(today_cost(store, zone, now))
+        model_cap_fields(store, settings, now, wanted, values)
+
+
+def record_claude_cache(store, now: int) -> None:
+    """Claude Code's cached figures (~/.claude.json) into the store, so per-model caps reach the hook and the
+    fields below with no tokentop running: one stat and a meta read while the file is unchanged."""
+    from .cached_usage import CachedWatch
+    try:
+        CachedWatch(claim_first=True).check(store, now)
+    except Exception:  # noqa: BLE001 - busy or read-only: the figures already stored still show
+        pass
+
+
+def model_cap_fields(store, settings, now: int, wanted: set[str], values: dict[str, str]) -> None:
+    """Fill the per-model fields the format asks for, from the stored official samples (this statusline's own and
+    those recorded from Claude Code's cache, the only source of Fable's). Highest first in `model_caps`."""
+    from ..usage.limits import compute_status
+
+    names = [w for f, w in MODEL_FIELDS.items() if f in wanted]
+    if "model_caps" in wanted:
+        names = list(MODEL_FIELDS.values())
+    if not names:
+        return
+    statuses = compute_status(store, settings, now, windows=names, detail=False)
+    shown = []
+    for field_name, window in MODEL_FIELDS.items():
+        status = statuses.get(window)
+        values[field_name] = pct_text(status)
+        if status is not None and status.used_pct is not None:
+            shown.append((status.used_pct, f"{field_name[:-4].capitalize()} {pct_text(status)}"))
+    values["model_caps"] = " · ".join(text for _, text in sorted(shown, key=lambda p: -p[0]))
 
 
 # -- wrapping the user's previous statusline --------------------------------------------------------

@@ -14,7 +14,7 @@ KINDS = (("input", "input_tokens"), ("output", "output_tokens"),
 _WINDOW = re.compile(r"^(five_hour|seven_day(_[a-z0-9]{1,24})?)$")
 """Official windows as Claude Code names them; anything else stays out of the labels (low cardinality)."""
 _STATUS_WINDOW = {"week": "seven_day", "five_hour": "five_hour", "week_opus": "seven_day_opus",
-                  "week_sonnet": "seven_day_sonnet"}
+                  "week_sonnet": "seven_day_sonnet", "week_fable": "seven_day_fable"}
 
 _SUMS_SQL = ("SELECT machine, source, model, SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m + "
              "cache_write_1h), SUM(cache_read), SUM(cost_usd), SUM(requests) FROM ({usage}) GROUP BY 1, 2, 3")

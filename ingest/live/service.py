@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from ..claude_code.cached_usage import CachedWatch
 from ..logs.discovery import LogFile, configured_roots, discover
 from ..store.errors import StoreError, explain
 from ..store.store import Store
@@ -79,15 +80,14 @@ class WatchService:
         self.poll_interval = poll_interval or (
             POLL_ONLY_INTERVAL if poll_only else getattr(settings, "poll_interval", 10.0) or 10.0)
         self.batch_delay = batch_delay
-        self.follow_interval = follow_interval
-        self.takeover_interval = takeover_interval
+        self.follow_interval, self.takeover_interval = follow_interval, takeover_interval
         self._roots_override = roots
         self._ingester_factory = ingester_factory
         self._inbox = Inbox()
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self._reporter = Reporter()
+        self._reporter, self._cached = Reporter(), CachedWatch()
         self.catchup: IngestSummary | None = None
         """The IngestSummary of the startup catch-up (None until it finished, or for a follower)."""
         self.failure: BaseException | None = None
@@ -226,6 +226,7 @@ class WatchService:
         if damaged is not None:
             self._reporter.tell(f"the database {guard.db_file} was damaged ({damaged[0]}); moved it to {damaged[1]} "
                                 "and rebuilding it from the logs on disk")
+        self._safely(self._check_cached)  # first of all (before watching and the catch-up): for the first paint
         roots = self._roots_override if self._roots_override is not None else configured_roots(self.settings)
         sources = self._sources = Sources([(str(root), source) for root, source in roots], self._inbox,
                                           self._on_mode)
@@ -438,6 +439,11 @@ class WatchService:
             self._process(items)
             self._count_files()
         self._ingest_stores()  # the safety net for a missed WAL event
+        self._check_cached()  # Claude Code's cached official figures (~/.claude.json): one stat, read on change
+
+    def _check_cached(self) -> None:
+        if self._cached.check(self._live_store, int(time.time() * 1000)):
+            self._reporter.notify(Change(frozenset(), None, 0, 0, alerts_fired=self._fire_alerts()))
 
     def _count_files(self) -> None:
         self._reporter.set(files_watched=self._live_sources.watched_files(self._live_ingester.states()))

@@ -20,6 +20,7 @@ from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, Series, load_ser
 from .weekly import lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
+    MODEL_WINDOWS,
     OFFICIAL_KEY,
     Calibration,
     WindowName,
@@ -266,8 +267,8 @@ def _newest(samples: Sequence[Sample]) -> Sample | None:
 def compute_status(store, settings, now_ms: int | None = None, *,
                    windows: Iterable[WindowName] | None = None,
                    detail: bool | Iterable[WindowName] = True) -> dict[WindowName, WindowStatus]:
-    """Every window's status: keys "week", "five_hour", "month", plus "week_opus"/"week_sonnet" when samples
-    carry them.
+    """Every window's status: keys "week", "five_hour", "month", plus the per-model weeks
+    (`MODEL_WINDOWS`) when samples carry them (the statusline's or those recorded from Claude Code's cache).
 
     `windows` limits which are computed. `detail` says which get a forecast: True (all, and top sessions too),
     False (none: the hook), or a set of names (the statusline wants the week's ETA only, without sessions).
@@ -302,7 +303,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
             plan = _Plan("week", now - WEEK_MS, now, "guess", "cc", WEEK_MS)
         plan.cap_usd, plan.cap_tokens = settings.weekly_cap_usd, settings.weekly_cap_tokens
         plans.append(_plan_samples(plan, samples.get("seven_day", []), now))
-    for name in ("week_opus", "week_sonnet"):
+    for name in MODEL_WINDOWS:
         scoped = samples.get(OFFICIAL_KEY[name], [])
         newest = _newest(scoped)
         if newest is not None and newest.resets_at_ms is not None and want(name):  # _newest: a dated sample
@@ -358,7 +359,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
         five_plan.cap_usd, five_plan.cap_tokens = settings.five_hour_cap_usd, settings.five_hour_cap_tokens
         plans.append(five_plan)
 
-    order: tuple[WindowName, ...] = ("week", "five_hour", "week_opus", "week_sonnet", "month")
+    order: tuple[WindowName, ...] = ("week", "five_hour", *MODEL_WINDOWS, "month")
     plans.sort(key=lambda p: order.index(p.name))
     return {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
                                  sessions=detail is True, cap_sources=cap_sources) for plan in plans}

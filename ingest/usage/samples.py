@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..clock import MINUTE_MS, WEEK_MS
+from ..text import LIVE_MS
 from .windows import FIVE_HOURS_MS, OFFICIAL_KEY, WINDOW_LENGTH_MS, OfficialKey, WindowName, WindowStatus
 
-FRESH_MS = 5 * MINUTE_MS
+FRESH_MS = LIVE_MS
 """A sample confirmed this recently is shown as the official figure itself."""
 SEEN_REFRESH_MS = MINUTE_MS
 """An unchanged reading refreshes its sample's `seen_ms` at most this often: the statusline runs every few hundred

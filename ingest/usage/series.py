@@ -14,8 +14,9 @@ CAP_SOURCE = "claude-code"
 """Subscription caps count Claude Code usage only: OpenClaw usually bills an API key, not the subscription.
 The month budget is money, so it counts every source."""
 
-FAMILY = {"week_opus": 1, "week_sonnet": 2}
-FAMILY_SQL = "CASE WHEN model LIKE '%opus%' THEN 1 WHEN model LIKE '%sonnet%' THEN 2 ELSE 0 END"
+FAMILY = {"week_opus": 1, "week_sonnet": 2, "week_fable": 3}
+FAMILY_SQL = ("CASE WHEN model LIKE '%opus%' THEN 1 WHEN model LIKE '%sonnet%' THEN 2 WHEN model LIKE '%fable%' THEN 3 "
+              "ELSE 0 END")
 TOKENS_SQL = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read"
 
 
@@ -68,8 +69,8 @@ def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool =
     (window starts, sample times, …), so every total this module asks for is exact without reading rows one by
     one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds."""
     cuts = sorted({int(s) for s in splits if lo < s <= hi})
-    series = {key: Series() for key in ("all", "cc", "week_opus", "week_sonnet")}
-    by_family = {1: series["week_opus"], 2: series["week_sonnet"]}
+    series = {key: Series() for key in ("all", "cc", *FAMILY)}
+    by_family = {number: series[name] for name, number in FAMILY.items()}
     rows = []
     for table, col in (("requests", "ts"), ("rollups", "slot")):
         # The cut points are integers this module computed, so they can be written into the SQL.

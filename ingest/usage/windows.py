@@ -16,9 +16,9 @@ from ..clock import HOUR_MS, WEEK_MS, local_day, local_ms, next_midnight_ms
 from ..text import UNKNOWN, dollars, pct_text, reset_text, window_label
 from .forecast import Forecast
 
-WindowName = Literal["week", "five_hour", "week_opus", "week_sonnet", "month"]
+WindowName = Literal["week", "five_hour", "week_opus", "week_sonnet", "week_fable", "month"]
 """The windows tokentop reports on."""
-OfficialKey = Literal["five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet"]
+OfficialKey = Literal["five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "seven_day_fable"]
 """Claude Code's `rate_limits` keys, as official samples store them."""
 
 FIVE_HOURS_MS = 5 * HOUR_MS
@@ -28,13 +28,17 @@ OFFICIAL_WINDOWS: dict[OfficialKey, WindowName] = {
     "five_hour": "five_hour",
     "seven_day_opus": "week_opus",
     "seven_day_sonnet": "week_sonnet",
+    "seven_day_fable": "week_fable",
 }
 """Claude Code's `rate_limits` keys → the window names tokentop uses."""
 OFFICIAL_KEY: dict[WindowName, OfficialKey] = {v: k for k, v in OFFICIAL_WINDOWS.items()}
 """The other way round: which official key carries a window's %."""
+MODEL_WINDOWS: tuple[WindowName, ...] = ("week_opus", "week_sonnet", "week_fable")
+"""The per-model weekly caps: the statusline may carry Opus and Sonnet, Claude Code's cache all three (§4)."""
 
 WINDOW_LENGTH_MS: dict[OfficialKey, int] = {"five_hour": FIVE_HOURS_MS, "seven_day": WEEK_MS,
-                                            "seven_day_opus": WEEK_MS, "seven_day_sonnet": WEEK_MS}
+                                            "seven_day_opus": WEEK_MS, "seven_day_sonnet": WEEK_MS,
+                                            "seven_day_fable": WEEK_MS}
 """How long each official window lasts: a sample's reset must fall within that span of the moment it was taken."""
 
 @dataclass

@@ -114,6 +114,7 @@ def run_ingest(ctx, store, quiet: bool = True):
     if not lock.acquire():
         return None
     try:
+        record_claude_cache(store)
         found = discover(ctx.settings)
         bar = ProgressBar(not quiet and sys.stderr.isatty())
         try:
@@ -126,6 +127,15 @@ def run_ingest(ctx, store, quiet: bool = True):
         return summary
     finally:
         lock.release()
+
+
+def record_claude_cache(store) -> int:
+    """Claude Code's cached official figures (~/.claude.json) into the store as samples, for `status`, the hook
+    and the statusline to read; a damaged or absent file records nothing."""
+    import time
+
+    from ...ingest.claude_code.cached_usage import CachedWatch
+    return CachedWatch().check(store, int(time.time() * 1000))
 
 
 def resolve_zone(ctx, name: str | None):

@@ -116,7 +116,7 @@ def cmd_hook(args) -> int:
 # -- status -----------------------------------------------------------------------------------------
 
 _NAMES = {"week": "week", "five_hour": "5-hour", "week_opus": "week Opus", "week_sonnet": "week Sonnet",
-          "month": "month"}
+          "week_fable": "week Fable", "month": "month"}
 _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
@@ -132,6 +132,7 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
             "used_cost_usd": round(s.used_cost, 6), "cap_tokens": s.cap_tokens,
             "cap_usd": None if s.cap_usd is None else round(s.cap_usd, 4),
             "official_pct": s.official_pct, "official_at": iso_local(s.official_at_ms, zone), "samples": s.samples,
+            "official_age_s": None if s.official_at_ms is None else max(0, now - s.official_at_ms) // 1000,
             "calibration": None if s.calibration is None else {
                 "proxy": s.calibration.proxy, "k": s.calibration.k, "rmse": round(s.calibration.rmse, 3),
                 "samples": s.calibration.samples},
@@ -154,14 +155,21 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
     }
 
 
+def source_text(status, now: int) -> str:
+    """"official · 1h old", "calibrated (official 41% · 1h old)", "configured": where a window's % comes from."""
+    from ...ingest.text import official_text
+    official = official_text(status, now)
+    if not official:
+        return status.source
+    return official if status.source == "official" else f"{status.source} ({official})"
+
+
 def status_text(statuses, active, level, zone, now) -> str:
     from ...ingest.text import UNKNOWN, clock_time, dollars, pct_text, reset_text, span
     rows = []
     for s in statuses.values():
         pct = pct_text(s)
-        source = s.source
-        if s.official_at_ms is not None:
-            source += f" ({span(now - s.official_at_ms)} ago)"
+        source = source_text(s, now)
         reset = reset_text(s, zone, now)
         if reset != UNKNOWN:
             reset = f"resets {reset} (in {span(s.end_ms - now)})"

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from ...ingest.safe_text import clean
-from ...ingest.text import pct_text
+from ...ingest.text import official_text, pct_text
 from ...ingest.usage import queries
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
@@ -22,6 +22,7 @@ from ...widgets.model_split import ModelSplit, Share
 from ...widgets.sessions_table import SessionsTable
 from ..loading import Reloads
 from ..messages import FirstRunFound, OverviewLoaded
+from .model_gauges import compose_model_gauges, show_model_gauges
 from .too_small import ChecksSize
 
 SOURCE_LABEL = {"official": "official", "calibrated": "calibrated est", "configured": "est (your cap)",
@@ -87,6 +88,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             yield Gauge("Week", id="week-gauge", classes="gauge")
             yield Gauge("5h", id="five-gauge", classes="gauge")
             yield Gauge("Month", id="month-gauge", classes="gauge")
+        yield from compose_model_gauges()
         with Horizontal(id="middle"):
             yield BurnUpChart(id="chart")
             yield ModelSplit(id="split")
@@ -106,6 +108,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self.query_one("#chart").border_title = "Weekly cap burn-up"
         self.query_one("#firstrun").display = False
         self.query_one("#alert-banner").display = False
+        self.query_one("#model-gauges").display = False
         self.query_one("#backfill").display = False
         self._caption()
         self.tick(self.app.now_ms())
@@ -186,6 +189,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         data = burn_data(week, ov.now_ms, tz)
         self._status(ov, week, data)
         self._gauges(ov)
+        show_model_gauges(self, ov.windows, tz, ov.now_ms)
         self.query_one(BurnUpChart).show(data)
         self.query_one(BurnSparkline).show(data)
         self.query_one(ModelSplit).show([Share(f.family, f.token_share, f.cost_share, f.tokens, f.cost_usd)
@@ -252,15 +256,17 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None, "–")
         else:
             value = pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
-            g.show(week.used_pct, value, [_used_of_cap(week), f"{fmt.tokens(week.used_tokens)} tok",
-                                          "" if has_reset(week, ov.now_ms) else "last 7 days", _official(week)])
+            g.show(week.used_pct, value, [_official(week, ov.now_ms), _used_of_cap(week),
+                                          f"{fmt.tokens(week.used_tokens)} tok",
+                                          "" if has_reset(week, ov.now_ms) else "last 7 days"])
         g = self.query_one("#five-gauge", Gauge)
         if five is None or not has_reset(five, ov.now_ms):
             g.show(None if five is None else five.used_pct, "idle" if five is None or five.used_pct is None
                    else pct_text(five), "no 5-hour window open")
         else:
             value = pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
-            g.show(five.used_pct, value, [_used_of_cap(five), f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
+            g.show(five.used_pct, value, [_official(five, ov.now_ms), _used_of_cap(five),
+                                          f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
                                           f"{fmt.tokens(five.used_tokens)} tok"])
         g = self.query_one("#month-gauge", Gauge)
         if month is None:
@@ -386,10 +392,10 @@ def _used_of_cap(status) -> str:
     return f"{fmt.money(status.used_cost)} est · no cap set"
 
 
-def _official(status) -> str:
-    if status.official_pct is None or status.source == "official":
-        return ""
-    return f"official {status.official_pct:.0f}%"
+def _official(status, now_ms: int) -> str:
+    """The official figure's age under its gauge ("official 41% · 1h old"); nothing for a live one the header names."""
+    text = official_text(status, now_ms)
+    return "" if text == "official" else text
 
 
 SOURCE_NAMES = {"claude-code": "Claude Code", "openclaw": "OpenClaw"}
