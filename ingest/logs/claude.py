@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..records import CLAUDE_CODE, UsageRecord
-from .cost_state import COST_STATE, api_block, attribution, cost_state
 from ..safe_text import clean_result
+from .cost_state import COST_STATE, api_block, attribution, cost_state
 from .jsonl import (
     BAD_FIELD,
     BOM,

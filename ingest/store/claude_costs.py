@@ -115,8 +115,8 @@ def comparison(db: sqlite3.Connection, session_id: str) -> dict | None:
     total, ts = row
     until = ts if ts is not None else 1 << 62
     est, unpriced = db.execute(
-        "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(priced = 0), 0) FROM requests WHERE session_id = ? AND ts <= ?",
-        (session_id, until)).fetchone()
+        "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(priced = 0), 0) FROM requests "
+        "WHERE session_id = ? AND ts <= ?", (session_id, until)).fetchone()
     rolled, rolled_unpriced = db.execute(
         "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), 0) "
         "FROM rollups WHERE session_id = ? AND slot <= ?", (session_id, until)).fetchone()

@@ -102,6 +102,9 @@ def to_table(report: Report, width: int = 100) -> str:
                  "(`tokentop doctor` lists their models)")
     if report.kind == "tools":
         note += " · a response that called several tools counts in each row"
+    differ = sum(1 for r in report.rows if (r.extra.get("claude_code") or {}).get("differs"))
+    if differ:
+        note += f" · {differ:,} session{'s' if differ != 1 else ''}: Claude Code's own figure differs by >2% (--json)"
     lines.append(note)
     if not body:
         lines.insert(0, "No usage in this range.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
+from ..store import claude_costs
 from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import iso_local
@@ -245,6 +246,10 @@ def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
         })
         row.totals.add(*sums)
         out.append(row)
+    if out and claude_costs.available(store.db):  # Claude Code's own figure beside ours, where it wrote one
+        has = {sid for (sid,) in store.db.execute("SELECT session_id FROM claude_costs")}
+        for row in out:
+            row.extra["claude_code"] = claude_costs.comparison(store.db, row.key) if row.key in has else None
     return out
 
 

@@ -184,3 +184,19 @@ def test_real_logs_carry_no_state_and_read_as_before(real_logs_home):
     assert store.db.execute("SELECT COUNT(*) FROM requests WHERE priced_as IS NOT NULL OR api_block IS NOT NULL "
                             "OR attr_skill IS NOT NULL OR attr_agent IS NOT NULL").fetchone()[0] == 0
     assert "bad-cost-state" not in store.skipped_by_reason()
+
+
+def test_report_sessions_json_carries_claude_codes_figure(home, capsys):
+    from tokentop.tui.cli.main import main
+    ingest(home, [req(1), req(2), cost_state(0.035, {SONNET: model_usage(2_000, 2_000, cost=0.035)})]).close()
+    write_lines(home / ".claude" / "projects" / "-home-u-app" / "other.jsonl", [req(9, model=SONNET).replace(
+        SESSION, "22222222-2222-3333-4444-555555555555")])
+    assert main(["report", "sessions", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    ours = rows[SESSION]["claude_code"]
+    assert ours["cost_usd"] == 0.035 and ours["estimate_usd"] == pytest.approx(0.036)
+    assert ours["differs"] is True and ours["difference_pct"] == pytest.approx(2.86, abs=0.01)
+    assert rows["22222222-2222-3333-4444-555555555555"]["claude_code"] is None
+    assert rows[SESSION]["cost_usd"] == pytest.approx(0.036)  # the check never changes the estimate
+    assert main(["report", "sessions", "--no-ingest"]) == 0
+    assert "1 session: Claude Code's own figure differs by >2%" in capsys.readouterr().out
