@@ -393,7 +393,8 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
 
 # -- side views -------------------------------------------------------------------------------------
 
-VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily", "machines": "machines"}
+VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily", "machines": "machines",
+                "attribution": "attribution"}
 
 
 def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | None = 30) -> Report | None:
