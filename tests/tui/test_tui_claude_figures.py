@@ -41,3 +41,38 @@ def test_parts_read_as_agreeing_within_two_percent():
                                         "agrees within 2%", "as claude-opus-5[1m]"]
     assert attribution_text(("Explore", "pdf", None, "github", "create_issue")) == \
         "sub-agent Explore, skill pdf, MCP github/create_issue"
+
+
+@pilot_test
+async def test_the_attribution_view_lists_skills_plugins_mcp_and_sub_agents(home):
+    from support.loglines import assistant, with_fields, write_lines
+
+    from tokentop.ingest.context import make_context
+    from tokentop.ingest.live.ingester import Ingester
+    from tokentop.tui.screens.views import ViewScreen
+    from tokentop.widgets.tables import KeyedTable
+
+    def req(n: int, **fields) -> str:
+        return with_fields(assistant(f"msg_{n}", f"req_{n}", input_=1_000, output=1_000,
+                                     ts=f"2026-11-20T1{n}:00:00.000Z"), **fields)
+
+    LINES = [req(1, attributionSkill="pdf"),
+             req(2, attributionSkill="pdf", attributionMcpServer="github", attributionMcpTool="create_issue"),
+             req(3, attributionPlugin="reviewer", attributionAgent="code-reviewer"), req(4)]
+    write_lines(home / ".claude" / "projects" / "-home-u-app" / "s.jsonl", LINES)
+    ctx = make_context()
+    with ctx.open_store() as store:
+        Ingester(store, ctx.settings).ingest_all()
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ViewScreen) and app.screen.data is not None)
+        await pilot.pause()
+        table = app.screen.query_one("#view-table", KeyedTable)
+        # By cost (ties by name), the requests that name nothing last.
+        assert table.keys == ["skill pdf", "MCP github", "MCP tool github/create_issue", "plugin reviewer",
+                              "sub-agent code-reviewer", "(none)"]
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[0].startswith("skill pdf") and first[-1] == "50%"  # two of four equal requests
+        assert "share: of all spending" in str(app.screen.query_one("#view-note").render())

@@ -185,6 +185,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             rows.sort(key=lambda r: (-r[1].total_tokens, r[0]))
         else:
             rows.sort(key=lambda r: r[0], reverse=self.view == "days")
+        if self.view == "attribution":  # the requests that name nothing come after every named row
+            rows.sort(key=lambda r: r[0] == "(none)")
         table.set_rows([(k, cells) for k, _, cells in rows])
         t = report.totals
         text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · "
