@@ -200,3 +200,21 @@ def test_report_sessions_json_carries_claude_codes_figure(home, capsys):
     assert rows[SESSION]["cost_usd"] == pytest.approx(0.036)  # the check never changes the estimate
     assert main(["report", "sessions", "--no-ingest"]) == 0
     assert "1 session: Claude Code's own figure differs by >2%" in capsys.readouterr().out
+
+
+def test_the_parallel_backfill_keeps_the_state_and_the_fields(home, monkeypatch):
+    """Worker processes parse whole files and hand plain tuples back: the state and the new fields survive it."""
+    from support.loglines import with_fields
+
+    from tokentop.ingest.live import backfill
+    monkeypatch.setattr(backfill, "PARALLEL_MIN_BYTES", 0)
+    unpacked = []
+    real_unpack = backfill._unpack
+    monkeypatch.setattr(backfill, "_unpack", lambda packed: unpacked.append(1) or real_unpack(packed))
+    lines = [with_fields(req(1), apiBlockIndex=2, attributionSkill="pdf"), req(2),
+             cost_state(2 * TAGGED_ONE, {TAGGED: model_usage(cost=2 * TAGGED_ONE)})]
+    store = ingest(home, lines, overrides=LONG)
+    assert store.db.execute("SELECT total_cost_usd FROM claude_costs").fetchall() == [(pytest.approx(2 * TAGGED_ONE),)]
+    assert store.db.execute("SELECT api_block, attr_skill, priced_as FROM requests WHERE message_id = 'msg_1'"
+                            ).fetchone() == (2, "pdf", TAGGED)
+    assert unpacked  # it went through the workers
