@@ -178,7 +178,7 @@ def threshold_message(status: WindowStatus, zone: tzinfo, now: int) -> str:
     """"Claude weekly limit at 82% — resets Tue 09:00"; money windows add the dollars."""
     line = f"{window_label(status.name)} at {pct_text(status)}"
     if status.name == "month" and status.cap_usd:
-        line += f" ({dollars(status.used_cost)} of {dollars(status.cap_usd)} est)"
+        line += f" ({dollars(status.used_cost, status.unpriced_requests)} of {dollars(status.cap_usd)} est)"
     reset = reset_text(status, zone, now)
     if reset != UNKNOWN:
         return f"{line} — resets {reset}"

@@ -69,3 +69,18 @@ def test_statusline_today_says_how_many_are_unpriced(home):
     ctx = make_context()
     line = render(b"{}", Settings(timezone="UTC"), ctx.db_path, now)
     assert line.endswith(" · ≥ $0.05 · 2 unpriced today est"), line
+
+
+def test_the_html_and_markdown_summary_and_the_month_alert_say_so_too(home):
+    from tokentop.ingest.usage.limits import compute_status
+    from tokentop.ingest.usage.snapshot import build_snapshot, to_markdown
+    from tokentop.ingest.usage.windows import threshold_message
+    now = int(time.time() * 1000)
+    _ingest(home, now, unpriced=3)
+    ctx = make_context()
+    zone = ctx.settings.zone()
+    with ctx.open_store() as store:
+        md = to_markdown(build_snapshot(store, ctx.settings, now, zone))
+        month = compute_status(store, Settings(timezone="UTC", monthly_budget_usd=10.0), now)["month"]
+    assert "≥ $0.05 · 3 unpriced" in md
+    assert "(≥ $0.05 · 3 unpriced of $10.00 est)" in threshold_message(month, zone, now)
