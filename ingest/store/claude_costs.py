@@ -39,6 +39,7 @@ def write(db: sqlite3.Connection, sessions: Iterable[SessionInfo], price_row: Pr
         old = db.execute("SELECT total_cost_usd FROM claude_costs WHERE session_id = ?", (info.session_id,)).fetchone()
         if old is not None and state.total_usd < old[0]:
             continue
+        before = tags_for(db, {info.session_id})
         db.execute("INSERT INTO claude_costs(session_id, total_cost_usd, ts) VALUES (?, ?, ?) ON CONFLICT(session_id) "
                    "DO UPDATE SET total_cost_usd = excluded.total_cost_usd, ts = excluded.ts",
                    (info.session_id, state.total_usd, state.ts_ms))
@@ -46,7 +47,7 @@ def write(db: sqlite3.Connection, sessions: Iterable[SessionInfo], price_row: Pr
         db.executemany("INSERT INTO claude_cost_models VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [(info.session_id, m.model, m.input_tokens, m.output_tokens, m.cache_read, m.cache_write,
                          m.web_search_requests, m.cost_usd) for m in state.models])
-        if price_row is not None:
+        if tags_for(db, {info.session_id}) != before:  # written every turn or so: mostly nothing new
             retag(db, info.session_id, price_row)
 
 
@@ -87,20 +88,27 @@ def priced_as(model: str, tags: dict[str, str] | None) -> str | None:
     return tagged
 
 
-def retag(db: sqlite3.Connection, session_id: str, price_row: PriceRow) -> int:
+def retag(db: sqlite3.Connection, session_id: str, price_row: PriceRow | None) -> int:
     """Set `priced_as` on the session's requests from its stored state, and re-price the rows that changed (the
-    slot sums follow through their update trigger). Returns how many rows changed."""
+    slot sums follow through their update trigger; without a price table only the id is set, and the next opening
+    with one re-prices everything). Returns how many rows changed."""
     tags = tags_for(db, {session_id}).get(session_id)
-    changed = []
+    changed: list[tuple] = []
     for rid, model, old, speed, geo, web, i, o, w5, w1, r, reported in db.execute(
             "SELECT id, model, priced_as, speed, inference_geo, web_search_requests, input_tokens, output_tokens, "
             "cache_write_5m, cache_write_1h, cache_read, reported_cost FROM requests WHERE session_id = ?",
             (session_id,)).fetchall():
         new = priced_as(model, tags)
         if new != old:
-            cost, priced = price_row(new or model, speed, geo, web, i, o, w5, w1, r, reported)
-            changed.append((new, cost, priced, rid))
-    db.executemany("UPDATE requests SET priced_as = ?, cost_usd = ?, priced = ? WHERE id = ?", changed)
+            if price_row is None:
+                changed.append((new, rid))
+            else:
+                cost, priced = price_row(new or model, speed, geo, web, i, o, w5, w1, r, reported)
+                changed.append((new, cost, priced, rid))
+    if price_row is None:
+        db.executemany("UPDATE requests SET priced_as = ? WHERE id = ?", changed)
+    else:
+        db.executemany("UPDATE requests SET priced_as = ?, cost_usd = ?, priced = ? WHERE id = ?", changed)
     return len(changed)
 
 

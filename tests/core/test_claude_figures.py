@@ -218,3 +218,15 @@ def test_the_parallel_backfill_keeps_the_state_and_the_fields(home, monkeypatch)
     assert store.db.execute("SELECT api_block, attr_skill, priced_as FROM requests WHERE message_id = 'msg_1'"
                             ).fetchone() == (2, "pdf", TAGGED)
     assert unpacked  # it went through the workers
+
+
+def test_a_store_opened_without_prices_still_records_the_tag_and_prices_it_later(tmp_path):
+    from tokentop.ingest.records import CostState, ModelCost, SessionInfo
+    from tokentop.ingest.store.store import Store
+    records = parse_claude(buf(req(1)), SESSION).records
+    with Store(tmp_path / "u.db") as store, store.transaction():
+        store.write_batch(records)
+        store.write_batch([], [SessionInfo(SESSION, "claude-code", cost_state=CostState(
+            1.0, None, (ModelCost(TAGGED, 0, 0, 0, 0, 0, 1.0),)))])
+    with Store(tmp_path / "u.db", prices=PriceTable.load(overrides=LONG)) as store:
+        assert priced(store) == {"msg_1": (TAGGED, round(TAGGED_ONE, 9))}
