@@ -395,7 +395,6 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     return out
 
 
-
 def claude_block(store, now: int, cap_sources: Sequence[str], not_before: int | None) -> tuple[int, int] | None:
     """(start, index) of the 5-hour window from Claude Code's `apiBlockIndex`, or None when its newest request in
     the last 5 hours carries none (then the activity rule decides). A start of `now`: that block has ended. Two
