@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 CLAUDE_CODE = "claude-code"
 OPENCLAW = "openclaw"
 SOURCES = (CLAUDE_CODE, OPENCLAW)
+ATTRIBUTION_KINDS = ("agent", "skill", "plugin", "mcp_server", "mcp_tool")
+"""The order of `UsageRecord.attribution`, and the `report attribution` kinds."""
 
 
 @dataclass(slots=True)
@@ -43,10 +45,43 @@ class UsageRecord:
     """`usage.server_tool_use.web_search_requests`: billed per search on top of tokens (web fetches are free)."""
     inference_geo: str | None = None
     """`usage.inference_geo` as written ("us" is US-only inference, a surcharge on recent models; "global", "")."""
+    api_block: int | None = None
+    """`apiBlockIndex`: the 5-hour block Claude Code counted this request in (recent versions only)."""
+    attribution: tuple[str | None, str | None, str | None, str | None, str | None] = (None,) * 5
+    """What `/usage` breaks spending down by, as the line names it (names only): `attributionAgent`, `…Skill`,
+    `…Plugin`, `…McpServer`, `…McpTool` (see ATTRIBUTION_KINDS)."""
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
+
+@dataclass(slots=True)
+class ModelCost:
+    """One model's row of a `cost-state` line's `modelUsage`: Claude Code's own cumulative counts and dollars."""
+
+    model: str
+    """The id as Claude Code names it, context tag included (`claude-opus-5[1m]`)."""
+    input_tokens: int
+    output_tokens: int
+    cache_read: int
+    cache_write: int
+    web_search_requests: int
+    cost_usd: float
+
+
+@dataclass(slots=True)
+class CostState:
+    """A `cost-state` line: Claude Code's cumulative cost of one session. Never usage (the assistant lines are)."""
+
+    total_usd: float
+    ts_ms: int | None
+    """When it was written, if the line says; the estimate is compared over the requests up to then."""
+    models: tuple[ModelCost, ...] = ()
+
+    def beats(self, other: CostState) -> bool:
+        """The figures are cumulative: the larger total is the later state (a tie: the one read later)."""
+        return self.total_usd >= other.total_usd
 
 
 @dataclass(slots=True)
@@ -62,6 +97,8 @@ class SessionInfo:
     git_branch: str | None = None
     first_ts_ms: int | None = None
     last_ts_ms: int | None = None
+    cost_state: CostState | None = None
+    """Claude Code's own cumulative figures for this session (its newest `cost-state` line), a check on ours."""
 
     def seen(self, ts_ms: int | None) -> None:
         if ts_ms is None:

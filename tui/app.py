@@ -38,6 +38,8 @@ class TokentopApp(App[int]):
         Binding("p", "view('projects')", "Projects", id="view_projects", tooltip="Usage per project", group=VIEWS),
         Binding("t", "view('tools')", "Tools", id="view_tools", tooltip="Calls and tokens per tool", group=VIEWS),
         Binding("d", "view('days')", "Days", id="view_days", tooltip="Usage per day", group=VIEWS),
+        Binding("u", "view('attribution')", "Usage by", id="view_attribution", show=False,
+                tooltip="Usage per skill, plugin, MCP server and sub-agent (as /usage)", group=VIEWS),
         Binding("a", "view('alerts')", "Alerts", id="view_alerts", tooltip="Cap alerts that fired", group=VIEWS),
         Binding("M", "view('machines')", "Machines", id="view_machines", show=False,
                 tooltip="Usage per machine (with a sync folder)", group=VIEWS),

@@ -188,7 +188,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
     """Record the samples, then fill from the store what the payload did not give: windows it lacked (older
     Claude Code, API-key users: calibrated or configured figures), today's cost, and the ETA if the format asks."""
     from ..store.store import Store
-    from ..usage.limits import compute_status, today_cost
+    from ..usage.limits import compute_status, today_spend
     from ..usage.samples import record_samples
 
     if not db_path.exists() and not parsed.samples:
@@ -216,7 +216,7 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
             if eta and week is not None and week.forecast is not None and week.forecast.eta_ms is not None:
                 values["week_eta"] = clock_time(week.forecast.eta_ms, zone, now)
         if "today_cost" in wanted:
-            values["today_cost"] = dollars(today_cost(store, zone, now))
+            values["today_cost"] = dollars(*today_spend(store, zone, now))  # "≥ $12.40 · 3 unpriced"
         model_cap_fields(store, settings, now, wanted, values)
 
 

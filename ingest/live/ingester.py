@@ -333,3 +333,5 @@ def merge(into: ParseResult, part: ParseResult) -> None:
         have.git_branch = info.git_branch or have.git_branch
         if info.title and info.title_rank >= have.title_rank:
             have.title, have.title_rank = info.title, info.title_rank
+        if info.cost_state is not None and (have.cost_state is None or info.cost_state.beats(have.cost_state)):
+            have.cost_state = info.cost_state

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..records import CLAUDE_CODE, UsageRecord
 from ..safe_text import clean_result
+from .cost_state import COST_STATE, api_block, attribution, cost_state
 from .jsonl import (
     BAD_FIELD,
     BOM,
@@ -27,7 +28,7 @@ TYPE_HEAD_BYTES = 2048
 """How far into a line its top-level `"type"` is looked for (Claude Code writes it within ~300 bytes)."""
 # Title sources, weakest first: a user-set title beats Claude's summary, which beats an AI-made title.
 TITLE_RANK = {"ai-title": 1, "summary": 2, "custom-title": 3}
-_DECODED_TYPES = frozenset([b"assistant", *(kind.encode() for kind in TITLE_RANK)])
+_DECODED_TYPES = frozenset([b"assistant", COST_STATE.encode(), *(kind.encode() for kind in TITLE_RANK)])
 _TITLE_FIELDS = ("customTitle", "aiTitle", "title", "summary")
 
 
@@ -85,6 +86,9 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
                     continue
         if find(b'"assistant"', start, end) >= 0:
             _assistant(data[start:end], session_id, agent_id, result, complete, undated)
+        elif find(b'"cost-state"', start, end) >= 0:
+            scratch = result if complete else ParseResult()  # an unterminated tail may still be growing
+            _cost_state(loads(data[start:end], scratch), session_id, agent_id, scratch)
         elif find(b'"summary"', start, end) >= 0 or find(b'title"', start, end) >= 0:
             _title(data[start:end], session_id, result, complete)
         elif complete and not (data[start] == 0x7B and data[end - 1] == 0x7D):  # not '{' … '}'
@@ -156,6 +160,8 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
                undated: list) -> None:
     scratch = result if complete else ParseResult()  # an unterminated tail may still be growing: count nothing
     entry = loads(line, scratch)
+    if entry is not None and entry.get("type") == COST_STATE:  # one that happens to name "assistant" somewhere
+        _cost_state(entry, file_session, agent_id, scratch)
     if entry is None or entry.get("type") != "assistant":
         return
     message = entry.get("message")
@@ -219,6 +225,8 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         tool_calls=tools,
         web_search_requests=searches,
         inference_geo=geo if isinstance(geo, str) else None,
+        api_block=api_block(entry),
+        attribution=attribution(entry),
     )
     facts = {"cwd": cwd, "gitBranch": entry.get("gitBranch")}
     if ts is None:
@@ -226,6 +234,22 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         return
     result.records.append(rec)
     _session_facts(result, rec, facts)
+
+
+def _cost_state(entry: dict | None, file_session: str, agent_id: str | None, result: ParseResult) -> None:
+    """Claude Code's own cumulative figures for the session: kept beside it, never added to usage. A sub-agent's
+    file holds no session total (its usage is in the parent's)."""
+    if entry is None or entry.get("type") != COST_STATE or agent_id is not None:
+        return
+    state = cost_state(entry, parse_timestamp(entry.get("timestamp")))
+    if isinstance(state, str):
+        result.skipped[state] += 1
+        return
+    line_session = entry.get("sessionId")
+    session_id = line_session if isinstance(line_session, str) and line_session else file_session
+    info = result.session(session_id, CLAUDE_CODE)
+    if info.cost_state is None or state.beats(info.cost_state):
+        info.cost_state = state
 
 
 def _session_facts(result: ParseResult, rec: UsageRecord, facts: dict) -> None:

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
-from . import harness, machines, retention
+from . import claude_costs, harness, machines, retention
 from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
 from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
@@ -28,6 +28,7 @@ _INSERT_COLUMNS = (
     "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
     "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
     "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
+    "attr_agent", "attr_skill", "attr_plugin", "attr_mcp_server", "attr_mcp_tool", "api_block", "priced_as",
 )
 # The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py.
 _UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
@@ -191,10 +192,10 @@ class Store:
 
     # -- pricing ------------------------------------------------------------------------------------
 
-    def _price(self, rec: UsageRecord) -> tuple[float, int]:
+    def _price(self, rec: UsageRecord, priced_as: str | None = None) -> tuple[float, int]:
         if self.prices is None:
             return 0.0, 0
-        quote = self.prices.quote(rec.model, rec.input_tokens, rec.output_tokens, rec.cache_write_5m,
+        quote = self.prices.quote(priced_as or rec.model, rec.input_tokens, rec.output_tokens, rec.cache_write_5m,
                                   rec.cache_write_1h, rec.cache_read, rec.speed, rec.inference_geo,
                                   rec.web_search_requests)
         return _priced(quote, rec.reported_cost)
@@ -208,9 +209,8 @@ class Store:
         if self.meta("price_fingerprint") == fingerprint:
             return False
 
-        def price_row(model: str, speed: str | None, geo: str | None, web: int, i: int, o: int, w5: int, w1: int,
-                      r: int, reported: float | None) -> float:
-            return _priced(prices.quote(model, i, o, w5, w1, r, speed, geo, web), reported)[0]
+        def price_row(*row) -> float:
+            return self.price_row(*row)[0]
 
         def price_rollup(model: str, speed: str | None, long_context: int, i: int, o: int, w5: int, w1: int,
                          r: int, web: int) -> float:
@@ -223,9 +223,9 @@ class Store:
         self.db.create_function("tt_price_rollup", 9, price_rollup, deterministic=True)
         self.db.create_function("tt_priced", 2, priced, deterministic=True)
         with self.transaction():
-            self.db.execute("UPDATE requests SET cost_usd = tt_price(model, speed, inference_geo, web_search_requests, "
-                            "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, reported_cost), "
-                            "priced = tt_priced(model, speed)")
+            self.db.execute("UPDATE requests SET cost_usd = tt_price(COALESCE(priced_as, model), speed, inference_geo, "
+                            "web_search_requests, input_tokens, output_tokens, cache_write_5m, cache_write_1h, "
+                            "cache_read, reported_cost), priced = tt_priced(COALESCE(priced_as, model), speed)")
             self.db.execute("UPDATE rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), long_context, "
                             "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
                             "web_search_requests) WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
@@ -236,6 +236,12 @@ class Store:
                             "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.set_meta("price_fingerprint", fingerprint)
         return True
+
+    def price_row(self, model: str, speed: str | None, geo: str | None, web: int, i: int, o: int, w5: int, w1: int,
+                  r: int, reported: float | None) -> tuple[float, int]:
+        """(cost_usd, priced) of one stored row's numbers (the price table must be loaded)."""
+        assert self.prices is not None
+        return _priced(self.prices.quote(model, i, o, w5, w1, r, speed, geo, web), reported)
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -274,13 +280,15 @@ class Store:
                 dropped += db.execute(
                     f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})", chunk).rowcount
         rows = []
+        tags = claude_costs.tags_for(db, {r.session_id for r in keep}) if keep else {}
         for rec in keep:
-            cost, priced = self._price(rec)
+            priced_as = claude_costs.priced_as(rec.model, tags.get(rec.session_id))
+            cost, priced = self._price(rec, priced_as)
             rows.append((rec.dedup_key, rec.message_id, rec.request_id, rec.source, rec.session_id, rec.project,
                          rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
                          rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
                          rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
-                         rec.inference_geo, self.machine))
+                         rec.inference_geo, self.machine, *rec.attribution, rec.api_block, priced_as))
             if result.newest_ts is None or rec.ts_ms > result.newest_ts:
                 result.newest_ts = rec.ts_ms
         # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).
@@ -301,6 +309,8 @@ class Store:
         return self._write_sessions(sessions, result)
 
     def _write_sessions(self, sessions: Iterable[SessionInfo], result: WriteResult) -> WriteResult:
+        sessions = list(sessions)
+        claude_costs.write(self.db, sessions, self.price_row if self.prices is not None else None)
         rows = [(s.session_id, s.source, s.project, s.title, s.title_rank, s.git_branch, s.first_ts_ms, s.last_ts_ms)
                 for s in sessions]
         if rows:

@@ -168,7 +168,8 @@ def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool, now_ms: 
         priced = 1 if cost is not None else 0
         rows.append((key, message_id, request_id, source, session, project, agent, sidechain, model, ts, i, o, w5,
                      w1, r, i + o + w5 + w1 + r, speed, cost if cost is not None else (reported or 0.0), priced,
-                     reported, 0, None, machine))  # (web searches and US-only inference: not in format v1)
+                     reported, 0, None, machine, *(None,) * 7))
+        # (web searches, US-only inference, Claude Code's attribution, block index and tagged id: not in format v1)
     max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
     db.executemany(_UPSERT_SQL, rows)
     if db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] > max_before:

@@ -5,6 +5,7 @@ window's pace to the forecast."""
 from __future__ import annotations
 
 import math
+import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from datetime import tzinfo
 from ..clock import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, local_day, local_ms
 from ..clock import now_ms as current_ms
 from ..records import SOURCES
-from ..store.schema import USAGE_SQL
+from ..store.schema import SLOT_MS, USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
 from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, Series, load_series
@@ -30,6 +31,7 @@ from .windows import (
     roll_forward,
     week_from_reset_spec,
 )
+from .windows import claude_block as _block_start
 
 LOOKBACK_MS = WEEK_MS
 """How far back the pace looks: a week, so the start of a new window still has a rate to project."""
@@ -37,6 +39,28 @@ FIVE_HOUR_BUCKET_MS = 10 * MINUTE_MS
 """The 5-hour window is paced in 10-minute buckets: hours are too coarse for a window five of them long."""
 MAX_FIT_POINTS = 16
 """Calibration uses at most this many samples per window (spread evenly, newest always kept)."""
+
+
+def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> int:
+    """Requests in [lo, hi) without a price (their cost is not, or only partly, in the window's dollars). The slot
+    sums answer the common case (none) at once; only when they hold some are the rows counted exactly."""
+    where = ""
+    args: list[object] = []
+    if scope != "all":
+        where += f" AND source IN ({', '.join('?' * len(cap_sources))})"
+        args.extend(cap_sources)
+    if scope in FAMILY:
+        where += f" AND {FAMILY_SQL} = ?"
+        args.append(FAMILY[scope])
+    try:
+        near = store.db.execute(f"SELECT COALESCE(SUM(unpriced), 0) FROM slot_usage WHERE slot >= ? AND slot < ?"
+                                f"{where}", (lo - lo % SLOT_MS, hi, *args)).fetchone()[0]
+    except sqlite3.OperationalError:  # a store older than the slot sums (read-only): count the rows
+        near = 1
+    if not near:
+        return 0
+    return store.db.execute(f"SELECT COALESCE(SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), 0) FROM "
+                            f"({USAGE_SQL}) WHERE ts >= ? AND ts < ?{where}", (lo, hi, *args)).fetchone()[0]
 
 
 def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
@@ -197,7 +221,8 @@ def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail
         used_cost=used_cost, cap_tokens=cap_tokens, cap_usd=cap_usd,
         official_pct=last.used_pct if last else None, official_at_ms=last.confirmed_ms if last else None,
         forecast=forecast, top_sessions=top, window_source=plan.window_source, calibration=cal,
-        samples=len(fit), counts=tuple(SOURCES) if plan.scope == "all" else tuple(cap_sources))
+        samples=len(fit), counts=tuple(SOURCES) if plan.scope == "all" else tuple(cap_sources),
+        unpriced_requests=_unpriced(store, start, upto, plan.scope, cap_sources))
 
 
 def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct: float | None, used_cost: float,
@@ -350,8 +375,11 @@ def compute_status(store, settings, now_ms: int | None = None, *,
                           cap_sources=cap_sources)
 
     if want("five_hour"):
+        block = None
         if five_plan is None:
-            opened = five_hour_start(series["cc"].ts, now, not_before)
+            block = claude_block(store, now, cap_sources, not_before)
+            # Claude Code's own block index where its newest request carries one, else the activity rule.
+            opened = block[0] if block is not None else five_hour_start(series["cc"].ts, now, not_before)
             # With no window running, the next request would open one now.
             start = now if opened is None else opened
             five_plan = _Plan("five_hour", start, start + FIVE_HOURS_MS, "activity", "cc", FIVE_HOURS_MS)
@@ -361,16 +389,42 @@ def compute_status(store, settings, now_ms: int | None = None, *,
 
     order: tuple[WindowName, ...] = ("week", "five_hour", *MODEL_WINDOWS, "month")
     plans.sort(key=lambda p: order.index(p.name))
-    return {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
-                                 sessions=detail is True, cap_sources=cap_sources) for plan in plans}
+    out = {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
+                                sessions=detail is True, cap_sources=cap_sources) for plan in plans}
+    if want("five_hour") and block is not None and block[0] < now:
+        out["five_hour"].claude_block = block[1]
+    return out
 
+
+def claude_block(store, now: int, cap_sources: Sequence[str], not_before: int | None) -> tuple[int, int] | None:
+    """(start, index) of the 5-hour window from Claude Code's `apiBlockIndex`, or None when its newest request in
+    the last 5 hours carries none (then the activity rule decides). A start of `now`: that block has ended. Two
+    index lookups: the newest request, then the first one of its block (`windows.claude_block` has the rule)."""
+    sources = f"source IN ({', '.join('?' * len(cap_sources))})"
+    try:
+        newest = store.db.execute(f"SELECT ts, api_block FROM requests WHERE ts > ? AND ts <= ? AND {sources} "
+                                  "ORDER BY ts DESC LIMIT 1", (now - FIVE_HOURS_MS, now, *cap_sources)).fetchone()
+        if newest is None or newest[1] is None:
+            return None
+        first = store.db.execute(f"SELECT MIN(ts) FROM requests WHERE api_block IS NOT NULL AND api_block = ? AND "
+                                 f"ts > ? AND ts <= ? AND {sources}",
+                                 (newest[1], newest[0] - FIVE_HOURS_MS, newest[0], *cap_sources)).fetchone()[0]
+    except sqlite3.OperationalError:  # a store older than the column (read-only while an older tokentop writes)
+        return None
+    return _block_start([(first, newest[1]), tuple(newest)], now, not_before)
 
 
 def today_cost(store, zone: tzinfo, now: int | None = None) -> float:
     """Estimated USD since local midnight, every source."""
+    return today_spend(store, zone, now)[0]
+
+
+def today_spend(store, zone: tzinfo, now: int | None = None) -> tuple[float, int]:
+    """(estimated USD, unpriced requests) since local midnight, every source: with unpriced requests the dollars are
+    a lower bound, and every place that prints them says so (`text.dollars`)."""
     now = current_ms() if now is None else now
     start = local_ms(local_day(now, zone), 0, 0, zone)
     row = store.db.execute("SELECT (SELECT SUM(cost_usd) FROM requests WHERE ts >= ?1 AND ts <= ?2), "
                            "(SELECT SUM(cost_usd) FROM rollups WHERE slot >= ?1 AND slot <= ?2)",
                            (start, now)).fetchone()
-    return (row[0] or 0.0) + (row[1] or 0.0)
+    return (row[0] or 0.0) + (row[1] or 0.0), _unpriced(store, start, now + 1, "all")

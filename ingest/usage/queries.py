@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, MINUTE_MS, local_day
 from ..pricing import model_family
+from ..store import claude_costs
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from . import spikes
@@ -270,6 +271,10 @@ class RequestRow:
     cache_write_1h: int = 0
     web_search_requests: int = 0
     inference_geo: str | None = None
+    priced_as: str | None = None
+    """The context-tagged id Claude Code's own figures name for this model (`claude-opus-5[1m]`), priced as that."""
+    attribution: tuple[str | None, ...] = ()
+    """(sub-agent, skill, plugin, MCP server, MCP tool) as the line attributes the request, where it does."""
 
     @property
     def total_tokens(self) -> int:
@@ -304,6 +309,8 @@ class SessionDetail:
     agents: list[Breakdown] = field(default_factory=list)
     rolled_up_requests: int = 0
     """Requests older than the retention period: counted in the totals, no longer listed one by one."""
+    claude_code: dict | None = None
+    """Claude Code's own figure for the session beside ours (`store.claude_costs.check`), where it wrote one."""
 
     @property
     def cache_hit_ratio(self) -> float | None:
@@ -315,6 +322,10 @@ class SessionDetail:
     @property
     def duration_ms(self) -> int:
         return (self.last_ms - self.first_ms) if self.first_ms is not None and self.last_ms is not None else 0
+
+
+_NEW_COLUMNS = "priced_as, attr_agent, attr_skill, attr_plugin, attr_mcp_server, attr_mcp_tool"
+_NO_NEW_COLUMNS = "NULL, NULL, NULL, NULL, NULL, NULL"  # a store an older tokentop still writes (not migrated)
 
 
 def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LIMIT) -> SessionDetail:
@@ -334,15 +345,15 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
     rows = db.execute(
         "SELECT id, ts, model, input_tokens, output_tokens, cache_write_5m + cache_write_1h, cache_read, cost_usd, "
         "priced, agent_id, is_sidechain, message_id, request_id, speed, cache_write_5m, cache_write_1h, "
-        "web_search_requests, inference_geo FROM requests "
-        "WHERE session_id = ? ORDER BY ts, id", (session_id,)).fetchall()
+        "web_search_requests, inference_geo, " + (_NEW_COLUMNS if claude_costs.available(db) else _NO_NEW_COLUMNS)
+        + " FROM requests WHERE session_id = ? ORDER BY ts, id", (session_id,)).fetchall()
     models: list[str] = []
     agents: dict[str, list] = {}
     tools: dict[str, list] = {}
     for r in rows:
         req = RequestRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
                          tuple(tools_by_request.get(r[0], ())), r[9], bool(r[10]), r[11], r[12], r[13], r[14], r[15],
-                         r[16], r[17])
+                         r[16], r[17], r[18], tuple(r[19:]))
         detail.totals.add(req.input_tokens, req.output_tokens, r[14], r[15], req.cache_read, req.cost_usd, 1,
                           0 if req.priced else 1)
         if req.model != SYNTHETIC and req.model not in models:
@@ -371,6 +382,7 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
         detail.first_ms = rows[0][1] if detail.first_ms is None else min(detail.first_ms, rows[0][1])
         detail.last_ms = rows[-1][1] if detail.last_ms is None else max(detail.last_ms, rows[-1][1])
     detail.found = detail.found or bool(rows) or bool(detail.rolled_up_requests)
+    detail.claude_code = claude_costs.comparison(db, session_id)
     detail.models = tuple(models)
     detail.requests = detail.requests[-limit:]
     detail.tools = sorted((Breakdown(k, *v) for k, v in tools.items()), key=lambda b: (-b.count, b.key))
@@ -381,7 +393,8 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
 
 # -- side views -------------------------------------------------------------------------------------
 
-VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily", "machines": "machines"}
+VIEW_REPORTS = {"models": "models", "projects": "projects", "tools": "tools", "days": "daily", "machines": "machines",
+                "attribution": "attribution"}
 
 
 def view_report(store: Store, view: str, tz: tzinfo, now_ms: int, days: int | None = 30) -> Report | None:

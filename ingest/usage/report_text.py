@@ -32,7 +32,8 @@ def to_csv(report: Report) -> str:
 def to_table(report: Report, width: int = 100) -> str:
     """A plain-text table for terminals: one line per row, totals last, costs marked as estimates."""
     label = {"daily": "Day", "weekly": "Week", "monthly": "Month", "sessions": "Session", "models": "Model",
-             "projects": "Project", "tools": "Tool", "agents": "Agent", "machines": "Machine"}[report.kind]
+             "projects": "Project", "tools": "Tool", "agents": "Agent", "machines": "Machine",
+             "attribution": "Attributed to"}[report.kind]
     headers = [label, "Input", "Output", "Cache wr", "Cache rd", "Total", "Cost est", "Reqs"]
     if report.kind == "tools":
         headers.insert(1, "Calls")
@@ -102,6 +103,12 @@ def to_table(report: Report, width: int = 100) -> str:
                  "(`tokentop doctor` lists their models)")
     if report.kind == "tools":
         note += " · a response that called several tools counts in each row"
+    if report.kind == "attribution":
+        note += (" · from Claude Code's attribution fields (recent versions); a request naming several counts in "
+                 "each row, (none): requests that name none")
+    differ = sum(1 for r in report.rows if (r.extra.get("claude_code") or {}).get("differs"))
+    if differ:
+        note += f" · {differ:,} session{'s' if differ != 1 else ''}: Claude Code's own figure differs by >2% (--json)"
     lines.append(note)
     if not body:
         lines.insert(0, "No usage in this range.")

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
+from ..store import claude_costs
 from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
 from ..store.store import Store
 from ..text import iso_local
 from .scope import Scope, where_clause
 
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines",
+           "attribution")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
@@ -121,11 +123,15 @@ def build_report(store: Store, kind: str, tz: tzinfo, since: date | None = None,
     rows = {
         "daily": _by_period, "weekly": _by_period, "monthly": _by_period,
         "sessions": _sessions, "models": _models, "projects": _projects, "tools": _tools, "agents": _agents,
-        "machines": _machines,
+        "machines": _machines, "attribution": _attribution,
     }[kind](scope, kind, tz, lo, hi, source)
     totals = Totals()
     if kind == "tools":
         totals = _tool_totals(scope, lo, hi, source)
+    elif kind == "attribution":  # rows overlap: the total is all spending, each request once
+        from .attribution import add_shares, attribution_totals
+        totals = attribution_totals(scope, lo, hi, source)
+        add_shares(rows, totals)
     else:
         for row in rows:
             t = row.totals
@@ -245,7 +251,16 @@ def _sessions(store, kind, tz, lo, hi, source) -> list[Row]:
         })
         row.totals.add(*sums)
         out.append(row)
+    if out and claude_costs.available(store.db):  # Claude Code's own figure beside ours, where it wrote one
+        has = {sid for (sid,) in store.db.execute("SELECT session_id FROM claude_costs")}
+        for row in out:
+            row.extra["claude_code"] = claude_costs.comparison(store.db, row.key) if row.key in has else None
     return out
+
+
+def _attribution(store, kind, tz, lo, hi, source) -> list[Row]:
+    from .attribution import attribution_rows
+    return attribution_rows(store, kind, tz, lo, hi, source)
 
 
 def _models(store, kind, tz, lo, hi, source) -> list[Row]:

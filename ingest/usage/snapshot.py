@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..clock import local_time
+from ..text import dollars
 from . import queries
 from .report_text import models_short
 
@@ -49,6 +50,11 @@ def _money(usd: float) -> str:
     return f"${usd:,.2f}"
 
 
+def _spent(status) -> str:
+    """'$12.40', or '≥ $12.40 · 3 unpriced' when unpriced requests are not in it."""
+    return dollars(status.used_cost, status.unpriced_requests)
+
+
 def _when(ms: int | None, tz) -> str:
     return local_time(ms, tz).strftime("%Y-%m-%d %H:%M") if ms is not None else "–"
 
@@ -61,16 +67,16 @@ def _gauge(name: str, label: str, status, tz, now_ms: int) -> Gauge:
     parts = []
     if name == "month":  # a budget, not a cap
         budget = f" of {_money(status.cap_usd)} budget" if status.cap_usd else " · no budget set"
-        value = _money(status.used_cost)
+        value = _spent(status)
         return Gauge(label, value, status.used_pct, f"{value}{budget} · estimate")
     if status.used_pct is not None:
         value = ("" if status.source == "official" else "~") + f"{status.used_pct:.0f}%"
         cap = status.cap_usd
         if status.source != "official" and cap:
-            parts.append(f"{_money(status.used_cost)} of {_money(cap)} est")
+            parts.append(f"{_spent(status)} of {_money(cap)} est")
         parts.append(SOURCE.get(status.source, "estimate"))
     else:
-        value = _money(status.used_cost)
+        value = _spent(status)
         parts.append("estimate · no cap set")
     if status.window_source != "guess":
         parts.append(f"resets {_when(status.end_ms, tz)}")

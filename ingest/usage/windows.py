@@ -87,6 +87,10 @@ class WindowStatus:
     """Official samples seen in this window."""
     counts: tuple[str, ...] = ()
     """The sources this window's usage counts (`cap_sources` for the subscription windows, every source for money)."""
+    unpriced_requests: int = 0
+    """Requests in the window without a price: `used_cost` is then a lower bound ("≥ $12.40 · 3 unpriced")."""
+    claude_block: int | None = None
+    """The 5-hour window's `apiBlockIndex` when Claude Code's own block numbering placed it (else the activity rule)."""
 
     @property
     def label(self) -> str:
@@ -144,6 +148,33 @@ def five_hour_start(minutes: Sequence[int], now: int, not_before: int | None = N
     return start
 
 
+def claude_block(rows: Sequence[tuple[int, int | None]], now: int, not_before: int | None = None
+                 ) -> tuple[int, int] | None:
+    """(start, index) of the 5-hour window from `(ts, apiBlockIndex)` rows (ascending, up to now), or None when the
+    newest request in the last 5 hours carries no index.
+
+    The newest request's block began at the first request with the same index in the 5 hours before it (a block
+    is never longer), floored to the hour as the activity rule floors. The index sees what the activity rule cannot:
+    a new block that Claude Code (or usage elsewhere on the account) opened within 5 hours of the last one. A block
+    that has ended gives a start of `now`: no window is running, the next request opens one."""
+    if not rows or rows[-1][0] <= now - FIVE_HOURS_MS or rows[-1][1] is None:
+        return None
+    newest_ts, index = rows[-1]
+    assert index is not None  # checked above
+    first = newest_ts
+    for ts, block in reversed(rows):
+        if ts <= newest_ts - FIVE_HOURS_MS:
+            break
+        if block == index:
+            first = ts
+    start = first - first % HOUR_MS
+    if not_before is not None and start < not_before:
+        start = not_before
+    if now >= start + FIVE_HOURS_MS:
+        return now, index
+    return start, index
+
+
 # -- how a window reads ----------------------------------------------------------------------------
 
 
@@ -151,7 +182,7 @@ def threshold_message(status: WindowStatus, zone: tzinfo, now: int) -> str:
     """"Claude weekly limit at 82% — resets Tue 09:00"; money windows add the dollars."""
     line = f"{window_label(status.name)} at {pct_text(status)}"
     if status.name == "month" and status.cap_usd:
-        line += f" ({dollars(status.used_cost)} of {dollars(status.cap_usd)} est)"
+        line += f" ({dollars(status.used_cost, status.unpriced_requests)} of {dollars(status.cap_usd)} est)"
     reset = reset_text(status, zone, now)
     if reset != UNKNOWN:
         return f"{line} — resets {reset}"

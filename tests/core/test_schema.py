@@ -17,6 +17,9 @@ SHIPPED = (
     "c6c26b104e0cf71b5598f83d585853803d4a87f2d2254b0199fd8accf7834322",
     "ef8c5f6e04f6e0c43c3988b78cf2cebcea367d04a58b7a1060acc2b8d48d790a",
     "d249e60c50933b824d145169a03fdedc87a09d4a681c4109f94f3a1bbbe20364",  # 6: machines
+    # 7: Claude Code's own figures (cost-state, attribution, block index). Written on its branch as 7 -> 8; it moves
+    # to 8 -> 9 when merged after the branch that takes 7 -> 8 (its text, and so its hash, stays the same).
+    "d9935fb3c5c093f4cdfd3dd595528f62a6c5330829634bda3c4dd812df0bd561",
 )
 
 

@@ -79,3 +79,26 @@ def write_lines(path, lines, mode: str = "w") -> None:
     with open(path, mode) as f:
         for line in lines:
             f.write(line + "\n")
+
+
+def cost_state(total: float, models: dict[str, dict] | None = None, ts: str | None = "2026-11-20T11:00:00.000Z",
+               session: str = SESSION, **extra) -> str:
+    """A `cost-state` line: Claude Code's own cumulative figures for the session (never usage)."""
+    entry = {"type": "cost-state", "sessionId": session, "totalCostUSD": total, "totalAPIDuration": 1234,
+             "totalDuration": 5678, "modelUsage": models or {}, **extra}
+    if ts is not None:
+        entry["timestamp"] = ts
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def model_usage(input_: int = 0, output: int = 0, cache_read: int = 0, cache_write: int = 0, searches: int = 0,
+                cost: float = 0.0) -> dict:
+    return {"inputTokens": input_, "outputTokens": output, "cacheReadInputTokens": cache_read,
+            "cacheCreationInputTokens": cache_write, "webSearchRequests": searches, "costUSD": cost}
+
+
+def with_fields(line: str, **fields) -> str:
+    """The same line with top-level envelope fields added (`apiBlockIndex`, `attributionSkill`, …)."""
+    entry = json.loads(line)
+    entry.update(fields)
+    return json.dumps(entry, separators=(",", ":"))

@@ -13,7 +13,8 @@ from .common import UserFacingError, context, day_arg, explained, open_store, re
 
 # Kept here rather than imported from ingest.usage.reports so that building the parser (on every statusline and hook
 # run) does not import the report code; tests/core/test_cli_parser.py checks the two lists agree.
-REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines")
+REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines",
+           "attribution")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -129,7 +129,8 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
             "name": s.name, "start": iso_local(s.start_ms, zone), "resets_at": iso_local(s.end_ms, zone),
             "start_ms": s.start_ms, "resets_at_ms": s.end_ms, "source": s.source, "window_source": s.window_source,
             "used_pct": None if s.used_pct is None else round(s.used_pct, 2), "used_tokens": s.used_tokens,
-            "used_cost_usd": round(s.used_cost, 6), "cap_tokens": s.cap_tokens,
+            "used_cost_usd": round(s.used_cost, 6), "unpriced_requests": s.unpriced_requests,
+            "cost_is_lower_bound": s.unpriced_requests > 0, "claude_block": s.claude_block, "cap_tokens": s.cap_tokens,
             "cap_usd": None if s.cap_usd is None else round(s.cap_usd, 4),
             "official_pct": s.official_pct, "official_at": iso_local(s.official_at_ms, zone), "samples": s.samples,
             "official_age_s": None if s.official_at_ms is None else max(0, now - s.official_at_ms) // 1000,
@@ -175,7 +176,8 @@ def status_text(statuses, active, level, zone, now) -> str:
             reset = f"resets {reset} (in {span(s.end_ms - now)})"
         else:
             reset = "rolling 7 days" if s.window_source == "guess" else "no window running"
-        money = dollars(s.used_cost) + (f" of {dollars(s.cap_usd)}" if s.name == "month" and s.cap_usd else "") + " est"
+        money = dollars(s.used_cost, s.unpriced_requests) + (
+            f" of {dollars(s.cap_usd)}" if s.name == "month" and s.cap_usd else "") + " est"
         rows.append((_NAMES.get(s.name, s.name), pct, source, reset, money, s.forecast.summary if s.forecast else "",
                      s.top_sessions))
     widths = [max(len(r[i]) for r in rows) for i in range(5)] if rows else []

@@ -255,7 +255,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         if week is None:
             g.show(None, "–")
         else:
-            value = pct_text(week) if week.used_pct is not None else fmt.money(week.used_cost)
+            value = pct_text(week) if week.used_pct is not None else _spent(week)
             g.show(week.used_pct, value, [_official(week, ov.now_ms), _used_of_cap(week),
                                           f"{fmt.tokens(week.used_tokens)} tok",
                                           "" if has_reset(week, ov.now_ms) else "last 7 days"])
@@ -264,7 +264,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None if five is None else five.used_pct, "idle" if five is None or five.used_pct is None
                    else pct_text(five), "no 5-hour window open")
         else:
-            value = pct_text(five) if five.used_pct is not None else fmt.money(five.used_cost)
+            value = pct_text(five) if five.used_pct is not None else _spent(five)
             g.show(five.used_pct, value, [_official(five, ov.now_ms), _used_of_cap(five),
                                           f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
                                           f"{fmt.tokens(five.used_tokens)} tok"])
@@ -273,8 +273,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None, "–")
         else:
             budget = month.cap_usd
-            g.show(month.used_pct, fmt.money(month.used_cost),
-                   [f"of {fmt.money(budget)} budget" if budget else "no budget set", "estimate"])
+            g.show(month.used_pct, _spent(month), [f"of {fmt.money(budget)} budget" if budget else "no budget set",
+                                                   _unpriced_note(month) or "estimate"])
 
     def _caption(self) -> None:
         ov = self.overview
@@ -388,8 +388,18 @@ def _used_of_cap(status) -> str:
     if status.cap_tokens and not status.cap_usd:
         return f"{fmt.tokens(status.used_tokens)} of {approx}{fmt.tokens(status.cap_tokens)} tok"
     if status.cap_usd:
-        return f"{fmt.money(status.used_cost)} of {approx}{fmt.money(status.cap_usd)} est"
-    return f"{fmt.money(status.used_cost)} est · no cap set"
+        return f"{_spent(status)} of {approx}{fmt.money(status.cap_usd)} est" + _unpriced_note(status, " · ")
+    return f"{_spent(status)} est · no cap set" + _unpriced_note(status, " · ")
+
+
+def _spent(status) -> str:
+    """'$12.40', or '≥ $12.40' when unpriced requests are not in it (how many: `_unpriced_note`)."""
+    return fmt.money(status.used_cost, bool(getattr(status, "unpriced_requests", 0)))
+
+
+def _unpriced_note(status, lead: str = "") -> str:
+    n = getattr(status, "unpriced_requests", 0)
+    return f"{lead}{n:,} unpriced" if n else ""
 
 
 def _official(status, now_ms: int) -> str:

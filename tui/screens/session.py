@@ -30,6 +30,28 @@ def tools_text(tools: tuple[str, ...]) -> str:
     return ", ".join(f"{name}×{n}" if n > 1 else name for name, n in counts.items())
 
 
+def attribution_text(attribution: tuple[str | None, ...]) -> str:
+    """('Explore', 'pdf', None, 'github', 'create_issue') → 'sub-agent Explore, skill pdf, MCP github/create_issue'."""
+    agent, skill, plugin, server, tool = (tuple(attribution) + (None,) * 5)[:5]
+    parts = [f"{label} {value}" for label, value in (("sub-agent", agent), ("skill", skill), ("plugin", plugin))
+             if value]
+    if server or tool:
+        parts.append(f"MCP {server or '?'}" + (f"/{tool}" if tool else ""))
+    return ", ".join(parts)
+
+
+def claude_code_parts(check: dict) -> list[str]:
+    """Claude Code's own figure beside ours: "Claude Code says $0.04", "ours $0.04 est (+2.9%)", "differs by >2%"."""
+    ours = fmt.money_total(check["estimate_usd"], check["estimate_unpriced_requests"]) + " est"
+    if check["difference_pct"] is not None:
+        ours += f" ({check['difference_pct']:+.1f}%)"
+    parts = [f"Claude Code says {fmt.money(check['cost_usd'])}", f"ours {ours}"]
+    parts.append("differs by more than 2%" if check["differs"] else "agrees within 2%")
+    if check["models"]:
+        parts.append("as " + ", ".join(m["model"] for m in check["models"][:3]))
+    return parts
+
+
 class SessionScreen(ChecksSize, Reloads, Screen):
     """One session. Escape goes back to the overview, where the cursor is still on this session."""
 
@@ -115,6 +137,8 @@ class SessionScreen(ChecksSize, Reloads, Screen):
              f"cache write {fmt.tokens(t.cache_creation_tokens)}", f"cache read {fmt.tokens(t.cache_read_tokens)}",
              older],
         ]
+        if d.claude_code is not None:
+            lines.append(claude_code_parts(d.claude_code))
         self.query_one("#session-facts", Static).update(
             "\n".join(fit_parts([clean(p) for p in parts], width) for parts in lines))
         self.query_one("#request-spark", Sparkline).data = [r.total_tokens for r in d.requests] or [0]
@@ -211,7 +235,7 @@ class RequestScreen(ModalScreen):
         except PricingError:  # broken overrides: the stored cost still shows, without the breakdown
             return None
         r = self.request
-        return prices.quote(r.model, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
+        return prices.quote(r.priced_as or r.model, r.input_tokens, r.output_tokens, r.cache_write_5m, r.cache_write_1h,
                             r.cache_read, r.speed, r.inference_geo, r.web_search_requests)
 
     def _cost_text(self) -> str:
@@ -234,6 +258,7 @@ class RequestScreen(ModalScreen):
         lines = [
             ("time", fmt.local(r.ts_ms, tz).strftime("%Y-%m-%d %H:%M:%S %Z")),
             ("model", r.model + (f" ({r.speed})" if r.speed else "")),
+            *([("priced as", f"{r.priced_as} (Claude Code's own figures name it so)")] if r.priced_as else []),
             ("input", f"{r.input_tokens:,}"),
             ("output", f"{r.output_tokens:,}"),
             ("cache write", f"{r.cache_write:,}"),
@@ -243,6 +268,7 @@ class RequestScreen(ModalScreen):
             ("cost", self._cost_text()),
             ("surcharges", self._surcharges_text()),
             ("tools", tools_text(r.tools) or "none"),
+            *([("attributed to", attribution_text(r.attribution))] if any(r.attribution) else []),
             ("thread", f"sub-agent {r.agent_id}" if r.agent_id else ("sidechain" if r.is_sidechain else "main")),
             ("message id", r.message_id),
             ("request id", r.request_id or "–"),

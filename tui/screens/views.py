@@ -21,9 +21,10 @@ from ..loading import Reloads
 from ..messages import ViewLoaded
 from .too_small import ChecksSize
 
-VIEWS = ("models", "projects", "tools", "days", "machines", "alerts")
+VIEWS = ("models", "projects", "tools", "days", "machines", "attribution", "alerts")
 TITLES = {"models": "Models", "projects": "Projects", "tools": "Tools", "days": "Days", "machines": "Machines",
-          "alerts": "Alerts"}
+          "attribution": "Skills, plugins, MCP, sub-agents", "alerts": "Alerts"}
+KEY_LABELS = {"days": "Day", "attribution": "Attributed to"}
 RANGES = (7, 30, None)
 """Days covered by a view (None: all history); `r` cycles through them."""
 VIEW_SORTS = ("cost", "tokens", "name")
@@ -141,6 +142,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
         extra: list[Col] = []
         if self.view == "tools":
             numeric.insert(0, Col("calls", "Calls", 7, True))
+        if self.view == "attribution":
+            numeric.append(Col("share", "Share", 6, True))
         if width >= 110:
             extra = [Col("in", "In", 7, True), Col("out", "Out", 7, True), Col("cw", "Cache wr", 8, True),
                      Col("cr", "Cache rd", 8, True)]
@@ -148,7 +151,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             extra.insert(0, Col("family", "Family", 7))
         if self.view in ("projects", "machines") and width >= 110:
             extra.append(Col("last", "Last", 10))
-        cols = table.fit([Col("key", TITLES[self.view][:-1] if self.view != "days" else "Day", 10, flex=True),
+        cols = table.fit([Col("key", KEY_LABELS.get(self.view, TITLES[self.view][:-1]), 10, flex=True),
                           *extra, *numeric])
         key_col = cols[0]
         table.set_columns(cols)
@@ -173,6 +176,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
                 "in": fmt.tokens(t.input_tokens), "out": fmt.tokens(t.output_tokens),
                 "cw": fmt.tokens(t.cache_creation_tokens), "cr": fmt.tokens(t.cache_read_tokens),
                 "last": _last(row.extra.get("last_activity"), now, self.app.tz),
+                "share": fmt.pct(row.extra["share"] * 100) if row.extra.get("share") is not None else "–",
             }
             rows.append((row.key, t, tuple(cells[c.key] for c in cols)))
         if self.sort == "cost":
@@ -181,6 +185,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
             rows.sort(key=lambda r: (-r[1].total_tokens, r[0]))
         else:
             rows.sort(key=lambda r: r[0], reverse=self.view == "days")
+        if self.view == "attribution":  # the requests that name nothing come after every named row
+            rows.sort(key=lambda r: r[0] == "(none)")
         table.set_rows([(k, cells) for k, _, cells in rows])
         t = report.totals
         text = (f"{fmt.count(len(rows), 'row')} · total {fmt.tokens(t.total_tokens)} tokens · "
@@ -188,6 +194,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
                 f"({report.tz})")
         if self.view == "tools":
             text += " · a response that called several tools counts in each row"
+        if self.view == "attribution":
+            text += " · a request naming several (a skill's MCP call) counts in each row; share: of all spending"
         if t.unpriced_requests:
             text += " · ≥: unpriced requests are not in the cost (`tokentop doctor` lists their models)"
         note.update(text)
