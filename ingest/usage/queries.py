@@ -88,6 +88,8 @@ class Overview:
     filter_text: str = ""
     machines: tuple[str, ...] = ()
     """This machine and every machine merged from the sync folder."""
+    next_step: str | None = None
+    """With no % for the week: the one line saying how to get one (`usage.advice`), filled in by the screen."""
 
 
 def store_ready(store: Store) -> bool:

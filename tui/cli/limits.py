@@ -120,7 +120,8 @@ _NAMES = {"week": "week", "five_hour": "5-hour", "week_opus": "week Opus", "week
 _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
-def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None) -> dict:
+def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None,
+                next_step: list[str] | None = None) -> dict:
     from ...ingest.text import iso_local
 
     def window(s):
@@ -151,15 +152,16 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
         "windows": {name: window(s) for name, s in statuses.items()},
         "alerts": [a.as_dict() for a in active],
         "new_alerts": [a.as_dict() for a in new_alerts],
+        "next_step": " ".join(line.strip() for line in next_step or []).removeprefix("next step: ") or None,
     }
 
 
-def status_text(statuses, active, level, zone, now) -> str:
+def status_text(statuses, active, level, zone, now, next_step: list[str] | None = None) -> str:
     from ...ingest.text import UNKNOWN, clock_time, dollars, pct_text, reset_text, span
     rows = []
     for s in statuses.values():
         pct = pct_text(s)
-        source = s.source
+        source = ("budget" if s.cap_usd else "no budget") if s.name == "month" else s.source
         if s.official_at_ms is not None:
             source += f" ({span(now - s.official_at_ms)} ago)"
         reset = reset_text(s, zone, now)
@@ -182,6 +184,7 @@ def status_text(statuses, active, level, zone, now) -> str:
         for a in active:
             mark = "!" if a.severity != "info" else "·"
             out.append(f"  {mark} {a.message}  (since {clock_time(a.fired_ms, zone, now)})")
+    out += next_step or []
     out.append(f"status: {_LEVEL_NAMES[level]}")
     return "\n".join(out)
 
@@ -200,10 +203,14 @@ def cmd_status(args) -> int:
             from .data import check_machine
             check_machine(store, args.machine)
         statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
+    from ...ingest.claude_code.settings import statusline_installed
+    from ...ingest.usage.advice import needs_step, next_step_lines
+    step = next_step_lines(statuses, statusline_installed()) if needs_step(statuses) else []
     if args.json:
-        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine)), indent=2))
+        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine, step)),
+                         indent=2))
     else:
-        print(for_terminal(status_text(statuses, active, level, zone, now)))
+        print(for_terminal(status_text(statuses, active, level, zone, now, step)))
     return level
 
 
@@ -214,7 +221,7 @@ def evaluate(ctx, store, now: int, machine: str | None = None):
     from ...ingest.usage.limits import compute_status
     statuses = compute_status(store, ctx.settings, now)
     fired = check_alerts(store, ctx.settings, now, statuses=statuses)
-    active = active_alerts(store, now)
+    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone())
     if machine is not None:
         statuses = machine_view(store, statuses, machine)
     return statuses, fired, active, status_level(statuses, ctx.settings, active)
