@@ -86,7 +86,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         with Horizontal(id="gauges"):
             yield Gauge("Week", id="week-gauge", classes="gauge")
             yield Gauge("5h", id="five-gauge", classes="gauge")
-            yield Gauge("Month", id="month-gauge", classes="gauge", empty="no budget set")
+            yield Gauge("Month", id="month-gauge", classes="gauge", empty="no budget")
         yield Static("", id="next-step", markup=False)
         with Horizontal(id="middle"):
             yield BurnUpChart(id="chart")
