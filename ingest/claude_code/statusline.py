@@ -22,7 +22,8 @@ THEN_TIMEOUT_S = 2.0
 BUSY_TIMEOUT_MS = 250
 """The statusline runs every few hundred ms: it would rather skip one write than wait on a busy writer."""
 DEFAULT_FORMAT = "week {week_pct} · resets {week_reset} · 5h {five_hour_pct} · {today_cost} today est"
-FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source")
+FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source",
+          "balance_left")
 
 # "claude-opus-4-6" → Opus 4.6; one or two digits only, so a date ("claude-3-5-sonnet-20241022") is not a version.
 _MODEL_ID = re.compile(r"(opus|sonnet|haiku)-(\d{1,2})(?:[-.](\d{1,2}))?(?!\d)")
@@ -212,6 +213,10 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
                 values["week_eta"] = clock_time(week.forecast.eta_ms, zone, now)
         if "today_cost" in wanted:
             values["today_cost"] = dollars(today_cost(store, zone, now))
+        if "balance_left" in wanted:  # the prepaid API balance, an estimate: "≈$81.20"
+            from ..usage.balance import compute_balance
+            balance = compute_balance(store, settings, now)
+            values["balance_left"] = f"≈{dollars(balance.left_usd)}" if balance is not None else UNKNOWN
 
 
 # -- wrapping the user's previous statusline --------------------------------------------------------

@@ -14,6 +14,7 @@ from ..clock import local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
 from ..text import dollars, token_count
 from . import spikes
+from .balance import Balance, balance_message, compute_balance
 from .limits import compute_status
 from .windows import WindowName, WindowStatus, dedup_end, threshold_message
 
@@ -118,6 +119,18 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
                     newest = alert
             if newest is not None:
                 fired.append(newest)
+        balance = compute_balance(store, settings, now)
+        if balance is not None:
+            newest = None
+            for level in thresholds:
+                if balance.alert_pct < level:
+                    break
+                alert = Alert("balance", level, balance.key_ms, round(balance.used_pct, 2), "estimate",
+                              balance_message(balance, zone), now)
+                if _record(store, alert):
+                    newest = alert
+            if newest is not None:
+                fired.append(newest)
         spike = spike_alert(store, zone, now)
         if spike is not None and _record(store, spike):
             fired.append(spike)
@@ -126,11 +139,15 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
     return fired
 
 
-def still_true(alert: Alert, statuses: Mapping[str, WindowStatus], zone: tzinfo, now: int) -> bool:
+def still_true(alert: Alert, statuses: Mapping[str, WindowStatus], zone: tzinfo, now: int,
+               balance: Balance | None = None) -> bool:
     """Whether a threshold alert still describes what the screen shows: its window is the one now in force (the
     same reset) and its % is still at the alert's level. An alert fired against the user's own cap on a guessed or
     configured week is resolved once Claude's official figure replaces that window or reads lower; so is one
-    whose cap the user raised since. Spikes, and windows not in `statuses`, are kept as recorded."""
+    whose cap the user raised since. A balance alert, while it is about the balance configured now and still holds.
+    Spikes, and windows not in `statuses`, are kept as recorded."""
+    if alert.window == "balance":
+        return balance is not None and balance.key_ms == alert.window_end_ms and balance.alert_pct >= alert.level
     status = statuses.get(alert.window)
     if alert.kind != "threshold" or status is None:
         return True
@@ -140,10 +157,11 @@ def still_true(alert: Alert, statuses: Mapping[str, WindowStatus], zone: tzinfo,
 
 
 def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
-                  statuses: Mapping[str, WindowStatus] | None = None, zone: tzinfo | None = None) -> list[Alert]:
+                  statuses: Mapping[str, WindowStatus] | None = None, zone: tzinfo | None = None,
+                  balance: Balance | None = None) -> list[Alert]:
     """Alerts whose window has not reset yet, newest first; per window only its highest level unless
     `every_level` (the levels passed on the way are recorded too, so they never fire late). Given the current
-    `statuses` (and their `zone`), only those `still_true`: the rest are resolved."""
+    `statuses` (their `zone`, and the prepaid `balance` if any), only those `still_true`: the rest are resolved."""
     now = current_ms() if now_ms is None else now_ms
     rows = store.db.execute("SELECT window, level, window_end_ms, used_pct, source, message, fired_ms, id FROM alerts "
                             "WHERE window_end_ms > ? ORDER BY level DESC, fired_ms DESC", (now,))
@@ -151,7 +169,7 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
     for row in rows:
         alert = Alert(*row)
         key = (alert.window, alert.window_end_ms)
-        if statuses is not None and not still_true(alert, statuses, zone or ZoneInfo("UTC"), now):
+        if statuses is not None and not still_true(alert, statuses, zone or ZoneInfo("UTC"), now, balance):
             continue
         if every_level or key not in seen:
             alerts.append(alert)

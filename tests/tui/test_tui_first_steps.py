@@ -139,3 +139,18 @@ def test_first_launch_with_nothing(snap_compare, fixed_home, size):
 def test_first_launch_with_logs_and_no_cap(snap_compare, home, size):
     app = TokentopApp(build_store(home, config=NO_CAPS), clock=lambda: NOW_MS, watch=False)
     assert snap_compare(app, terminal_size=size, run_before=_next_step_shown)
+
+
+@pilot_test
+async def test_the_month_row_shows_the_prepaid_balance_left(home):
+    # Claude Code on an API key (out of cap_sources): every fixture request since Nov 1 draws on the $20.
+    config = NO_CAPS + 'cap_sources = ["openclaw"]\napi_balance_usd = 20\nbalance_as_of = 2026-11-01\n'
+    app = make_app(build_store(home, config=config))
+    async with app.run_test(size=(120, 40)) as pilot:
+        ov = await loaded(pilot)
+        month = ov.query_one("#month-gauge", Gauge)
+        spent = ov.overview.windows["month"].used_cost
+        assert ov.overview.balance.spent_usd == pytest.approx(spent)  # all of it API-billed, all since Nov 1
+        assert month.detail[0] == f"≈${20 - spent:.2f} left of $20.00 est"
+        assert month.detail[1].startswith("out ~Nov ")  # at its pace it runs out within days
+        assert str(month.render()).splitlines()[1].startswith(month.detail[0])

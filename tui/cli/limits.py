@@ -121,8 +121,9 @@ _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
 def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None,
-                next_step: list[str] | None = None) -> dict:
+                next_step: list[str] | None = None, balance=None) -> dict:
     from ...ingest.text import iso_local
+    from ...ingest.usage.balance import balance_json
 
     def window(s):
         f = s.forecast
@@ -152,11 +153,12 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
         "windows": {name: window(s) for name, s in statuses.items()},
         "alerts": [a.as_dict() for a in active],
         "new_alerts": [a.as_dict() for a in new_alerts],
+        "balance": balance_json(balance, zone),
         "next_step": " ".join(line.strip() for line in next_step or []).removeprefix("next step: ") or None,
     }
 
 
-def status_text(statuses, active, level, zone, now, next_step: list[str] | None = None) -> str:
+def status_text(statuses, active, level, zone, now, next_step: list[str] | None = None, balance=None) -> str:
     from ...ingest.text import UNKNOWN, clock_time, dollars, pct_text, reset_text, span
     rows = []
     for s in statuses.values():
@@ -179,6 +181,13 @@ def status_text(statuses, active, level, zone, now, next_step: list[str] | None 
         if row[6]:
             moved = " · ".join(f"{sid[:8]} {share:.0%}" for sid, share in row[6][:3])
             out.append(" " * (widths[0] + 2) + "moved by: " + moved)
+    if balance is not None:
+        from ...ingest.clock import local_time
+        from ...ingest.text import dollars as usd
+        from ...ingest.usage.balance import runway_text
+        when = local_time(balance.as_of_ms, zone).strftime("%b %d")
+        out.append(f"balance ~{balance.used_pct:.0f}% used · ≈{usd(balance.left_usd)} of {usd(balance.start_usd)} "
+                   f"left since {when} (est) · {runway_text(balance, zone)}")
     if active:
         out.append("alerts:")
         for a in active:
@@ -203,14 +212,16 @@ def cmd_status(args) -> int:
             from .data import check_machine
             check_machine(store, args.machine)
         statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
+        from ...ingest.usage.balance import compute_balance
+        balance = compute_balance(store, ctx.settings, now)
     from ...ingest.claude_code.settings import statusline_installed
     from ...ingest.usage.advice import needs_step, next_step_lines
     step = next_step_lines(statuses, statusline_installed()) if needs_step(statuses) else []
     if args.json:
-        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine, step)),
-                         indent=2))
+        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine, step,
+                                                balance)), indent=2))
     else:
-        print(for_terminal(status_text(statuses, active, level, zone, now, step)))
+        print(for_terminal(status_text(statuses, active, level, zone, now, step, balance)))
     return level
 
 
@@ -218,10 +229,12 @@ def evaluate(ctx, store, now: int, machine: str | None = None):
     """(statuses, newly fired alerts, active alerts, exit level): what `status` and the status file report.
     `machine`: the windows' local usage from that machine only (alerts are the account's and fire on all)."""
     from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
+    from ...ingest.usage.balance import compute_balance
     from ...ingest.usage.limits import compute_status
     statuses = compute_status(store, ctx.settings, now)
     fired = check_alerts(store, ctx.settings, now, statuses=statuses)
-    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone())
+    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone(),
+                           balance=compute_balance(store, ctx.settings, now))
     if machine is not None:
         statuses = machine_view(store, statuses, machine)
     return statuses, fired, active, status_level(statuses, ctx.settings, active)

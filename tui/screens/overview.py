@@ -157,7 +157,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             if self._alerts_seen is None:  # alerts fired before the app started are in the banner, not toasted
                 self._alerts_seen = last_alert_id(store, before_ms=self._started_ms)
             return alerts_after(store, self._alerts_seen), active_alerts(
-                store, data.now_ms, statuses=data.windows, zone=self.app.ctx.settings.zone())
+                store, data.now_ms, statuses=data.windows, zone=self.app.ctx.settings.zone(), balance=data.balance)
         except Exception:  # noqa: BLE001 - an older or busy store must not stop the overview from painting
             return [], []
 
@@ -278,7 +278,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         else:
             budget = month.cap_usd
             g.show(month.used_pct, fmt.money(month.used_cost),
-                   [f"of {fmt.money(budget)} budget" if budget else "", "estimate"])
+                   [*_balance_parts(ov.balance, tz), f"of {fmt.money(budget)} budget" if budget else "", "estimate"])
 
     def _caption(self) -> None:
         ov = self.overview
@@ -402,6 +402,17 @@ def _used_of_cap(status) -> str:
     if status.cap_usd:
         return f"{fmt.money(status.used_cost)} of {fmt.money(status.cap_usd)} est"
     return f"{fmt.money(status.used_cost)} est"
+
+
+def _balance_parts(b, tz) -> list[str]:
+    """The prepaid balance on the month row: '≈$81.20 left of $100 est', then when it runs out (an estimate)."""
+    if b is None:
+        return []
+    if b.left_usd <= 0:
+        return [f"balance used up (of {fmt.money(b.start_usd)} est)"]
+    out = b.runs_out_ms
+    return [f"≈{fmt.money(b.left_usd)} left of {fmt.money(b.start_usd)} est",
+            f"out ~{fmt.local(out, tz).strftime('%b %d')}" if out is not None else ""]
 
 
 def _official(status) -> str:
