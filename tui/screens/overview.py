@@ -277,6 +277,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None, "–")
         else:
             budget = month.cap_usd
+            if ov.balance is not None:  # the whole sentence, with the runway's pace, on hover
+                from ...ingest.usage.balance import balance_message
+                g.tooltip = balance_message(ov.balance, tz)
             g.show(month.used_pct, fmt.money(month.used_cost),
                    [*_balance_parts(ov.balance, tz), f"of {fmt.money(budget)} budget" if budget else "", "estimate"])
 
@@ -412,7 +415,7 @@ def _balance_parts(b, tz) -> list[str]:
         return [f"balance used up (of {fmt.money(b.start_usd)} est)"]
     out = b.runs_out_ms
     return [f"≈{fmt.money(b.left_usd)} left of {fmt.money(b.start_usd)} est",
-            f"out ~{fmt.local(out, tz).strftime('%b %d')}" if out is not None else ""]
+            f"out {fmt.local(out, tz).strftime('%b %d')}" if out is not None else ""]
 
 
 def _official(status) -> str:
