@@ -131,3 +131,38 @@ def test_next_step_only_without_any_week_percent_and_always_within_80_columns(tm
     add_sample(store, "seven_day", 12.0, START + WEEK, now - 60_000)
     official = compute_status(store, Settings(timezone="UTC"), now)
     assert advice.next_step(official) is None
+
+
+def test_status_says_the_next_step_in_text_and_json(tmp_path, monkeypatch, capsys, home):
+    import json
+
+    from tokentop.tui.cli.main import main
+    store = make_store(tmp_path)
+    add_usage(store, START + HOUR, cost=2.0)
+    store.close()
+    db = str(tmp_path / "usage.db")
+    monkeypatch.setattr("tokentop.tui.cli.limits._now_ms", lambda: START + 2 * HOUR)
+    assert main(["--db", db, "status", "--no-ingest"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    step = [line for line in lines if line.startswith("next step:") or line.startswith("           ")]
+    assert step == ["next step: `tokentop install-hooks` gives Claude's own live 5-hour and weekly %,",
+                    "           or set weekly_cap_usd in your config (`tokentop config --init`)."]
+    assert lines[-1] == "status: ok" and lines.index(step[0]) == len(lines) - 3
+    main(["--db", db, "status", "--no-ingest", "--json"])
+    assert json.loads(capsys.readouterr().out)["next_step"] == (
+        "`tokentop install-hooks` gives Claude's own live 5-hour and weekly %, or set weekly_cap_usd in your "
+        "config (`tokentop config --init`).")
+    # With a cap there is nothing to advise.
+    config = home / "c.toml"
+    config.write_text("weekly_cap_usd = 50\n")
+    main(["--db", db, "--config", str(config), "status", "--no-ingest", "--json"])
+    assert json.loads(capsys.readouterr().out)["next_step"] is None
+
+
+def test_the_hook_blocks_in_the_name_of_your_cap_not_claudes(tmp_path):
+    from tokentop.ingest.claude_code.hook import block_response
+    store = make_store(tmp_path)
+    add_usage(store, START + HOUR, cost=9.6)
+    week = compute_status(store, own_cap(), START + 2 * HOUR)["week"]
+    answer = block_response("UserPromptSubmit", week, 90, UTC, START + 2 * HOUR)
+    assert answer["reason"].startswith("Your weekly cap at ~96% (block_at = 90%), resets Mon 09:00: ")
