@@ -10,9 +10,11 @@ WIDTH = 78
 
 
 def needs_step(statuses: Mapping[str, object]) -> bool:
-    """True when the week gauge can show no %: nothing official, nothing calibrated, no cap configured."""
+    """True when neither the week nor the 5-hour gauge can show a %: nothing official, nothing calibrated, no cap
+    configured (a 5-hour cap alone already gives that gauge a %, so the screen would contradict "No % yet")."""
     week = statuses.get("week")
-    return week is not None and getattr(week, "used_pct", None) is None
+    return week is not None and all(getattr(statuses.get(name), "used_pct", None) is None
+                                    for name in ("week", "five_hour"))
 
 
 def next_step(statuses: Mapping[str, object], hooks_installed: bool = False) -> str | None:

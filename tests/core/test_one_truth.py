@@ -128,6 +128,9 @@ def test_next_step_only_without_any_week_percent_and_always_within_80_columns(tm
     assert "install-hooks" not in advice.next_step(bare, True)
     capped = compute_status(store, own_cap(), now)
     assert advice.next_step(capped) is None and advice.next_step_lines(capped) == []
+    five_only = compute_status(store, Settings(timezone="UTC", five_hour_cap_usd=20.0), now)
+    assert five_only["week"].used_pct is None and five_only["five_hour"].used_pct == 10.0
+    assert advice.next_step(five_only) is None  # the 5-hour gauge reads 10%: "No % yet" would contradict it
     add_sample(store, "seven_day", 12.0, START + WEEK, now - 60_000)
     official = compute_status(store, Settings(timezone="UTC"), now)
     assert advice.next_step(official) is None
