@@ -33,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("status", help="caps, forecasts, budget and alerts at a glance; exit 0 ok, 10 warning, "
                                       "20 critical",
-                       description="Exit code: 20 when a window is at >= 95% (or exhausted, or at block_at), 10 when "
-                                   "one is at >= the third-highest alert threshold (80% by default) or today is a "
-                                   "usage spike, else 0.")
+                       description="Exit code: 20 when a window is at >= 95% (or exhausted, or at block_at) or an "
+                                   "active alert is critical, 10 when one is at >= the third-highest alert threshold "
+                                   "(80% by default) or an active alert is a warning (a usage spike, a prepaid "
+                                   "balance 80% used or running out within 3 days), else 0.")
     p.add_argument("--json", action="store_true", help="JSON for scripts")
     p.add_argument("--no-ingest", action="store_true", help="use the store as it is, without reading logs first")
     p.add_argument("--machine", metavar="NAME",
