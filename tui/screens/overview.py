@@ -279,7 +279,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             budget = month.cap_usd
             if ov.balance is not None:  # the whole sentence, with the runway's pace, on hover
                 from ...ingest.usage.balance import balance_message
-                g.tooltip = balance_message(ov.balance, tz)
+                g.tooltip = "\n".join(t for t in (counts_text(month.counts) if month.counts else "",
+                                                  balance_message(ov.balance, tz)) if t)
             g.show(month.used_pct, fmt.money(month.used_cost),
                    [*_balance_parts(ov.balance, tz), f"of {fmt.money(budget)} budget" if budget else "", "estimate"])
 
