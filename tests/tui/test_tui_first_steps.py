@@ -106,11 +106,14 @@ FIXED_HOME = Path("/tmp/tokentop-snapshot-first-launch")
 
 @pytest.fixture
 def fixed_home(monkeypatch):
-    shutil.rmtree(FIXED_HOME, ignore_errors=True)
-    FIXED_HOME.mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(FIXED_HOME))
-    yield FIXED_HOME
-    shutil.rmtree(FIXED_HOME, ignore_errors=True)
+    import fcntl
+    with open(f"{FIXED_HOME}.lock", "w") as lock:  # two test runs at once take turns with the one folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(FIXED_HOME, ignore_errors=True)
+        FIXED_HOME.mkdir(parents=True)
+        monkeypatch.setenv("HOME", str(FIXED_HOME))
+        yield FIXED_HOME
+        shutil.rmtree(FIXED_HOME, ignore_errors=True)
 
 
 async def _first_run_hint(pilot) -> None:
