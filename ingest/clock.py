@@ -78,3 +78,13 @@ def known_zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+def moment_ms(text: str, zone: tzinfo) -> int:
+    """"2026-12-01" (local midnight), "2026-12-01 14:30" (local) or an ISO time with an offset → Unix ms, in `zone`
+    unless the text names its own offset. ValueError for anything else."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f'expected a date or time such as "2026-12-01" or "2026-12-01 14:30", got "{text}"') from None
+    return to_ms(moment if moment.tzinfo else moment.replace(tzinfo=zone))

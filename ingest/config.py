@@ -11,11 +11,14 @@ import string
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import locations
-from .clock import known_zone
+from .clock import known_zone, moment_ms
+from .config_lines import dotted as _dotted
+from .config_lines import find_line as _find_line
 from .pricing import PriceTable, PricingError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -53,6 +56,11 @@ class Settings:
     """Your own 5-hour-window cap in estimated USD (0 = unset)."""
     monthly_budget_usd: float = 0.0
     """Monthly budget in estimated USD (0 = unset)."""
+    api_balance_usd: float = 0.0
+    """A prepaid API balance in USD on balance_as_of (0 = unset): the month row shows what is left of it, an estimate
+    falling with the list-price cost of API-billed use since then (OpenClaw's own, or any source not in cap_sources)."""
+    balance_as_of: str = ""
+    """When api_balance_usd was read: "2026-12-01" (local midnight) or "2026-12-01 14:30"; needed with a balance."""
     cap_sources: list[str] = field(default_factory=lambda: ["claude-code"])
     """Sources the weekly and 5-hour subscription gauges count ("claude-code", "openclaw"). OpenClaw's own usage is
     API-billed (an API key, not the subscription), so by default only Claude Code counts; the month budget and the
@@ -208,12 +216,15 @@ def _check_timezone(value: str) -> None:
         raise _Invalid(f"is not a known time zone: {_show(value)} (use an IANA name such as Europe/Berlin)")
 
 
-def _check_week_reset(value: str) -> None:
-    if value:
-        try:
-            parse_week_reset(value)
-        except ValueError as exc:
-            raise _Invalid(str(exc)) from None
+def _parses(parse):
+    """A check that a non-empty string parses (`parse` raises ValueError with the problem)."""
+    def check(value: str) -> None:
+        if value:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise _Invalid(str(exc)) from None
+    return check
 
 
 def _check_format(value: str) -> None:
@@ -254,12 +265,14 @@ _RANGES = {
     "timezone": _check_timezone,
     "retention_days": _at_least(1),
     "poll_interval": _positive,
-    "week_reset": _check_week_reset,
+    "week_reset": _parses(parse_week_reset),
     "weekly_cap_tokens": _at_least(0),
     "weekly_cap_usd": _at_least(0),
     "five_hour_cap_tokens": _at_least(0),
     "five_hour_cap_usd": _at_least(0),
     "monthly_budget_usd": _at_least(0),
+    "api_balance_usd": _at_least(0),
+    "balance_as_of": _parses(lambda v: moment_ms(v, ZoneInfo("UTC"))),
     "alert_thresholds": _in_range(1, 1000),
     "cap_sources": _check_sources,
     "block_at": _in_range(0, 1000),
@@ -267,41 +280,6 @@ _RANGES = {
     "prices": _check_prices,
     "machine_name": lambda value: _check_machine_name(value),
 }
-
-
-# --- finding the line a key is on --------------------------------------------------------------------------
-
-
-def _split_key(text: str) -> tuple[str, ...]:
-    """`prices."claude-opus-4-5".input` -> ("prices", "claude-opus-4-5", "input")."""
-    return tuple(a or b or c for a, b, c in re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s"\']+)', text))
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    """("prices", "claude-opus-4-5", "input") -> 'prices."claude-opus-4-5".input', as TOML would spell it."""
-    return ".".join(p if re.fullmatch(r"\w+", p) else json.dumps(p) for p in path)
-
-
-def _find_line(text: str, path: tuple[str, ...]) -> int | None:
-    """The line that sets `path`: its `key =` line, else the closest enclosing table or key. Heuristic, not a parser."""
-    table: tuple[str, ...] = ()
-    best, best_depth = None, -1
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if line.startswith("["):
-            table = _split_key(line.strip("[]").split("]")[0])
-            here = table
-        elif (m := re.match(r'^((?:[\w-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[\w-]+|"[^"]*"|\'[^\']*\'))*)\s*=', line)):
-            here = table + _split_key(m[1])
-        else:
-            continue
-        if here == path:
-            return number
-        if path[: len(here)] == here and len(here) > best_depth:  # an enclosing table / inline table
-            best, best_depth = number, len(here)
-        elif here[: len(path)] == path and best_depth < len(path):  # first line inside the wanted table
-            best, best_depth = number, len(path)
-    return best
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -327,6 +305,8 @@ def parse_settings(text: str, path: Path | str = "config.toml") -> Settings:
     hints = _hints()
     values = {}
     for key, value in data.items():
+        if key == "balance_as_of" and isinstance(value, (date, datetime)):
+            value = str(value)  # a bare TOML date or time reads as written
         if key not in hints:
             import difflib  # only for a misspelt key: kept off the statusline's and hook's start-up path
             close = difflib.get_close_matches(key, list(hints), n=1)
@@ -342,6 +322,9 @@ def parse_settings(text: str, path: Path | str = "config.toml") -> Settings:
         if key == "alert_thresholds":
             value = sorted(set(value))
         values[key] = value
+    if values.get("api_balance_usd") and not values.get("balance_as_of"):
+        raise ConfigError(path, "api_balance_usd needs balance_as_of: the day (or time) the balance was read, e.g. "
+                          '"2026-12-01"', "api_balance_usd", _find_line(text, ("api_balance_usd",)))
     return Settings(**values)
 
 

@@ -23,14 +23,16 @@ def level_class(pct: float | None) -> str:
 
 class Gauge(Widget):
     """Used vs cap. Line 1: `Week ██████░░░░ 42%`; line 2 (when the widget is 2 rows tall): the detail text.
-    Without a cap the bar gives way to the amount used, so a missing number never looks like 0%."""
+    Without a cap the bar gives way to a thin rule (or `empty`, e.g. "no budget set") and the amount used, so a
+    missing number never looks like 0%; the screen says once, elsewhere, how to get one."""
 
     COMPONENT_CLASSES = {"gauge--label", "gauge--bar", "gauge--empty", "gauge--value", "gauge--detail"}
     DEFAULT_CSS = "Gauge { height: 1; }"
 
-    def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, label: str, *, id: str | None = None, classes: str | None = None, empty: str = "") -> None:
         super().__init__(id=id, classes=classes)
         self.label = label
+        self.empty = empty
         self.pct: float | None = None
         self.value_text = "–"
         self.detail: list[str] = []
@@ -59,7 +61,9 @@ class Gauge(Widget):
         line = Text(no_wrap=True, overflow="crop")
         line.append(label, self._style("gauge--label"))
         if self.pct is None:
-            line.append(fmt.fit("no cap set", max(room, 0)).ljust(max(room, 0)), self._style("gauge--empty"))
+            room = max(room, 0)
+            text = fmt.fit(self.empty, room).ljust(room) if self.empty else "╌" * room
+            line.append(text, self._style("gauge--empty"))
         elif room > 0:
             filled = round(min(self.pct, 100) / 100 * room)
             line.append("█" * filled, self._style("gauge--bar"))

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..text import pct_text, reset_text, window_label
+from ..text import pct_text, reset_text
 from ..usage.limits import compute_status
 from ..usage.samples import fresh_official
-from ..usage.windows import MODEL_WINDOWS, WindowName, WindowStatus, dedup_end, threshold_message
+from ..usage.windows import MODEL_WINDOWS, WindowName, WindowStatus, cap_label, dedup_end, threshold_message
 
 COOLDOWN_MS = 10 * 60_000
 """At most one warning per this many minutes, whatever the window: a prompt that crosses two levels at once (or two
@@ -39,7 +39,7 @@ def _percent_windows(statuses: dict[str, WindowStatus]) -> list[WindowStatus]:
 
 def block_response(event: str | None, status: WindowStatus, block_at: int, zone, now: int) -> dict | None:
     reset = reset_text(status, zone, now)
-    reason = (f"{window_label(status.name)} at {pct_text(status)} (block_at = {block_at}%), resets {reset}: tokentop "
+    reason = (f"{cap_label(status)} at {pct_text(status)} (block_at = {block_at}%), resets {reset}: tokentop "
               f"is stopping further {'tool calls' if event == PRE_TOOL_USE else 'prompts'} until then. "
               "Set block_at = 0 in tokentop's config.toml to allow them.")
     if event == PRE_TOOL_USE:

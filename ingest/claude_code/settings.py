@@ -76,6 +76,15 @@ def ours(command) -> str | None:
     return None
 
 
+def statusline_installed(path: Path | None = None) -> bool:
+    """Whether settings.json's statusLine runs `tokentop statusline` (any problem reading it: False)."""
+    try:
+        line = read(path or default_path())[1].get("statusLine")
+    except (SettingsFileError, OSError):
+        return False
+    return isinstance(line, dict) and ours(line.get("command")) == "statusline"
+
+
 def wrapped_command(command: str) -> str | None:
     """The user's statusline that our `statusline --then '<cmd>'` wraps, exactly as it was; None if none."""
     tokens = _tokens(command) or []

@@ -23,7 +23,7 @@ BUSY_TIMEOUT_MS = 250
 """The statusline runs every few hundred ms: it would rather skip one write than wait on a busy writer."""
 DEFAULT_FORMAT = "week {week_pct} · resets {week_reset} · 5h {five_hour_pct} · {today_cost} today est"
 FIELDS = ("week_pct", "week_reset", "five_hour_pct", "five_hour_reset", "today_cost", "week_eta", "model", "source",
-          "opus_pct", "sonnet_pct", "fable_pct", "model_caps")
+          "opus_pct", "sonnet_pct", "fable_pct", "model_caps", "balance_left")
 MODEL_FIELDS = {"opus_pct": "week_opus", "sonnet_pct": "week_sonnet", "fable_pct": "week_fable"}
 """The per-model weekly caps' fields; `model_caps` lists those known ("Fable 83% · Sonnet 12%"), or is empty."""
 
@@ -218,6 +218,10 @@ def _from_store(parsed: StatuslineInput, settings, db_path: Path, zone, now: int
         if "today_cost" in wanted:
             values["today_cost"] = dollars(*today_spend(store, zone, now))  # "≥ $12.40 · 3 unpriced"
         model_cap_fields(store, settings, now, wanted, values)
+        if "balance_left" in wanted:  # the prepaid API balance, an estimate: "≈$81.20"
+            from ..usage.balance import compute_balance
+            balance = compute_balance(store, settings, now)
+            values["balance_left"] = f"≈{dollars(balance.left_usd)}" if balance is not None else UNKNOWN
 
 
 def record_claude_cache(store, now: int) -> None:

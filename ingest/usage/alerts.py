@@ -8,11 +8,13 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from ..clock import local_day, next_midnight_ms
 from ..clock import now_ms as current_ms
 from ..text import dollars, token_count
 from . import spikes
+from .balance import Balance, balance_message, compute_balance
 from .limits import compute_status
 from .windows import WindowName, WindowStatus, dedup_end, threshold_message
 
@@ -117,6 +119,18 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
                     newest = alert
             if newest is not None:
                 fired.append(newest)
+        balance = compute_balance(store, settings, now)
+        if balance is not None:
+            newest = None
+            for level in thresholds:
+                if balance.alert_pct < level:
+                    break
+                alert = Alert("balance", level, balance.key_ms, round(balance.used_pct, 2), "estimate",
+                              balance_message(balance, zone), now)
+                if _record(store, alert):
+                    newest = alert
+            if newest is not None:
+                fired.append(newest)
         spike = spike_alert(store, zone, now)
         if spike is not None and _record(store, spike):
             fired.append(spike)
@@ -125,9 +139,29 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
     return fired
 
 
-def active_alerts(store, now_ms: int | None = None, every_level: bool = False) -> list[Alert]:
+def still_true(alert: Alert, statuses: Mapping[str, WindowStatus], zone: tzinfo, now: int,
+               balance: Balance | None = None) -> bool:
+    """Whether a threshold alert still describes what the screen shows: its window is the one now in force (the
+    same reset) and its % is still at the alert's level. An alert fired against the user's own cap on a guessed or
+    configured week is resolved once Claude's official figure replaces that window or reads lower; so is one
+    whose cap the user raised since. A balance alert, while it is about the balance configured now and still holds.
+    Spikes, and windows not in `statuses`, are kept as recorded."""
+    if alert.window == "balance":
+        return balance is not None and balance.key_ms == alert.window_end_ms and balance.alert_pct >= alert.level
+    status = statuses.get(alert.window)
+    if alert.kind != "threshold" or status is None:
+        return True
+    if status.used_pct is None or dedup_end(status, zone, now) != alert.window_end_ms:
+        return False
+    return status.used_pct >= alert.level
+
+
+def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
+                  statuses: Mapping[str, WindowStatus] | None = None, zone: tzinfo | None = None,
+                  balance: Balance | None = None) -> list[Alert]:
     """Alerts whose window has not reset yet, newest first; per window only its highest level unless
-    `every_level` (the levels passed on the way are recorded too, so they never fire late)."""
+    `every_level` (the levels passed on the way are recorded too, so they never fire late). Given the current
+    `statuses` (their `zone`, and the prepaid `balance` if any), only those `still_true`: the rest are resolved."""
     now = current_ms() if now_ms is None else now_ms
     rows = store.db.execute("SELECT window, level, window_end_ms, used_pct, source, message, fired_ms, id FROM alerts "
                             "WHERE window_end_ms > ? ORDER BY level DESC, fired_ms DESC", (now,))
@@ -135,6 +169,8 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False) -
     for row in rows:
         alert = Alert(*row)
         key = (alert.window, alert.window_end_ms)
+        if statuses is not None and not still_true(alert, statuses, zone or ZoneInfo("UTC"), now, balance):
+            continue
         if every_level or key not in seen:
             alerts.append(alert)
             seen.add(key)
@@ -190,7 +226,8 @@ def warning_pct(settings) -> float:
 
 
 def status_level(statuses: Mapping[str, WindowStatus], settings, alerts: Sequence[Alert] = ()) -> int:
-    """0 ok; 10 warning (a window ≥ warning_pct, or a spike today); 20 critical (≥ 95%, exhausted, ≥ block_at)."""
+    """0 ok; 10 warning (a window ≥ warning_pct, a spike today, or any active alert of warning severity); 20
+    critical (≥ 95%, exhausted, ≥ block_at, or an active critical alert). Never "ok" beside a listed warning."""
     level = OK
     warn = warning_pct(settings)
     for status in statuses.values():
@@ -201,7 +238,9 @@ def status_level(statuses: Mapping[str, WindowStatus], settings, alerts: Sequenc
             return CRITICAL
         if pct >= warn:
             level = WARNING
-    if any(a.kind == "spike" for a in alerts):
+    if any(a.severity == "critical" for a in alerts):
+        return CRITICAL
+    if any(a.severity == "warning" for a in alerts):
         level = max(level, WARNING)
     return level
 
@@ -218,6 +257,7 @@ __all__ = [
     "notify_desktop",
     "spike_alert",
     "status_level",
+    "still_true",
     "threshold_message",
     "warning_pct",
 ]

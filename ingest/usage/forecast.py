@@ -141,6 +141,11 @@ def build_forecast(*, name: str, used: float, history: list[tuple[int, float]], 
     if usd_per_unit is not None:
         projected_total = mid * usd_per_unit
     end_phrase = _ENDS.get("week" if name.startswith("week") else name, "the window")
+    if name == "month" and used <= 0:
+        # Nothing spent this month yet: last week's pace (say, of last month's final days) foretells nothing.
+        return Forecast(None, None, None, None, None, history, [], "nothing spent this month yet: no forecast",
+                        unit="%" if capped else "$", projected_total=0.0 if not capped or usd_per_unit else None,
+                        rate_per_hour=pace_.rate, duty=pace_.duty)
     if not capped:
         total = mid if usd_per_unit is None else projected_total
         what = "budget" if name == "month" else "cap"

@@ -89,6 +89,10 @@ class Overview:
     filter_text: str = ""
     machines: tuple[str, ...] = ()
     """This machine and every machine merged from the sync folder."""
+    next_step: str | None = None
+    balance: object = None
+    """The prepaid API balance (`usage.balance.Balance`) when one is configured."""
+    """With no % for the week: the one line saying how to get one (`usage.advice`), filled in by the screen."""
 
 
 def store_ready(store: Store) -> bool:
@@ -113,6 +117,8 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
     ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
     ov.machines = known_machines(store)
     ov.windows = window_status(store, settings, now_ms)
+    from .balance import compute_balance
+    ov.balance = compute_balance(store, settings, now_ms)
     week = ov.windows.get("week")
     start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
     ov.families = family_split(store, start, now_ms + 1)

@@ -14,6 +14,7 @@ from . import queries
 from .report_text import models_short
 
 WINDOWS = (("week", "Week"), ("five_hour", "5-hour"), ("month", "Month"))
+"""The windows every snapshot shows; a prepaid balance, when configured, comes after them."""
 SOURCE = {"official": "official", "calibrated": "calibrated estimate", "configured": "estimate (your cap)",
           "guess": "estimate"}
 TOP_SESSIONS = 10
@@ -72,21 +73,31 @@ def _gauge(name: str, label: str, status, tz, now_ms: int) -> Gauge:
     if status.used_pct is not None:
         value = ("" if status.source == "official" else "~") + f"{status.used_pct:.0f}%"
         cap = status.cap_usd
-        if status.source != "official" and cap:
+        if status.source in ("configured", "guess") and cap:  # never your cap under Claude's own (or fitted) %
             parts.append(f"{_spent(status)} of {_money(cap)} est")
         parts.append(SOURCE.get(status.source, "estimate"))
     else:
         value = _spent(status)
-        parts.append("estimate · no cap set")
+        parts.append("estimate · no cap known")
     if status.window_source != "guess":
         parts.append(f"resets {_when(status.end_ms, tz)}")
     return Gauge(label, value, status.used_pct, " · ".join(parts))
+
+
+def _balance_gauge(b, tz) -> Gauge:
+    """The prepaid API balance: what is left (the bar fills with what is used), since when, when it runs out."""
+    from .balance import runway_text
+    since = local_time(b.as_of_ms, tz).strftime("%Y-%m-%d")
+    return Gauge("Balance", f"≈{_money(b.left_usd)}", b.used_pct,
+                 f"{b.used_pct:.0f}% of {_money(b.start_usd)} used since {since} · {runway_text(b, tz)} · estimate")
 
 
 def build_snapshot(store, settings, now_ms: int, tz) -> Snapshot:
     ov = queries.overview(store, settings, now_ms, tz=tz, sort="cost", limit=TOP_SESSIONS)
     snap = Snapshot(local_time(now_ms, tz).strftime("%Y-%m-%d %H:%M %Z"), str(getattr(tz, "key", tz)))
     snap.gauges = [_gauge(name, label, ov.windows.get(name), tz, now_ms) for name, label in WINDOWS]
+    if ov.balance is not None:
+        snap.gauges.append(_balance_gauge(ov.balance, tz))
     snap.days = [(d.day.isoformat(), d.cost_usd, d.tokens) for d in ov.days]
     for s in sorted(ov.sessions, key=lambda s: -s.cost_usd)[:TOP_SESSIONS]:
         project = _clean((s.project or "").rstrip("/").rsplit("/", 1)[-1]) or "–"

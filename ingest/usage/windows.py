@@ -178,10 +178,25 @@ def claude_block(rows: Sequence[tuple[int, int | None]], now: int, not_before: i
 # -- how a window reads ----------------------------------------------------------------------------
 
 
+OWN_CAP_LABELS = {"week": "Your weekly cap", "five_hour": "Your 5-hour cap"}
+"""How a window reads when its % is measured against the user's own configured cap, not Claude's limit."""
+
+
+def own_cap(status: WindowStatus) -> bool:
+    """Whether the % is against the user's own cap (configured, or on a guessed week), not Claude's figure."""
+    return status.source in ("configured", "guess") and status.name in OWN_CAP_LABELS and status.used_pct is not None
+
+
+def cap_label(status: WindowStatus) -> str:
+    """"Claude weekly limit" for Claude's own (official or calibrated) figure; "Your weekly cap" for the user's."""
+    return OWN_CAP_LABELS[status.name] if own_cap(status) else window_label(status.name)
+
+
 def threshold_message(status: WindowStatus, zone: tzinfo, now: int) -> str:
-    """"Claude weekly limit at 82% — resets Tue 09:00"; money windows add the dollars."""
-    line = f"{window_label(status.name)} at {pct_text(status)}"
-    if status.name == "month" and status.cap_usd:
+    """"Claude weekly limit at 82% — resets Tue 09:00"; "Your weekly cap at ~85% ($85.00 of $100.00 est) — …"
+    against a cap of the user's own (never "Claude … limit": Claude said nothing); money windows add the dollars."""
+    line = f"{cap_label(status)} at {pct_text(status)}"
+    if (status.name == "month" or own_cap(status)) and status.cap_usd:
         line += f" ({dollars(status.used_cost, status.unpriced_requests)} of {dollars(status.cap_usd)} est)"
     reset = reset_text(status, zone, now)
     if reset != UNKNOWN:

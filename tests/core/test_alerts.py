@@ -38,7 +38,8 @@ def test_each_level_fires_once_per_window_and_a_jump_reports_only_the_highest(tm
     add_usage(store, START + HOUR, cost=85.0)
     fired = check_alerts(store, settings, START + 2 * HOUR)
     assert [(a.window, a.level, a.window_end_ms) for a in fired] == [("week", 80, START + WEEK)]
-    assert fired[0].message == "Claude weekly limit at ~85% — resets Mon 09:00"
+    # Against the user's own cap: never "Claude … limit" (Claude said nothing about it).
+    assert fired[0].message == "Your weekly cap at ~85% ($85.00 of $100.00 est) — resets Mon 09:00"
     # 60 was passed on the way: recorded, so it never fires later.
     recorded = store.db.execute("SELECT window, level FROM alerts ORDER BY level").fetchall()
     assert recorded == [("week", 60), ("week", 80)]
@@ -150,7 +151,8 @@ def test_notify_send_is_called_once_per_new_alert(tmp_path, monkeypatch):
     check_alerts(store, capped(notify_send=True), START + 2 * HOUR)
     check_alerts(store, capped(notify_send=True), START + 3 * HOUR)
     lines = log.read_text().splitlines()
-    assert lines == ["--app-name=tokentop|-u|critical|tokentop|Claude weekly limit at ~96% — resets Mon 09:00|"]
+    assert lines == ["--app-name=tokentop|-u|critical|tokentop|"
+                     "Your weekly cap at ~96% ($96.00 of $100.00 est) — resets Mon 09:00|"]
     check_alerts(make_store(tmp_path / "quiet"), capped(), START)  # notify_send off: nothing, and no error
 
 

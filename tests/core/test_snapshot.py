@@ -59,3 +59,20 @@ def test_report_html_and_md_from_the_command_line(home, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("# tokentop · ")
     assert main(["report", "--html", str(tmp_path / "missing" / "x.html"), "--no-ingest"]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_the_snapshot_adds_the_prepaid_balance(home):
+    from support.history import CONFIG
+    # Claude Code on an API key: every fixture request since Nov 20 draws on the $30.
+    ctx = build_store(home, config=CONFIG + 'cap_sources = ["openclaw"]\napi_balance_usd = 30\n'
+                                            'balance_as_of = 2026-11-20\n')
+    with ctx.open_store(readonly=True) as store:
+        snap = build_snapshot(store, ctx.settings, NOW_MS, ctx.settings.zone())
+        from tokentop.ingest.usage.balance import compute_balance
+        b = compute_balance(store, ctx.settings, NOW_MS)
+    assert [g.name for g in snap.gauges] == ["Week", "5-hour", "Month", "Balance"]
+    balance = snap.gauges[-1]
+    assert 0 < b.spent_usd < 30 and balance.value == f"≈${30 - b.spent_usd:,.2f}"
+    assert balance.detail.startswith(f"{b.used_pct:.0f}% of $30.00 used since 2026-11-20 · runs out ~")
+    assert balance.detail.endswith(" · estimate")
+    assert 'id="gauge-balance"' in to_html(snap) and "| Balance | ≈$" in to_markdown(snap)

@@ -429,11 +429,13 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
         await until(pilot, lambda: len(app._notifications) >= 3, what="the alert toasts")
         # One toast per window, for the highest level it crossed (the lower ones are recorded, not shown).
         messages = sorted(n.message for n in app._notifications)
-        assert messages == ["Claude 5-hour limit at ~88% — resets 17:00",
-                            "Claude weekly limit at ~67% — resets Tue 09:00",
-                            "Usage spike: $3.53 est today, 25.3× your median active day of the last 14 ($0.14)"]
+        # Against the fixture's own caps: "Your … cap", never "Claude … limit".
+        assert messages == ["Usage spike: $3.53 est today, 25.3× your median active day of the last 14 ($0.14)",
+                            "Your 5-hour cap at ~88% ($3.53 of $4.00 est) — resets 17:00",
+                            "Your weekly cap at ~67% ($4.02 of $6.00 est) — resets Tue 09:00"]
         banner = ov.query_one("#alert-banner")
-        assert banner.display and str(banner.render()) == "▲ Claude 5-hour limit at ~88% — resets 17:00  (+2 more: a)"
+        assert banner.display and str(banner.render()) == (
+            "▲ Your 5-hour cap at ~88% ($3.53 of $4.00 est) — resets 17:00  (+2 more: a)")
         count = len(app._notifications)
         await pilot.press("r")  # read again: nothing new has crossed, so nothing toasts twice
         await until(pilot, lambda: not ov._loading, what="the reload")
@@ -456,7 +458,7 @@ async def test_the_tui_as_writer_fires_alerts_and_toasts_them(home):
     ctx = make_context()
     app = TokentopApp(ctx, watch=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: any("5-hour limit at ~88%" in n.message for n in app._notifications),
+        await until(pilot, lambda: any("5-hour cap at ~88%" in n.message for n in app._notifications),
                     timeout=20, what="the 5-hour toast")
         assert app.role_text() == "live"
     with ctx.open_store(readonly=True) as store:

@@ -33,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("status", help="caps, forecasts, budget and alerts at a glance; exit 0 ok, 10 warning, "
                                       "20 critical",
-                       description="Exit code: 20 when a window is at >= 95% (or exhausted, or at block_at), 10 when "
-                                   "one is at >= the third-highest alert threshold (80% by default) or today is a "
-                                   "usage spike, else 0.")
+                       description="Exit code: 20 when a window is at >= 95% (or exhausted, or at block_at) or an "
+                                   "active alert is critical, 10 when one is at >= the third-highest alert threshold "
+                                   "(80% by default) or an active alert is a warning (a usage spike, a prepaid "
+                                   "balance 80% used or running out within 3 days), else 0.")
     p.add_argument("--json", action="store_true", help="JSON for scripts")
     p.add_argument("--no-ingest", action="store_true", help="use the store as it is, without reading logs first")
     p.add_argument("--machine", metavar="NAME",
@@ -120,8 +121,10 @@ _NAMES = {"week": "week", "five_hour": "5-hour", "week_opus": "week Opus", "week
 _LEVEL_NAMES = {0: "ok", 10: "warning", 20: "critical"}
 
 
-def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None) -> dict:
+def status_json(statuses, new_alerts, active, level, zone, now, machine: str | None = None,
+                next_step: list[str] | None = None, balance=None) -> dict:
     from ...ingest.text import iso_local
+    from ...ingest.usage.balance import balance_json
 
     def window(s):
         f = s.forecast
@@ -153,6 +156,8 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
         "windows": {name: window(s) for name, s in statuses.items()},
         "alerts": [a.as_dict() for a in active],
         "new_alerts": [a.as_dict() for a in new_alerts],
+        "balance": balance_json(balance, zone),
+        "next_step": " ".join(line.strip() for line in next_step or []).removeprefix("next step: ") or None,
     }
 
 
@@ -165,12 +170,12 @@ def source_text(status, now: int) -> str:
     return official if status.source == "official" else f"{status.source} ({official})"
 
 
-def status_text(statuses, active, level, zone, now) -> str:
+def status_text(statuses, active, level, zone, now, next_step: list[str] | None = None, balance=None) -> str:
     from ...ingest.text import UNKNOWN, clock_time, dollars, pct_text, reset_text, span
     rows = []
     for s in statuses.values():
         pct = pct_text(s)
-        source = source_text(s, now)
+        source = ("budget" if s.cap_usd else "no budget") if s.name == "month" else source_text(s, now)
         reset = reset_text(s, zone, now)
         if reset != UNKNOWN:
             reset = f"resets {reset} (in {span(s.end_ms - now)})"
@@ -187,11 +192,19 @@ def status_text(statuses, active, level, zone, now) -> str:
         if row[6]:
             moved = " · ".join(f"{sid[:8]} {share:.0%}" for sid, share in row[6][:3])
             out.append(" " * (widths[0] + 2) + "moved by: " + moved)
+    if balance is not None:
+        from ...ingest.clock import local_time
+        from ...ingest.text import dollars as usd
+        from ...ingest.usage.balance import runway_text
+        when = local_time(balance.as_of_ms, zone).strftime("%b %d")
+        out.append(f"balance ~{balance.used_pct:.0f}% used · ≈{usd(balance.left_usd)} of {usd(balance.start_usd)} "
+                   f"left since {when} (est) · {runway_text(balance, zone)}")
     if active:
         out.append("alerts:")
         for a in active:
             mark = "!" if a.severity != "info" else "·"
             out.append(f"  {mark} {a.message}  (since {clock_time(a.fired_ms, zone, now)})")
+    out += next_step or []
     out.append(f"status: {_LEVEL_NAMES[level]}")
     return "\n".join(out)
 
@@ -210,10 +223,16 @@ def cmd_status(args) -> int:
             from .data import check_machine
             check_machine(store, args.machine)
         statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
+        from ...ingest.usage.balance import compute_balance
+        balance = compute_balance(store, ctx.settings, now)
+    from ...ingest.claude_code.settings import statusline_installed
+    from ...ingest.usage.advice import needs_step, next_step_lines
+    step = next_step_lines(statuses, statusline_installed()) if needs_step(statuses) else []
     if args.json:
-        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine)), indent=2))
+        print(json.dumps(clean_tree(status_json(statuses, fired, active, level, zone, now, args.machine, step,
+                                                balance)), indent=2))
     else:
-        print(for_terminal(status_text(statuses, active, level, zone, now)))
+        print(for_terminal(status_text(statuses, active, level, zone, now, step, balance)))
     return level
 
 
@@ -221,10 +240,12 @@ def evaluate(ctx, store, now: int, machine: str | None = None):
     """(statuses, newly fired alerts, active alerts, exit level): what `status` and the status file report.
     `machine`: the windows' local usage from that machine only (alerts are the account's and fire on all)."""
     from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
+    from ...ingest.usage.balance import compute_balance
     from ...ingest.usage.limits import compute_status
     statuses = compute_status(store, ctx.settings, now)
     fired = check_alerts(store, ctx.settings, now, statuses=statuses)
-    active = active_alerts(store, now)
+    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone(),
+                           balance=compute_balance(store, ctx.settings, now))
     if machine is not None:
         statuses = machine_view(store, statuses, machine)
     return statuses, fired, active, status_level(statuses, ctx.settings, active)

@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 
 from ...ingest.safe_text import clean
 from ...ingest.text import official_text, pct_text
-from ...ingest.usage import queries
+from ...ingest.usage import advice, queries
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
 from ...widgets.daily_strip import DailyStrip, Day
@@ -87,8 +87,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         with Horizontal(id="gauges"):
             yield Gauge("Week", id="week-gauge", classes="gauge")
             yield Gauge("5h", id="five-gauge", classes="gauge")
-            yield Gauge("Month", id="month-gauge", classes="gauge")
+            yield Gauge("Month", id="month-gauge", classes="gauge", empty="no budget")
         yield from compose_model_gauges()
+        yield Static("", id="next-step", markup=False)
         with Horizontal(id="middle"):
             yield BurnUpChart(id="chart")
             yield ModelSplit(id="split")
@@ -109,6 +110,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self.query_one("#firstrun").display = False
         self.query_one("#alert-banner").display = False
         self.query_one("#model-gauges").display = False
+        self.query_one("#next-step").display = False
         self.query_one("#backfill").display = False
         self._caption()
         self.tick(self.app.now_ms())
@@ -142,10 +144,13 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
                 data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
                                         filter_text=filter_text, sort=sort)
                 if data.has_data:
-                    fired, active = self._alerts(store, data.now_ms)
+                    fired, active = self._alerts(store, data)
+        if data.has_data and advice.needs_step(data.windows):
+            from ...ingest.claude_code.settings import statusline_installed
+            data.next_step = advice.next_step(data.windows, statusline_installed())
         self.post_message(OverviewLoaded(data, fired, active))
 
-    def _alerts(self, store, now_ms: int) -> tuple[list, list]:
+    def _alerts(self, store, data: queries.Overview) -> tuple[list, list]:
         """Read the alerts: those recorded since the last look (to toast) and the active ones (for the banner).
 
         Only read: the writer (this TUI's live service, or whichever tokentop holds the writer role) fires them
@@ -154,7 +159,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         try:
             if self._alerts_seen is None:  # alerts fired before the app started are in the banner, not toasted
                 self._alerts_seen = last_alert_id(store, before_ms=self._started_ms)
-            return alerts_after(store, self._alerts_seen), active_alerts(store, now_ms)
+            return alerts_after(store, self._alerts_seen), active_alerts(
+                store, data.now_ms, statuses=data.windows, zone=self.app.ctx.settings.zone(), balance=data.balance)
         except Exception:  # noqa: BLE001 - an older or busy store must not stop the overview from painting
             return [], []
 
@@ -190,6 +196,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self._status(ov, week, data)
         self._gauges(ov)
         show_model_gauges(self, ov.windows, tz, ov.now_ms)
+        step = self.query_one("#next-step", Static)
+        step.display = bool(ov.next_step)
+        step.update(ov.next_step or "")
         self.query_one(BurnUpChart).show(data)
         self.query_one(BurnSparkline).show(data)
         self.query_one(ModelSplit).show([Share(f.family, f.token_share, f.cost_share, f.tokens, f.cost_usd)
@@ -235,7 +244,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     def _status(self, ov: queries.Overview, week, data: BurnData | None) -> None:
         parts = []
         if week is not None:
-            parts.append(SOURCE_LABEL.get(week.source, "est") if week.used_pct is not None else "no cap set")
+            # Without a % the next-step line says what to do; the header does not say "no cap" once more.
+            parts.append(SOURCE_LABEL.get(week.source, "est") if week.used_pct is not None else "")
         if ov.last_line_ms is not None:
             parts.append("last line " + fmt.when(ov.last_line_ms, ov.now_ms, self.app.tz))
         parts.append(self.app.role_text())
@@ -273,8 +283,12 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None, "–")
         else:
             budget = month.cap_usd
-            g.show(month.used_pct, _spent(month), [f"of {fmt.money(budget)} budget" if budget else "no budget set",
-                                                   _unpriced_note(month) or "estimate"])
+            if ov.balance is not None:  # the whole sentence, with the runway's pace, on hover
+                from ...ingest.usage.balance import balance_message
+                g.tooltip = "\n".join(t for t in (counts_text(month.counts) if month.counts else "",
+                                                  balance_message(ov.balance, tz)) if t)
+            g.show(month.used_pct, _spent(month),
+                   [*_balance_parts(ov.balance, tz), f"of {fmt.money(budget)} budget" if budget else "", _unpriced_note(month) or "estimate"])
 
     def _caption(self) -> None:
         ov = self.overview
@@ -383,13 +397,32 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
 
 
 def _used_of_cap(status) -> str:
-    """'$12.40 of $40' (or tokens, by the cap's unit); '≈' marks a cap implied by calibration."""
-    approx = "≈" if status.source == "calibrated" else ""
+    """'$12.40 of $40 est' against your own cap (or tokens, by its unit). Under Claude's % (official or calibrated)
+    the amount is compared only with the cap that % implies ('of ≈$48'), never with a configured cap that disagrees
+    ("18%" over "$8.80 of $5.00"). Without any cap: just the amount (the next-step line says how to get one)."""
+    if status.source in ("official", "calibrated"):
+        cal = status.calibration
+        if cal is not None and cal.k > 0 and cal.proxy == "cost":
+            return f"{fmt.money(status.used_cost)} of ≈{fmt.money(100 / cal.k)} est"
+        if cal is not None and cal.k > 0:
+            return f"{fmt.tokens(status.used_tokens)} of ≈{fmt.tokens(100 / cal.k)} tok"
+        return f"{fmt.money(status.used_cost)} est"
     if status.cap_tokens and not status.cap_usd:
-        return f"{fmt.tokens(status.used_tokens)} of {approx}{fmt.tokens(status.cap_tokens)} tok"
+        return f"{fmt.tokens(status.used_tokens)} of {fmt.tokens(status.cap_tokens)} tok"
     if status.cap_usd:
-        return f"{_spent(status)} of {approx}{fmt.money(status.cap_usd)} est" + _unpriced_note(status, " · ")
-    return f"{_spent(status)} est · no cap set" + _unpriced_note(status, " · ")
+        return f"{_spent(status)} of {fmt.money(status.cap_usd)} est" + _unpriced_note(status, " · ")
+    return f"{_spent(status)} est" + _unpriced_note(status, " · ")
+
+
+def _balance_parts(b, tz) -> list[str]:
+    """The prepaid balance on the month row: '≈$81.20 left of $100 est', then when it runs out (an estimate)."""
+    if b is None:
+        return []
+    if b.left_usd <= 0:
+        return [f"balance used up (of {fmt.money(b.start_usd)} est)"]
+    out = b.runs_out_ms
+    return [f"≈{fmt.money(b.left_usd)} left of {fmt.money(b.start_usd)} est",
+            f"out {fmt.local(out, tz).strftime('%b %d')}" if out is not None else ""]
 
 
 def _spent(status) -> str:
