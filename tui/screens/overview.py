@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from ...ingest.safe_text import clean
-from ...ingest.text import official_text, pct_text
+from ...ingest.text import pct_text
 from ...ingest.usage import advice, queries
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
@@ -22,6 +22,7 @@ from ...widgets.model_split import ModelSplit, Share
 from ...widgets.sessions_table import SessionsTable
 from ..loading import Reloads
 from ..messages import FirstRunFound, OverviewLoaded
+from .gauge_text import balance_parts, counts_text, official_age, spent_text, unpriced_note, used_of_cap
 from .model_gauges import compose_model_gauges, show_model_gauges
 from .too_small import ChecksSize
 
@@ -265,8 +266,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         if week is None:
             g.show(None, "–")
         else:
-            value = pct_text(week) if week.used_pct is not None else _spent(week)
-            g.show(week.used_pct, value, [_official(week, ov.now_ms), _used_of_cap(week),
+            value = pct_text(week) if week.used_pct is not None else spent_text(week)
+            g.show(week.used_pct, value, [official_age(week, ov.now_ms), used_of_cap(week),
                                           f"{fmt.tokens(week.used_tokens)} tok",
                                           "" if has_reset(week, ov.now_ms) else "last 7 days"])
         g = self.query_one("#five-gauge", Gauge)
@@ -274,8 +275,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             g.show(None if five is None else five.used_pct, "idle" if five is None or five.used_pct is None
                    else pct_text(five), "no 5-hour window open")
         else:
-            value = pct_text(five) if five.used_pct is not None else _spent(five)
-            g.show(five.used_pct, value, [_official(five, ov.now_ms), _used_of_cap(five),
+            value = pct_text(five) if five.used_pct is not None else spent_text(five)
+            g.show(five.used_pct, value, [official_age(five, ov.now_ms), used_of_cap(five),
                                           f"ends {fmt.local(five.end_ms, tz).strftime('%H:%M')}",
                                           f"{fmt.tokens(five.used_tokens)} tok"])
         g = self.query_one("#month-gauge", Gauge)
@@ -287,8 +288,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
                 from ...ingest.usage.balance import balance_message
                 g.tooltip = "\n".join(t for t in (counts_text(month.counts) if month.counts else "",
                                                   balance_message(ov.balance, tz)) if t)
-            g.show(month.used_pct, _spent(month),
-                   [*_balance_parts(ov.balance, tz), f"of {fmt.money(budget)} budget" if budget else "", _unpriced_note(month) or "estimate"])
+            g.show(month.used_pct, spent_text(month), [*balance_parts(ov.balance, tz),
+                                                   f"of {fmt.money(budget)} budget" if budget else "",
+                                                   unpriced_note(month) or "estimate"])
 
     def _caption(self) -> None:
         ov = self.overview
@@ -394,57 +396,3 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
 
     def action_reload(self) -> None:
         self.refresh_data()
-
-
-def _used_of_cap(status) -> str:
-    """'$12.40 of $40 est' against your own cap (or tokens, by its unit). Under Claude's % (official or calibrated)
-    the amount is compared only with the cap that % implies ('of ≈$48'), never with a configured cap that disagrees
-    ("18%" over "$8.80 of $5.00"). Without any cap: just the amount (the next-step line says how to get one)."""
-    if status.source in ("official", "calibrated"):
-        cal = status.calibration
-        if cal is not None and cal.k > 0 and cal.proxy == "cost":
-            return f"{fmt.money(status.used_cost)} of ≈{fmt.money(100 / cal.k)} est"
-        if cal is not None and cal.k > 0:
-            return f"{fmt.tokens(status.used_tokens)} of ≈{fmt.tokens(100 / cal.k)} tok"
-        return f"{fmt.money(status.used_cost)} est"
-    if status.cap_tokens and not status.cap_usd:
-        return f"{fmt.tokens(status.used_tokens)} of {fmt.tokens(status.cap_tokens)} tok"
-    if status.cap_usd:
-        return f"{_spent(status)} of {fmt.money(status.cap_usd)} est" + _unpriced_note(status, " · ")
-    return f"{_spent(status)} est" + _unpriced_note(status, " · ")
-
-
-def _balance_parts(b, tz) -> list[str]:
-    """The prepaid balance on the month row: '≈$81.20 left of $100 est', then when it runs out (an estimate)."""
-    if b is None:
-        return []
-    if b.left_usd <= 0:
-        return [f"balance used up (of {fmt.money(b.start_usd)} est)"]
-    out = b.runs_out_ms
-    return [f"≈{fmt.money(b.left_usd)} left of {fmt.money(b.start_usd)} est",
-            f"out {fmt.local(out, tz).strftime('%b %d')}" if out is not None else ""]
-
-
-def _spent(status) -> str:
-    """'$12.40', or '≥ $12.40' when unpriced requests are not in it (how many: `_unpriced_note`)."""
-    return fmt.money(status.used_cost, bool(getattr(status, "unpriced_requests", 0)))
-
-
-def _unpriced_note(status, lead: str = "") -> str:
-    n = getattr(status, "unpriced_requests", 0)
-    return f"{lead}{n:,} unpriced" if n else ""
-
-
-def _official(status, now_ms: int) -> str:
-    """The official figure's age under its gauge ("official 41% · 1h old"); nothing for a live one the header names."""
-    text = official_text(status, now_ms)
-    return "" if text == "official" else text
-
-
-SOURCE_NAMES = {"claude-code": "Claude Code", "openclaw": "OpenClaw"}
-
-
-def counts_text(counts) -> str:
-    """'counts Claude Code only' / 'counts Claude Code + OpenClaw': what a gauge adds up."""
-    names = [SOURCE_NAMES.get(c, c) for c in counts]
-    return "counts " + (" + ".join(names) if len(names) > 1 else f"{names[0]} only")
