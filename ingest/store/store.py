@@ -388,7 +388,8 @@ class Store:
         }
 
     def skipped_by_reason(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY 2 DESC"))
+        return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason HAVING SUM(count) != 0 "
+                                    "ORDER BY 2 DESC"))
 
 
 def _check_path(path: Path, readonly: bool) -> None:
