@@ -96,7 +96,7 @@ class IngestSummary:
         self.lines += outcome.lines
         self.new_requests += outcome.new_requests
         self.updated_requests += outcome.updated_requests
-        self.skipped.update(outcome.skipped)
+        self.skipped.update(+outcome.skipped)  # (a last line counted by an earlier run and taken back: nothing)
         self.sessions |= outcome.sessions
         if outcome.error:
             self.errors[outcome.path] = outcome.error
@@ -279,7 +279,6 @@ class Ingester:
         outcome.new_requests += written.new_requests
         outcome.updated_requests += written.updated_requests
         outcome.skipped.update(pending.skipped)
-        outcome.skipped = +outcome.skipped  # (a last line counted before and taken back reads as nothing)
         outcome.sessions |= written.sessions
         if written.newest_ts and (outcome.newest_ts is None or written.newest_ts > outcome.newest_ts):
             outcome.newest_ts = written.newest_ts
