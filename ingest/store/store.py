@@ -362,6 +362,8 @@ class Store:
                 "INSERT INTO skipped(file_id, reason, count) VALUES (?, ?, ?) "
                 "ON CONFLICT(file_id, reason) DO UPDATE SET count = skipped.count + excluded.count",
                 [(fs.id, reason, n) for reason, n in skipped.items() if n])
+            if any(n < 0 for n in skipped.values()):  # a count taken back (a finished last line): no zero rows
+                self.db.execute("DELETE FROM skipped WHERE file_id = ? AND count <= 0", (fs.id,))
         return fs.id
 
     def forget_skips(self, file_id: int) -> None:
