@@ -16,7 +16,7 @@ from ..records import SessionInfo
 from ..store.dedup import WINS_SQL
 from ..store.retention import rollup_cost
 from ..store.schema import ADD_NEW_SLOT_USAGE_SQL, fold_on_conflict
-from ..store.store import _INSERT_COLUMNS, WriteResult, _priced
+from ..store.store import WriteResult, _priced
 from . import format as fmt
 from .publish import month_range
 
@@ -24,12 +24,19 @@ _FILE_COLUMNS = ("dedup_key, message_id, request_id, source, session_id, project
                  "ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost, "
                  "web_search_requests, inference_geo, cost_usd, priced")
 """A request row's values in the file's order (format.py), as read back from the store to compare."""
+_COLUMNS = (
+    "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
+    "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
+    "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
+)
+"""The request columns a peer file fills (named here, not taken from store.py: a column the store gains that the
+format does not carry stays as the store has it)."""
 _VALUES = ("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?11 + ?12 + ?13 + ?14 + ?15, ?16, "
            "?20, ?21, ?17, ?18, ?19, {machine}")
-"""A file row (21 values) in the order of `_INSERT_COLUMNS`: total_tokens is summed here, the machine is a literal
-(one name per file), so each row binds only what the file holds."""
-_UPSERT_SQL = (f"INSERT INTO requests ({', '.join(_INSERT_COLUMNS)}) VALUES ({_VALUES}) ON CONFLICT(dedup_key) DO "
-               "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _INSERT_COLUMNS if c != "dedup_key")
+"""A file row (21 values) in the order of `_COLUMNS`: total_tokens is summed here, the machine is a literal (one
+name per file), so each row binds only what the file holds."""
+_UPSERT_SQL = (f"INSERT INTO requests ({', '.join(_COLUMNS)}) VALUES ({_VALUES}) ON CONFLICT(dedup_key) DO "
+               "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "dedup_key")
                + " WHERE " + WINS_SQL)
 """store.py's dedup upsert, for file rows."""
 _ROLLUP_COLUMNS = ("slot, source, session_id, project, model, speed, long_context, input_tokens, output_tokens, "
