@@ -38,12 +38,13 @@ class Snapshot:
 
 
 def read(store, settings, now_ms: int) -> Snapshot:
-    from ..store.schema import MACHINE_USAGE_SQL
     from ..usage.limits import compute_status
     from ..usage.samples import load_samples
+    from ..usage.scope import machine_usage_sql
 
     snap = Snapshot()
-    for machine, source, model, i, o, w, r, cost, n in store.db.execute(_SUMS_SQL.format(usage=MACHINE_USAGE_SQL)):
+    sums = store.db.execute(_SUMS_SQL.format(usage=machine_usage_sql(store)))
+    for machine, source, model, i, o, w, r, cost, n in sums:
         for (kind, _), value in zip(KINDS, (i, o, w, r)):
             snap.tokens[(machine, source, model, kind)] = value or 0
         snap.cost[(machine, source, model)] = cost or 0.0

@@ -140,7 +140,7 @@ class Backfill:
         `write_batch` for the group (per file, its statements cost the writer more than the rows). A file that
         turns out to be known after all (a rename carries its position over) goes the ordinary way. The group's
         rows and counts are reported on its last file's outcome."""
-        from .ingester import FileOutcome, merge
+        from .ingester import FileOutcome, count_tail, merge
         ingester = self.ingester
         outcomes, files, combined, nbytes = [], [], ParseResult(), 0
         for log, (st, size, packed, parser_state, head) in group:
@@ -156,6 +156,7 @@ class Backfill:
             fs.lines += result.lines
             extra = {"head": head} if head else {}
             extra["parser"] = parser_state
+            count_tail(result, extra)
             fs.state = json.dumps(extra)
             files.append((fs, result.skipped))
             merge(combined, result)
@@ -208,8 +209,8 @@ def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
         # sorts through half as many; plain tuples, because the dataclasses took the writer 10x longer to unpickle.
         records = [_record_fields(r) for r in best_per_key(result.records)]
         sessions = [_session_fields(i) for i in result.sessions.values()]
-        out.append((st, len(data), (records, sessions, result.skipped, result.consumed, result.lines), parser_state,
-                    head_of(data, result.consumed)))
+        out.append((st, len(data), (records, sessions, result.skipped, result.consumed, result.lines,
+                                    result.tail_skipped), parser_state, head_of(data, result.consumed)))
     return out
 
 
@@ -218,10 +219,10 @@ _session_fields = operator.attrgetter(*SessionInfo.__slots__)
 
 
 def _unpack(packed) -> ParseResult:
-    records, sessions, skipped, consumed, lines = packed
+    records, sessions, skipped, consumed, lines, tail_skipped = packed
     infos = [SessionInfo(*fields) for fields in sessions]
     return ParseResult([UsageRecord(*fields) for fields in records], {i.session_id: i for i in infos}, skipped,
-                       consumed, lines)
+                       consumed, lines, tail_skipped)
 
 
 def _take(pending: deque):

@@ -96,7 +96,7 @@ class IngestSummary:
         self.lines += outcome.lines
         self.new_requests += outcome.new_requests
         self.updated_requests += outcome.updated_requests
-        self.skipped.update(outcome.skipped)
+        self.skipped.update(+outcome.skipped)  # (a last line counted by an earlier run and taken back: nothing)
         self.sessions |= outcome.sessions
         if outcome.error:
             self.errors[outcome.path] = outcome.error
@@ -196,6 +196,7 @@ class Ingester:
         pending = ParseResult()
         pending_bytes = 0
         parser_state = extra.get("parser")
+        _take_back_tail(extra, pending)
         while True:
             # Ask for what the file holds (plus slack to see it grew), not a whole chunk: CPython allocates the
             # full request per read, and 8 MB per small file made reading 2.5x slower in kernel time.
@@ -226,6 +227,8 @@ class Ingester:
             result, parser_state = self._parse(log, buffer, parser_state, final_tail=at_eof)
             offset += result.consumed
             carry = buffer[result.consumed:]
+            if len(carry) <= self.max_line_bytes:  # (an over-long one is counted once it ends, as too long)
+                count_tail(result, extra)
             # (At the end of the file an unfinished long line is left where it starts, as above.)
             if len(carry) > self.max_line_bytes and not at_eof:
                 pending.skipped[LINE_TOO_LONG] += 1
@@ -316,6 +319,24 @@ class _Batch:
     bytes: int = 0
     started: float = 0.0
     """When its transaction began (monotonic seconds)."""
+
+
+def count_tail(result: ParseResult, extra: dict) -> None:
+    """At the end of a file, count what its unterminated last line was skipped for, and remember that it was: the
+    line is read again with the bytes that finish it (see `_take_back_tail`)."""
+    if result.tail_skipped:
+        result.skipped.update(result.tail_skipped)
+        extra["tail_skipped"] = dict(result.tail_skipped)
+
+
+def _take_back_tail(extra: dict, pending: ParseResult) -> None:
+    """Reading resumes where the unterminated last line starts: what it was counted for is taken back (it is
+    counted again as it reads now), so `doctor`'s counts stay the malformed lines present."""
+    counted = extra.pop("tail_skipped", None)
+    if isinstance(counted, dict):
+        for reason, n in counted.items():
+            if isinstance(reason, str) and type(n) is int:
+                pending.skipped[reason] -= n
 
 
 def merge(into: ParseResult, part: ParseResult) -> None:

@@ -90,6 +90,7 @@ class Reporter:
                 setattr(self._stats, key, getattr(self._stats, key) + amount)
             if skipped:
                 self._stats.skipped.update(skipped)
+                self._stats.skipped = +self._stats.skipped  # (a last line's count taken back nets to nothing)
 
     def failed(self, text: str) -> None:
         with self._lock:

@@ -11,15 +11,14 @@ from .jsonl import (
     BAD_FIELD,
     BOM,
     COUNT_TOO_LARGE,
-    MALFORMED,
     MAX_INPUT_SIDE,
     MAX_OUTPUT,
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    check_unread,
     clamp_future,
     loads,
-    looks_like_json_object,
     read_count,
 )
 
@@ -72,6 +71,8 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
             if start >= end:
                 start = end + 1
                 continue
+        # Skips of an unterminated last line are counted apart (ParseResult.tail_skipped).
+        sink = result if complete else result.tail()
         if data[start] == 0x7B:  # '{'
             at = find(b'"type":"', start, min(end, start + TYPE_HEAD_BYTES))
             # No other brace before it: the key is in the top-level object, so it is the line's type. (In valid
@@ -80,21 +81,17 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
             if at >= 0 and count(b"{", start, at) == 1 and count(b"}", start, at) == 0:
                 close = find(b'"', at + 8, end)
                 if close >= 0 and data[at + 8:close] not in _DECODED_TYPES:
-                    if complete and data[end - 1] != 0x7D and not looks_like_json_object(data[start:end]):
-                        result.skipped[MALFORMED] += 1  # e.g. a line cut short
+                    check_unread(data[start:end], sink)  # e.g. a line cut short, or broken inside its braces
                     start = end + 1
                     continue
         if find(b'"assistant"', start, end) >= 0:
-            _assistant(data[start:end], session_id, agent_id, result, complete, undated)
-        elif find(b'"cost-state"', start, end) >= 0:
-            scratch = result if complete else ParseResult()  # an unterminated tail may still be growing
-            _cost_state(loads(data[start:end], scratch), session_id, agent_id, scratch)
+            _assistant(data[start:end], session_id, agent_id, result, complete, undated, sink)
+        elif find(b'"cost-state"', start, end) >= 0:  # an unterminated tail's goes to the scratch: still growing
+            _cost_state(loads(data[start:end], sink), session_id, agent_id, sink)
         elif find(b'"summary"', start, end) >= 0 or find(b'title"', start, end) >= 0:
-            _title(data[start:end], session_id, result, complete)
-        elif complete and not (data[start] == 0x7B and data[end - 1] == 0x7D):  # not '{' … '}'
-            line = data[start:end].strip()
-            if line and not looks_like_json_object(line):
-                result.skipped[MALFORMED] += 1
+            _title(data[start:end], session_id, result, sink)
+        else:
+            check_unread(data[start:end], sink)
         start = end + 1
     if undated:
         _date_from_siblings(undated, result)
@@ -109,8 +106,7 @@ def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: P
     for rec, facts, complete in undated:
         ts = dated.get(rec.dedup_key)
         if ts is None:
-            if complete:  # an unterminated tail may still be growing: count nothing
-                result.skipped[NO_TIMESTAMP] += 1
+            (result.skipped if complete else result.tail_skipped)[NO_TIMESTAMP] += 1
             continue
         rec.ts_ms = ts
         result.records.append(rec)
@@ -157,8 +153,8 @@ def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
 
 
 def _assistant(line: bytes, file_session: str, agent_id: str | None, result: ParseResult, complete: bool,
-               undated: list) -> None:
-    scratch = result if complete else ParseResult()  # an unterminated tail may still be growing: count nothing
+               undated: list, scratch: ParseResult) -> None:
+    """`scratch`: where skips are counted (`result`, or its tail counter for an unterminated last line)."""
     entry = loads(line, scratch)
     if entry is not None and entry.get("type") == COST_STATE:  # one that happens to name "assistant" somewhere
         _cost_state(entry, file_session, agent_id, scratch)
@@ -262,8 +258,8 @@ def _session_facts(result: ParseResult, rec: UsageRecord, facts: dict) -> None:
         info.git_branch = branch
 
 
-def _title(line: bytes, session_id: str, result: ParseResult, complete: bool) -> None:
-    entry = loads(line, result if complete else ParseResult())
+def _title(line: bytes, session_id: str, result: ParseResult, sink: ParseResult) -> None:
+    entry = loads(line, sink)
     if entry is None:
         return
     kind = entry.get("type")

@@ -50,6 +50,13 @@ class ParseResult:
     skipped: Counter = field(default_factory=Counter)
     consumed: int = 0
     lines: int = 0
+    tail_skipped: Counter = field(default_factory=Counter)
+    """What a file's unterminated last line was skipped for (`final_tail`): kept apart because that line is read
+    again with the bytes that finish it, so the reader counts it until then and takes the count back on re-reading."""
+
+    def tail(self) -> ParseResult:
+        """Where an unterminated last line's skips go: a scratch result whose counter is `tail_skipped`."""
+        return ParseResult(skipped=self.tail_skipped)
 
     def session(self, session_id: str, source: str) -> SessionInfo:
         info = self.sessions.get(session_id)
@@ -106,6 +113,20 @@ def clamp_future(result: ParseResult, now_ms: int | None = None) -> ParseResult:
             if info.last_ts_ms is not None and info.last_ts_ms > limit:
                 info.last_ts_ms = limit
     return result
+
+
+def check_unread(line: bytes, result: ParseResult) -> None:
+    """A line the parser has no use for (a user or progress line, any other type) is still decoded, only to
+    count it as malformed when it is not a JSON object: a line inside braces can be broken too, and `doctor`'s
+    counts must be the malformed lines present. Blank lines are not lines of the log."""
+    if not line.strip():
+        return
+    try:
+        value = orjson.loads(line.removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        value = _loads_replacing(line.removeprefix(BOM))
+    if not isinstance(value, dict):
+        result.skipped[MALFORMED] += 1
 
 
 def looks_like_json_object(line: bytes) -> bool:

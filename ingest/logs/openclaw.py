@@ -14,10 +14,10 @@ from .jsonl import (
     NO_ID,
     NO_TIMESTAMP,
     ParseResult,
+    check_unread,
     clamp_future,
     complete_lines,
     loads,
-    looks_like_json_object,
     read_count,
 )
 
@@ -41,11 +41,11 @@ def parse_openclaw(data: bytes, session_id: str, state: dict | None = None,
             line = line[3:]
         if not line.strip():
             continue
+        sink = result if complete else result.tail()  # an unterminated last line's skips are counted apart
         if not (b'"session"' in line or b'"assistant"' in line or b"model" in line):
-            if complete and not looks_like_json_object(line):
-                result.skipped["malformed-json"] += 1
+            check_unread(line, sink)
             continue
-        entry = loads(line, result if complete else ParseResult())
+        entry = loads(line, sink)
         if entry is None:
             continue
         kind = entry.get("type")
@@ -76,7 +76,7 @@ def _message(entry: dict, state: dict, result: ParseResult, complete: bool) -> N
     message = entry.get("message")
     if not isinstance(message, dict) or message.get("role") != "assistant":
         return
-    skipped = result.skipped if complete else ParseResult().skipped
+    skipped = result.skipped if complete else result.tail_skipped
     usage = message.get("usage")
     entry_id = entry.get("id")
     if not isinstance(entry_id, str) or not entry_id:

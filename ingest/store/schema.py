@@ -50,6 +50,11 @@ USAGE_SQL = _USAGE_TEMPLATE.format(slot=SLOT_MS, machine="")
 MACHINE_USAGE_SQL = _USAGE_TEMPLATE.format(slot=SLOT_MS, machine=", machine")
 """USAGE_SQL plus each row's machine name."""
 
+
+def usage_sql_of(machine: str) -> str:
+    """MACHINE_USAGE_SQL for a store from before migration 6 (looked at read-only): every row is this machine's."""
+    return _USAGE_TEMPLATE.format(slot=SLOT_MS, machine=", '" + machine.replace("'", "''") + "' AS machine")
+
 # Adds requests rows with id > ? (those one batch just inserted) to slot_usage. Every INSERT INTO requests must be
 # followed by it: there is no insert trigger (see migration 2).
 ADD_NEW_SLOT_USAGE_SQL = f"""

@@ -373,6 +373,8 @@ class Store:
                 "INSERT INTO skipped(file_id, reason, count) VALUES (?, ?, ?) "
                 "ON CONFLICT(file_id, reason) DO UPDATE SET count = skipped.count + excluded.count",
                 [(fs.id, reason, n) for reason, n in skipped.items() if n])
+            if any(n < 0 for n in skipped.values()):  # a count taken back (a finished last line): no zero rows
+                self.db.execute("DELETE FROM skipped WHERE file_id = ? AND count <= 0", (fs.id,))
         return fs.id
 
     def forget_skips(self, file_id: int) -> None:
@@ -399,7 +401,8 @@ class Store:
         }
 
     def skipped_by_reason(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY 2 DESC"))
+        return dict(self.db.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason HAVING SUM(count) != 0 "
+                                    "ORDER BY 2 DESC"))
 
 
 def _check_path(path: Path, readonly: bool) -> None:

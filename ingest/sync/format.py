@@ -1,35 +1,43 @@
-"""The sync file format, version 1: gzip'd JSON lines, a header, typed rows, a count at the end; and its checks.
+"""The sync file format, version 2: gzip'd JSON lines, a header, typed rows, a count at the end.
 
 Why this shape: gzip and JSON are readable by any tool (`zcat file | head`), need nothing beyond the orjson tokentop
 already uses, and gzip's own trailer (CRC and length) plus our `end` line tell a complete file from one a sync tool
 has copied half of. One JSON array per row with a tag first keeps a year of one machine in a few MB and parses at
-about a microsecond a row. Every value is checked before it reaches the store: a peer file is input like any log.
+about a microsecond a row. Every value is checked (checks.py) before it reaches the store: a peer file is input
+like any log.
 
-    {"format": "tokentop-sync", "version": 1, "machine": "laptop", "kind": "usage", "period": "2026-11", ...}
+    {"format": "tokentop-sync", "version": 2, "machine": "laptop", "kind": "usage", "period": "2026-11",
+     "written_ms": ..., "prices": "<the writer's price-table fingerprint>"}
     ["r", dedup_key, message_id, request_id, source, session_id, project, agent_id, is_sidechain, model, ts,
-          input, output, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost]     one API response
+          input, output, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost,
+          web_search_requests, inference_geo, cost_usd, priced]                         one API response
     ["t", tool_use_id, message_id, name]                                                  one tool call
     ["u", slot, source, session_id, project, model, speed, long_context, input, output, cache_write_5m,
-          cache_write_1h, cache_read, requests, cost_usd, priced]                         a retention rollup
+          cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests]  a retention rollup
     ["x", slot, source, model, speed, long_context, name, calls, requests, input, output, cache_write_5m,
-          cache_write_1h, cache_read, cost_usd, priced]                                    a per-tool rollup
+          cache_write_1h, cache_read, cost_usd, priced, web_search_requests]            a per-tool rollup
     ["s", session_id, source, project, title, title_rank, git_branch, first_ts, last_ts]   a session
     ["o", window, used_pct, resets_at_ms, taken_ms, seen_ms]                               an official sample
     ["end", rows]                                                                          rows written above
+
+Version 1 (tokentop before the surcharge fields travelled) has no `prices`, and its "r", "u" and "x" rows stop
+before web_search_requests: they are read as having no web searches, no US-only inference and no cost (priced by
+the reader). A file of a version above 2 is not read: `doctor` names it and says to upgrade.
 """
 
 from __future__ import annotations
 
 import gzip
-import math
 import re
 import zlib
 from dataclasses import dataclass, field
 
 import orjson
 
+from .checks import columns_pass, count, row_problem
+
 FORMAT = "tokentop-sync"
-VERSION = 1
+VERSION = 2
 SUFFIX = ".tokentop.gz"
 USAGE = "usage"
 LIMITS = "limits"
@@ -40,17 +48,16 @@ MAX_FILE_BYTES = 64 << 20
 """A compressed file larger than this is not read (a year of a heavy machine is a few MB)."""
 MAX_RAW_BYTES = 512 << 20
 """Decompressed bytes read from one file at most: a gzip bomb stops here."""
-MAX_INPUT = 2_000_000
-"""Input-side tokens (input, cache writes, cache reads) one response can carry: above any context window."""
-MAX_OUTPUT = 1_000_000
-MAX_REQUESTS = 10_000_000
-"""Responses in one 15-minute rollup row, at most."""
-MAX_TEXT = 4096
-MAX_COST = 1e7
 MIN_TS = 1_500_000_000_000  # 2017: older than any Claude Code log
 FUTURE_SLACK_MS = 7 * 86_400_000
 """A row dated more than a week after this machine's clock is refused: a peer clock that far off is broken."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+_ROWS = {"r": "requests", "t": "tools", "u": "rollups", "x": "tool_rollups", "s": "sessions", "o": "samples"}
+"""Row tag → the PeerFile list its rows go to."""
+_WIDTHS = {"r": 21, "t": 3, "u": 16, "x": 16, "s": 8, "o": 5}
+"""Values after the tag, in the current version; older versions' rows are padded to these."""
+_V1_PAD = {"r": (0, None, None, None), "u": (0,), "x": (0,)}
+"""What a version-1 row lacks, as read: no web searches, no US-only inference, no cost (price it here)."""
 
 
 def usage_file_name(period: str) -> str:
@@ -77,6 +84,10 @@ class PeerFile:
     kind: str
     period: str | None
     written_ms: int
+    version: int = VERSION
+    prices: str | None = None
+    """The writer's price-table fingerprint (v2): when it is this store's, the costs it wrote are taken as they
+    are (they hold every surcharge, US-only inference of rolled-up rows too); else every row is priced here."""
     requests: list[tuple] = field(default_factory=list)
     tools: list[tuple] = field(default_factory=list)
     rollups: list[tuple] = field(default_factory=list)
@@ -92,10 +103,11 @@ class PeerFile:
 # -- writing ----------------------------------------------------------------------------------------
 
 
-def encode(machine: str, kind: str, period: str | None, written_ms: int, rows: list[list]) -> bytes:
+def encode(machine: str, kind: str, period: str | None, written_ms: int, rows: list[list],
+           prices: str | None = None) -> bytes:
     """A whole file's bytes. gzip's mtime is fixed at 0 so equal content gives equal bytes (nothing to re-sync)."""
     header = {"format": FORMAT, "version": VERSION, "machine": machine, "kind": kind, "period": period,
-              "written_ms": written_ms}
+              "written_ms": written_ms, "prices": prices}
     parts = [orjson.dumps(header)]
     parts.extend(orjson.dumps(row) for row in rows)
     parts.append(orjson.dumps(["end", len(rows)]))
@@ -143,7 +155,7 @@ def decode(data: bytes, now_ms: int, expect_machine: str | None = None) -> PeerF
         raise BadFile("header names another machine than its folder")
     if kind not in (USAGE, LIMITS) or (period is not None and not isinstance(period, str)):
         raise BadFile("header has an unknown kind of file")
-    if not _count(written, MIN_TS, 2**53):
+    if not count(written, MIN_TS, 2**53):
         raise BadFile("header has no usable write time")
     try:
         end = orjson.loads(lines[-1]) if len(lines) > 1 else None
@@ -151,157 +163,49 @@ def decode(data: bytes, now_ms: int, expect_machine: str | None = None) -> PeerF
         end = None
     if not (isinstance(end, list) and len(end) == 2 and end[0] == "end" and end[1] == len(lines) - 2):
         raise BadFile("truncated (its row count is missing or does not match)")
-    out = PeerFile(machine, kind, period, written)
-    limit = now_ms + FUTURE_SLACK_MS
-    for line in lines[1:-1]:
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            out.refuse("unreadable row")
-            continue
-        if not isinstance(row, list) or not row or not isinstance(row[0], str):
-            out.refuse("unreadable row")
-            continue
-        check = _ROWS.get(row[0])
-        if check is None:
-            out.refuse(f"unknown row type {row[0][:12]!r}")
-            continue
-        checked, target, width = check
-        values = row[1:]
-        if len(values) != width:
-            out.refuse(f"{row[0]!r} row of the wrong length")
-            continue
-        problem = checked(values, limit)
-        if problem:
-            out.refuse(problem)
-            continue
-        getattr(out, target).append(tuple(values))
+    fingerprint = header.get("prices")
+    if not (type(fingerprint) is str and 0 < len(fingerprint) <= 64 and fingerprint.isalnum()):
+        fingerprint = None
+    out = PeerFile(machine, kind, period, written, version, fingerprint)
+    _read_rows(out, lines[1:-1], version, now_ms + FUTURE_SLACK_MS)
     return out
 
 
-# -- value checks -----------------------------------------------------------------------------------
-
-
-def _count(v, low: int = 0, high: int = MAX_INPUT) -> bool:
-    return type(v) is int and low <= v <= high
-
-
-_GOOD_TEXT: set[str] = set()
-"""Strings already checked (model names, sessions and projects repeat on every row): a set lookup instead."""
-
-
-def _text(v, required: bool = True) -> bool:
-    if type(v) is str and v in _GOOD_TEXT:  # (a list or dict from a hostile file is not hashable)
-        return True
-    if v is None:
-        return not required
-    if type(v) is not str or v == "":
-        return type(v) is str and not required
-    if len(v) > MAX_TEXT or not (v.isprintable() or not _CONTROL.search(v)):
-        return False
-    if len(_GOOD_TEXT) > 200_000:
-        _GOOD_TEXT.clear()
-    _GOOD_TEXT.add(v)
-    return True
-
-
-def _money(v, high: float = MAX_COST) -> bool:
-    return type(v) in (int, float) and math.isfinite(v) and 0 <= v <= high
-
-
-def _ts(v, limit: int) -> str | None:
-    if type(v) is not int or v < MIN_TS:
-        return "time out of range"
-    if v > limit:
-        return "dated more than a week ahead (that machine's clock?)"
-    return None
-
-
-def _request(v, limit) -> str | None:
-    (key, message_id, request_id, source, session, project, agent, sidechain, model, ts, i, o, w5, w1, r, speed,
-     reported) = v
-    if not (_text(key) and _text(message_id) and _text(request_id, False) and _text(source) and _text(session)
-            and _text(project, False) and _text(agent, False) and _text(model) and _text(speed, False)):
-        return "bad text field"
-    if sidechain not in (0, 1) or type(sidechain) is not int:
-        return "bad flag"
-    if not (_count(i) and _count(w5) and _count(w1) and _count(r) and _count(o, 0, MAX_OUTPUT)):
-        return "token count no response can carry"
-    if reported is not None and not _money(reported, 1e4):
-        return "bad cost"
-    return _ts(ts, limit)
-
-
-def _tool(v, limit) -> str | None:
-    return None if all(_text(x) for x in v) else "bad text field"
-
-
-def _slot(v, limit) -> str | None:
-    problem = _ts(v, limit)
-    return problem or (None if v % 900_000 == 0 else "slot not on a 15-minute boundary")
-
-
-def _sums_ok(n, i, o, w5, w1, r) -> bool:
-    return (_count(n, 1, MAX_REQUESTS) and _count(i, 0, n * MAX_INPUT) and _count(o, 0, n * MAX_OUTPUT)
-            and _count(w5, 0, n * MAX_INPUT) and _count(w1, 0, n * MAX_INPUT) and _count(r, 0, n * MAX_INPUT))
-
-
-def _rollup(v, limit) -> str | None:
-    slot, source, session, project, model, speed, long_context, i, o, w5, w1, r, n, cost, priced = v
-    if not (_text(source) and _text(session) and _text(project, False) and type(project) is str and _text(model)
-            and type(speed) is str and _text(speed, False)):
-        return "bad text field"
-    if long_context not in (0, 1) or priced not in (0, 1) or type(long_context) is not int or type(priced) is not int:
-        return "bad flag"
-    if not _sums_ok(n, i, o, w5, w1, r):
-        return "token count no response can carry"
-    if not _money(cost):
-        return "bad cost"
-    return _slot(slot, limit)
-
-
-def _tool_rollup(v, limit) -> str | None:
-    slot, source, model, speed, long_context, name, calls, n, i, o, w5, w1, r, cost, priced = v
-    if not (_text(source) and _text(model) and type(speed) is str and _text(speed, False) and type(name) is str
-            and _text(name, False)):
-        return "bad text field"
-    if long_context not in (0, 1) or priced not in (0, 1) or type(long_context) is not int or type(priced) is not int:
-        return "bad flag"
-    if not (_sums_ok(n, i, o, w5, w1, r) and _count(calls, 0, n * 1000)):
-        return "token count no response can carry"
-    if not _money(cost):
-        return "bad cost"
-    return _slot(slot, limit)
-
-
-def _session(v, limit) -> str | None:
-    session, source, project, title, rank, branch, first, last = v
-    if not (_text(session) and _text(source) and _text(project, False) and _text(title, False)
-            and _text(branch, False) and _count(rank, 0, 100)):
-        return "bad text field"
-    for ts in (first, last):  # a session's span is clamped at merge, not refused: its other rows still count
-        if ts is not None and (type(ts) is not int or ts < MIN_TS):
-            return "time out of range"
-    return None
-
-
-def _sample(v, limit) -> str | None:
-    window, pct, resets, taken, seen = v
-    if not (_text(window) and len(window) <= 64):
-        return "bad text field"
-    if not (type(pct) in (int, float) and math.isfinite(pct) and 0 <= pct <= 1000):
-        return "percentage out of range"
-    for ts in (resets, taken, seen):
-        if type(ts) is not int or ts < MIN_TS or ts > limit + 8 * 86_400_000:
-            return "time out of range"
-    return None
-
-
-_ROWS = {
-    "r": (_request, "requests", 17),
-    "t": (_tool, "tools", 3),
-    "u": (_rollup, "rollups", 15),
-    "x": (_tool_rollup, "tool_rollups", 15),
-    "s": (_session, "sessions", 8),
-    "o": (_sample, "samples", 5),
-}
+def _read_rows(out: PeerFile, lines: list[bytes], version: int, limit: int) -> None:
+    try:  # one parse for the whole body; a line that is not one JSON value sends it line by line
+        rows = orjson.loads(b"[" + b",".join(lines) + b"]")
+    except orjson.JSONDecodeError:
+        rows = None
+    if rows is None or len(rows) != len(lines):
+        rows = []
+        for line in lines:
+            try:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                out.refuse("unreadable row")
+    groups: dict[str, list] = {}
+    for row in rows:
+        if type(row) is list and row and type(row[0]) is str:
+            groups.setdefault(row[0], []).append(row)
+        else:
+            out.refuse("unreadable row")
+    for tag, group in groups.items():
+        target = _ROWS.get(tag)
+        if target is None:
+            for _ in group:
+                out.refuse(f"unknown row type {tag[:12]!r}")
+            continue
+        width, pad = _WIDTHS[tag], (_V1_PAD.get(tag, ()) if version == 1 else ())
+        values = [row[1:] + list(pad) if pad else row[1:] for row in group if len(row) + len(pad) == width + 1]
+        for _ in range(len(group) - len(values)):
+            out.refuse(f"{tag!r} row of the wrong length")
+        if columns_pass(tag, values, limit):
+            getattr(out, target).extend(values)
+            continue
+        kept = getattr(out, target)
+        for v in values:
+            problem = row_problem(tag, v, limit)
+            if problem:
+                out.refuse(problem)
+            else:
+                kept.append(v)

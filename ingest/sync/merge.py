@@ -15,12 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..machine_names import is_safe_name, shown
-from ..records import SessionInfo
-from ..store.retention import rollup_cost
-from ..store.schema import ADD_NEW_SLOT_USAGE_SQL, fold_on_conflict
-from ..store.store import _UPSERT_SQL, WriteResult
 from . import format as fmt
-from .publish import month_range
+from .rows import adopt_month, replace_month
 from .samples import merge_samples
 
 
@@ -44,6 +40,7 @@ class Merged:
 def merge(store, folder: Path, now_ms: int) -> Merged:
     """Merge every changed peer file under `folder`. Never raises for anything a peer wrote."""
     out = Merged()
+    same_prices = store.prices.fingerprint() if store.prices is not None else None
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -63,12 +60,15 @@ def merge(store, folder: Path, now_ms: int) -> Merged:
             continue
         if entry.name != store.machine:
             out.machines.add(entry.name)
-        for f in files:
-            _merge_file(store, entry.name, f, now_ms, out)
+        # One transaction per machine, not per file: a cold merge of a year commits a dozen times, not 150 (a bad
+        # file is refused before it writes anything, so it still changes nothing).
+        with store.transaction():
+            for f in files:
+                _merge_file(store, entry.name, f, now_ms, out, same_prices)
     return out
 
 
-def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merged) -> None:
+def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merged, fingerprint: str | None) -> None:
     rel = f"{machine}/{entry.name}"
     period = fmt.period_of(entry.name)
     if period is None and entry.name != fmt.LIMITS_FILE:
@@ -112,13 +112,16 @@ def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merge
         _problem(store, out, rel, machine, str(exc), st)
         return
     refused = sum(peer.bad_rows.values())
+    # Costs priced with this store's own price table are taken as written (they hold every surcharge); any other
+    # file is priced here, so every machine's view prices alike.
+    priced_alike = fingerprint is not None and peer.prices == fingerprint
     with store.transaction():
         if peer.kind == fmt.LIMITS:
             rows = merge_samples(store, peer.samples, now_ms)
         elif own:
-            rows = _adopt_month(store, peer, period, now_ms)
+            rows = adopt_month(store, peer, period, now_ms, priced_alike)
         else:
-            rows = _replace_month(store, peer, period, now_ms)
+            rows = replace_month(store, peer, period, now_ms, priced_alike, merged_before=known is not None)
         problem = None
         if refused:
             reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(peer.bad_rows.items()))
@@ -128,98 +131,6 @@ def _merge_file(store, machine: str, entry: os.DirEntry, now_ms: int, out: Merge
         out.problems.append(f"{rel}: {problem}")
     out.merged += 1
     out.rows += rows
-
-
-def _replace_month(store, peer: fmt.PeerFile, period: str, now_ms: int) -> int:
-    """Drop what was merged from this machine for this month, then insert the file's rows."""
-    db, machine = store.db, peer.machine
-    lo, hi = month_range(period)
-    args = (machine, lo, hi)
-    db.execute("DELETE FROM requests WHERE machine = ? AND ts >= ? AND ts < ?", args)
-    db.execute("DELETE FROM rollups WHERE machine = ? AND slot >= ? AND slot < ?", args)
-    db.execute("DELETE FROM tool_rollups WHERE machine = ? AND slot >= ? AND slot < ?", args)
-    return _insert(store, peer, lo, hi, rollups=True, now_ms=now_ms)
-
-
-def _adopt_month(store, peer: fmt.PeerFile, period: str, now_ms: int) -> int:
-    """This machine's own file that this store did not write (the store was rebuilt, or is new on a machine of the
-    same name): take its responses through the dedup upsert, and its rollups only where the store has none for the
-    month, so nothing the logs still hold is counted twice."""
-    lo, hi = month_range(period)
-    has_rollups = store.db.execute("SELECT EXISTS (SELECT 1 FROM rollups WHERE machine = ? AND slot >= ? AND "
-                                   "slot < ?)", (peer.machine, lo, hi)).fetchone()[0]
-    return _insert(store, peer, lo, hi, rollups=not has_rollups, now_ms=now_ms)
-
-
-def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool, now_ms: int) -> int:
-    db, machine, prices = store.db, peer.machine, store.prices
-    inside = [r for r in peer.requests if lo <= r[9] < hi]
-    keys = [r[0] for r in inside]
-    pruned = set()
-    if db.execute("SELECT EXISTS (SELECT 1 FROM pruned)").fetchone()[0]:
-        # Responses this store has rolled up already (its own history, read from a copied session folder).
-        pruned = store.existing("SELECT dedup_key FROM pruned WHERE dedup_key IN ({})", set(keys))
-    rows = []
-    for (key, message_id, request_id, source, session, project, agent, sidechain, model, ts, i, o, w5, w1, r, speed,
-         reported) in inside:
-        if key in pruned:
-            continue
-        cost = prices.cost(model, i, o, w5, w1, r, speed) if prices is not None else None
-        priced = 1 if cost is not None else 0
-        rows.append((key, message_id, request_id, source, session, project, agent, sidechain, model, ts, i, o, w5,
-                     w1, r, i + o + w5 + w1 + r, speed, cost if cost is not None else (reported or 0.0), priced,
-                     reported, 0, None, machine, *(None,) * 7))
-        # (web searches, US-only inference, Claude Code's attribution, block index and tagged id: not in format v1)
-    max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
-    db.executemany(_UPSERT_SQL, rows)
-    if db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] > max_before:
-        db.execute(ADD_NEW_SLOT_USAGE_SQL, (max_before,))
-    db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)", peer.tools)
-    count = len(rows) + len(peer.tools)
-    if rollups:
-        count += _insert_rollups(store, peer, lo, hi)
-    sessions = [SessionInfo(*s[:6], _before(s[6], now_ms), _before(s[7], now_ms)) for s in peer.sessions]
-    store._write_sessions(sessions, WriteResult())
-    return count + len(sessions)
-
-
-def _before(ts: int | None, now_ms: int) -> int | None:
-    return None if ts is None else min(ts, now_ms)
-
-
-def _insert_rollups(store, peer: fmt.PeerFile, lo: int, hi: int) -> int:
-    db, machine, prices = store.db, peer.machine, store.prices
-
-    def cost(model, speed, long_context, i, o, w5, w1, r, given, priced):
-        # Priced here like every other row (same price table on every machine's view); an unknown model keeps
-        # the figure its machine had (OpenClaw's own cost, when it wrote one).
-        if prices is not None and prices.lookup(model) is not None:
-            return rollup_cost(prices, model, speed or None, bool(long_context), i, o, w5, w1, r), 1
-        return float(given), 0
-
-    rollup_rows = []
-    for slot, source, session, project, model, speed, lc, i, o, w5, w1, r, n, given, priced in peer.rollups:
-        if lo <= slot < hi:
-            c, p = cost(model, speed, lc, i, o, w5, w1, r, given, priced)
-            rollup_rows.append((slot, source, session, project, model, speed, lc, i, o, w5, w1, r, n, c, p, machine))
-    db.executemany(
-        "INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, input_tokens, "
-        "output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, machine) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        + fold_on_conflict("rollups", ("input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h",
-                                       "cache_read", "cost_usd", "requests")), rollup_rows)
-    tool_rows = []
-    for slot, source, model, speed, lc, name, calls, n, i, o, w5, w1, r, given, priced in peer.tool_rollups:
-        if lo <= slot < hi:
-            c, p = cost(model, speed, lc, i, o, w5, w1, r, given, priced)
-            tool_rows.append((slot, source, model, speed, lc, name, calls, n, i, o, w5, w1, r, c, p, machine))
-    db.executemany(
-        "INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, calls, requests, input_tokens, "
-        "output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, machine) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        + fold_on_conflict("tool_rollups", ("calls", "requests", "input_tokens", "output_tokens", "cache_write_5m",
-                                            "cache_write_1h", "cache_read", "cost_usd")), tool_rows)
-    return len(rollup_rows) + len(tool_rows)
 
 
 def _record(store, rel, machine, st, digest, now_ms, problem, rows, refused) -> None:

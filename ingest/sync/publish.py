@@ -79,18 +79,19 @@ def month_rows(store, period: str) -> list[list]:
     args = (me, lo, hi)
     rows: list[list] = [["r", *r] for r in db.execute(
         "SELECT dedup_key, message_id, request_id, source, session_id, project, agent_id, is_sidechain, model, ts, "
-        "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost "
+        "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost, "
+        "web_search_requests, inference_geo, cost_usd, priced "
         "FROM requests WHERE machine = ? AND ts >= ? AND ts < ? ORDER BY dedup_key", args)]
     rows += [["t", *r] for r in db.execute(
         "SELECT t.tool_use_id, t.message_id, t.name FROM tool_calls t WHERE t.message_id IN "
         "(SELECT message_id FROM requests WHERE machine = ? AND ts >= ? AND ts < ?) ORDER BY 1", args)]
     rows += [["u", *r] for r in db.execute(
         "SELECT slot, source, session_id, project, model, speed, long_context, input_tokens, output_tokens, "
-        "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced FROM rollups "
+        "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests FROM rollups "
         "WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6, 7", args)]
     rows += [["x", *r] for r in db.execute(
         "SELECT slot, source, model, speed, long_context, name, calls, requests, input_tokens, output_tokens, "
-        "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced FROM tool_rollups "
+        "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests FROM tool_rollups "
         "WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6", args)]
     rows += [["s", *r] for r in db.execute(
         "SELECT session_id, source, project, title, title_rank, git_branch, first_ts, last_ts FROM sessions "
@@ -101,12 +102,14 @@ def month_rows(store, period: str) -> list[list]:
 
 def _write_if_changed(store, target: Path, name: str, kind: str, period: str | None, rows: list[list],
                       now_ms: int, out: Published) -> int:
-    digest = hashlib.sha256(orjson.dumps(rows)).hexdigest()
+    # The costs written are priced with the table the store last priced with: peers with the same one take them.
+    prices = store.meta("price_fingerprint") if store.prices is not None else None
+    digest = hashlib.sha256(orjson.dumps([fmt.VERSION, prices, rows])).hexdigest()
     key = f"sync_digest:{name}"
     if store.meta(key) == digest and (target / name).exists():
         out.unchanged += 1
         return 0
-    data = fmt.encode(store.machine, kind, period, now_ms, rows)
+    data = fmt.encode(store.machine, kind, period, now_ms, rows, prices)
     write_atomic(target / name, data)
     store.set_meta(key, digest)
     # What merge compares its own folder's files with: a file this store wrote is never merged back into it.

@@ -14,6 +14,7 @@ from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from . import spikes
 from .reports import Report, Totals, build_report
+from .scope import has_machines, machine_usage_sql  # noqa: F401  (machine_usage_sql: for the CLI and exporters)
 
 ACTIVE_MS = 5 * MINUTE_MS
 """A session with a line in the last five minutes counts as active (live marker, listed first)."""
@@ -126,11 +127,6 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
     return ov
 
 
-def has_machines(store: Store) -> bool:
-    """Whether the rows carry a machine name (store migration 6 on; a read-only look may find an older one)."""
-    return any(r[1] == "machine" for r in store.db.execute("PRAGMA table_info(requests)"))
-
-
 def known_machines(store: Store) -> tuple[str, ...]:
     """This machine and the ones merged from the sync folder, from the record of merged files (a few rows, where
     scanning every request for its machine would cost a pass over the table)."""
@@ -145,8 +141,9 @@ def known_machines(store: Store) -> tuple[str, ...]:
 
 def stored_machines(store: Store) -> list[str]:
     """Every machine name with rows in the store (a pass over the tables: for checking a --machine, not per frame)."""
-    if not has_machines(store):
-        return []
+    if not has_machines(store):  # a store from before machines: every row is this machine's
+        return [store.machine] if store.db.execute("SELECT EXISTS (SELECT 1 FROM requests) OR EXISTS "
+                                                   "(SELECT 1 FROM rollups)").fetchone()[0] else []
     return [r[0] for r in store.db.execute("SELECT machine FROM requests UNION SELECT machine FROM rollups ORDER BY 1")]
 
 

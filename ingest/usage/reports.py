@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store import claude_costs
-from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
+from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from ..text import iso_local
-from .scope import Scope, where_clause
+from .scope import Scope, machine_usage_sql, where_clause
 
 REPORTS = ("daily", "weekly", "monthly", "sessions", "models", "projects", "tools", "agents", "machines",
            "attribution")
@@ -181,7 +181,7 @@ def _slot_table(store) -> str:
     if store.machine is not None:
         return (f"(SELECT slot, source, model, machine, input_tokens, output_tokens, cache_write_5m, cache_write_1h, "
                 f"cache_read, cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced "
-                f"FROM ({MACHINE_USAGE_SQL}))")
+                f"FROM ({machine_usage_sql(store.store)}))")
     if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
         return "slot_usage"
     return (f"(SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
@@ -302,7 +302,7 @@ def _agents(store, kind, tz, lo, hi, source) -> list[Row]:
 def _machines(store, kind, tz, lo, hi, source) -> list[Row]:
     """One row per machine name: they add up to the totals of every other report."""
     out = []
-    for key, *rest in _grouped(store, "machine", lo, hi, source, order="1", usage_sql=MACHINE_USAGE_SQL):
+    for key, *rest in _grouped(store, "machine", lo, hi, source, order="1", usage_sql=machine_usage_sql(store.store)):
         row = Row(key, extra={"first_activity": iso_local(rest[8], tz), "last_activity": iso_local(rest[9], tz),
                               "this_machine": key == store.store.machine,
                               "models": sorted(rest[10].split(",")) if rest[10] else []})

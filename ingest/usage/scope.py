@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL
+from ..store.schema import MACHINE_USAGE_SQL, USAGE_SQL, usage_sql_of
 from ..store.store import Store
+
+
+def has_machines(store: Store) -> bool:
+    """Whether the rows carry a machine name (store migration 6 on; a read-only look may find an older one)."""
+    return any(r[1] == "machine" for r in store.db.execute("PRAGMA table_info(requests)"))
+
+
+def machine_usage_sql(store: Store) -> str:
+    """Every usage row with its machine: MACHINE_USAGE_SQL, or on a store from before machines (opened read-only
+    while an older tokentop is the writer, so never migrated) the same rows, all of this machine."""
+    return MACHINE_USAGE_SQL if has_machines(store) else usage_sql_of(store.machine)
 
 
 class Scope:
@@ -14,7 +25,7 @@ class Scope:
         self.db = store.db
         self.store = store
         self.machine = machine
-        self.usage_sql = USAGE_SQL if machine is None else MACHINE_USAGE_SQL
+        self.usage_sql = USAGE_SQL if machine is None else machine_usage_sql(store)
 
     def where(self, lo, hi, source, ts_col="ts"):
         return where_clause(lo, hi, source, ts_col=ts_col, machine=self.machine)

@@ -6,7 +6,9 @@
 Each machine's store is filled with a deterministic year (weekdays busier than weekends, sessions of 20-90
 responses one after another, mostly one model each, a tool call on a third of the responses), rolled up past
 the retention like a real store, and
-published; then a fresh store merges the folder (cold), and again (nothing changed). Printed, never asserted."""
+published; then a fresh store merges the folder (cold), again (nothing changed), and once more after every machine
+has added a day to its current month (what each sync of a running tokentop meets). Wall and CPU time are printed:
+on a shared machine the CPU figure is the steadier one. Printed, never asserted (beyond exactness)."""
 
 from __future__ import annotations
 
@@ -66,6 +68,32 @@ def fill(store: Store, machine: int, per_day: int, now_ms: int, seed: int) -> in
     return n
 
 
+def add_day(store: Store, machine: int, per_day: int, now_ms: int, seed: int) -> int:
+    """One more day of responses in this machine's current month (the hours just before now)."""
+    rng = random.Random(seed * 7919 + machine)
+    records, infos = [], {}
+    session = f"{machine:02d}999{0:05d}-0000-4000-8000-000000000000"
+    info = infos.setdefault(session, SessionInfo(session, CLAUDE_CODE, "/home/u/src/today"))
+    for k in range(per_day):
+        ts = now_ms - (per_day - k) * 20_000
+        msg = f"msg_{machine}_today_{k}"
+        records.append(UsageRecord(
+            dedup_key=f"{msg}:req_{k}", message_id=msg, request_id=f"req_{k}", source=CLAUDE_CODE, session_id=session,
+            project=info.project, agent_id=None, is_sidechain=False, model=MODELS[k % 3], ts_ms=ts,
+            input_tokens=rng.randrange(1, 50), output_tokens=rng.randrange(20, 3000), cache_write_5m=0,
+            cache_write_1h=0, cache_read=rng.randrange(0, 150_000)))
+        info.seen(ts)
+    with store.transaction():
+        store.write_batch(records, infos.values())
+    return per_day
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--machines", type=int, default=10)
@@ -94,17 +122,25 @@ def main() -> None:
         print(f"sync folder: {size / 1e6:.2f} MB for {args.machines} machine-years = "
               f"{size / args.machines / 1e6:.2f} MB per machine-year ({responses // args.machines:,} responses)")
         with Store(root / "reader.db", prices=prices, machine="reader") as reader:
-            t = time.perf_counter()
-            cold = merge(reader, folder, now_ms)
-            cold_s = time.perf_counter() - t
-            t = time.perf_counter()
-            warm = merge(reader, folder, now_ms)
-            warm_s = time.perf_counter() - t
+            cold, cold_s, cold_cpu = timed(lambda: merge(reader, folder, now_ms))
+            warm, warm_s, _ = timed(lambda: merge(reader, folder, now_ms))
             total = reader.db.execute("SELECT (SELECT COUNT(*) FROM requests) + "
                                       "(SELECT COALESCE(SUM(requests), 0) FROM rollups)").fetchone()[0]
-        assert total == responses, (total, responses)  # the merge is exact, or the figure means nothing
-        print(f"merge, cold: {cold_s:.2f} s for {cold.merged} files, {cold.rows:,} rows (target < 2 s)")
+            assert total == responses, (total, responses)  # the merge is exact, or the figure means nothing
+            for m in range(args.machines):
+                with Store(root / f"m{m}.db", prices=prices, machine=f"machine{m:02d}") as store:
+                    responses += add_day(store, m, args.per_day, now_ms, args.seed)
+                    with store.transaction():
+                        publish(store, folder, now_ms)
+            day, day_s, day_cpu = timed(lambda: merge(reader, folder, now_ms))
+            total = reader.db.execute("SELECT (SELECT COUNT(*) FROM requests) + "
+                                      "(SELECT COALESCE(SUM(requests), 0) FROM rollups)").fetchone()[0]
+        assert total == responses, (total, responses)
+        print(f"merge, cold: {cold_s:.2f} s ({cold_cpu:.2f} s CPU) for {cold.merged} files, {cold.rows:,} rows "
+              f"(target < 2 s)")
         print(f"merge, nothing changed: {warm_s * 1000:.0f} ms ({warm.unchanged} files looked at)")
+        print(f"merge, a new day on every machine: {day_s:.2f} s ({day_cpu:.2f} s CPU) for {day.merged} changed "
+              f"files of {day.rows:,} rows; {day.unchanged} unchanged")
 
 
 if __name__ == "__main__":

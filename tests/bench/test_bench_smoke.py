@@ -121,3 +121,12 @@ def test_parallel_backfill_writes_exactly_what_the_serial_reader_writes(home, mo
     with ctx.open_store() as store:
         again = ingester.Ingester(store, ctx.settings).ingest_all()
     assert (again.files_read, again.new_requests, again.updated_requests) == (0, 0, 0)
+
+
+def test_bench_sync_runs_and_its_merges_are_exact():
+    """bench_sync.py on 2 machines × a thin year: it asserts each merge's total itself; here it must get there."""
+    done = subprocess.run([sys.executable, str(BENCH / "bench_sync.py"), "--machines", "2", "--per-day", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "merge, cold:" in done.stdout and "for 28 files" in done.stdout
+    assert "merge, a new day on every machine:" in done.stdout and "for 2 changed files" in done.stdout

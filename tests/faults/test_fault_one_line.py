@@ -96,23 +96,41 @@ def test_ctrl_c_during_a_cold_backfill_is_one_line_and_keeps_its_batches(corpus,
     assert dump(db) == dump(reference)
 
 
+# Each worker's parse of a group of files takes 3 s longer, so a worker is still busy with one when its parent is
+# killed. (Killed while the workers wait for work, they would see end-of-file on the task pipe and leave quietly
+# anyway: the fault is the worker that finishes a parse and writes its result to a parent that is gone.)
+SLOW_PARSE = """
+import time
+import tokentop.ingest.live.backfill as _bf
+_parse = _bf._parse_whole_files
+def _parse_whole_files(jobs):
+    time.sleep(3.0)
+    return _parse(jobs)
+_parse_whole_files.__module__ = _bf.__name__  # pickled by name for the pool: found in the module, as this one
+_bf._parse_whole_files = _parse_whole_files
+"""
+
+
 def test_parse_workers_die_quietly_with_their_parent(corpus, tmp_path):
     home, _ = corpus
     db = tmp_path / "u.db"
-    proc = start_cli(["ingest", "--quiet"], home=home, db=db, prelude=SLOW_WRITES)
+    proc = start_cli(["ingest", "--quiet"], home=home, db=db, prelude=SLOW_PARSE)
     deadline = time.monotonic() + 20
     while not workers_of(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     kids = workers_of(proc.pid)
     assert kids, "no parse workers started"
-    time.sleep(1.5)
-    proc.kill()  # the parent only: its workers must notice and go, without a BrokenPipeError traceback
+    time.sleep(1.0)  # every worker inside its first (slowed) parse
+    assert all(_alive(k) for k in kids)
+    killed = time.monotonic()
+    proc.kill()  # the parent only: its workers must go at once, without a BrokenPipeError traceback
     _, err = proc.communicate(timeout=60)  # returns once every holder of stderr (the workers too) has exited
     assert b"Traceback" not in err and b"Error" not in err, err.decode()
-    deadline = time.monotonic() + 10
-    while any(os.path.exists(f"/proc/{k}") and _alive(k) for k in kids) and time.monotonic() < deadline:
+    while any(_alive(k) for k in kids) and time.monotonic() < killed + 10:
         time.sleep(0.05)
-    assert not any(os.path.exists(f"/proc/{k}") and _alive(k) for k in kids)
+    assert not any(_alive(k) for k in kids)
+    # Gone with their parent, not after finishing the parse in hand (which ends 2 s after the kill).
+    assert time.monotonic() - killed < 1.5
 
 
 def _alive(pid: int) -> bool:

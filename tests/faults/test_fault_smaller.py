@@ -12,7 +12,15 @@ import time
 
 import pytest
 from faultkit import CLI, assert_one_line_error, run_cli
-from support.loglines import assistant, openclaw_assistant, openclaw_session, summary, user, write_lines
+from support.loglines import (
+    assistant,
+    openclaw_assistant,
+    openclaw_session,
+    progress_with_usage,
+    summary,
+    user,
+    write_lines,
+)
 
 from tokentop.ingest.logs.claude import parse_claude
 from tokentop.ingest.logs.jsonl import FUTURE_CLAMPED, FUTURE_SLACK_MS
@@ -176,3 +184,60 @@ def test_doctor_counts_every_malformed_line_it_can_see(home, tmp_path):
     assert stored_ids(db) == {"m1", "m3", "m4"}  # the one with a byte-order mark is not lost either
     skipped = json.loads(run_cli(["doctor", "--json"], home=home, db=db).stdout)["database"]["skipped_lines"]
     assert sum(skipped.values()) == 8, skipped
+
+
+def _skipped(home, db) -> dict:
+    return json.loads(run_cli(["doctor", "--json"], home=home, db=db).stdout)["database"]["skipped_lines"]
+
+
+def test_doctor_counts_equal_the_malformed_lines_present_of_every_kind(home, tmp_path):
+    """Broken lines inside their braces (user, progress, summary, an unknown type), lines cut short, garbage,
+    JSON that is not an object, impossible counts, and an unterminated last line: each counted once, and the last
+    line counted again only as what it has become once the file grows."""
+    user_ok = user()
+    progress = progress_with_usage("m_inner")
+    broken = {
+        "malformed-json": [
+            user_ok.replace('"message":', '"message" '),                     # a user line broken inside its braces
+            progress.replace('"data":{', '"data":{,'),                        # a progress line broken inside
+            '{"type":"user","message":{"role":"user","content":"x"}}}',      # one brace too many
+            user_ok[:60],                                                     # a user line cut short
+            '{"type":"summary","summary":"x",}',
+            '{"no":"type", oops}',
+            "garbage",
+            "[1, 2]",
+            assistant("m9", "r9")[:90],
+        ],
+        "not-an-object": ["[" + assistant("m7", "r7") + "]"],           # an assistant line inside an array
+        "count-too-large": [assistant("m8", "r8", output=10**19)],
+    }
+    good = [summary("t"), user_ok, progress, assistant("m1", "r1"), "", user_ok.replace("please", "caf\udce9")]
+    body = []
+    for kind in broken.values():
+        body += kind
+    lines = good[:3] + body + good[3:]
+    path = projects(home) / "-home-u-app" / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True)
+    tail = '{"type":"user","message":{"role":"us'
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") + tail.encode())
+    db = tmp_path / "u.db"
+    assert run_cli(["ingest", "--quiet"], home=home, db=db).returncode == 0
+    expected = {k: len(v) for k, v in broken.items()}
+    expected["malformed-json"] += 1  # the unterminated last line
+    assert _skipped(home, db) == expected
+    assert stored_ids(db) == {"m1"}
+    # The file grows: its last line is finished, still broken, and another good line follows. Counted once.
+    with open(path, "ab") as f:
+        f.write(b'er"}\n' + assistant("m2", "r2").encode() + b"\n")
+    assert run_cli(["ingest", "--quiet"], home=home, db=db).returncode == 0
+    assert _skipped(home, db) == expected
+    assert stored_ids(db) == {"m1", "m2"}
+    # A new unterminated last line that is only unfinished, finished well: counted while broken, then not.
+    with open(path, "ab") as f:
+        f.write(user_ok[:40].encode())
+    assert run_cli(["ingest", "--quiet"], home=home, db=db).returncode == 0
+    assert _skipped(home, db)["malformed-json"] == expected["malformed-json"] + 1
+    with open(path, "ab") as f:
+        f.write(user_ok[40:].encode() + b"\n")
+    assert run_cli(["ingest", "--quiet"], home=home, db=db).returncode == 0
+    assert _skipped(home, db) == expected

@@ -32,13 +32,14 @@ def test_partial_line_waits_for_its_newline(home):
     line = assistant("msg_A", "req_A", output=42)
     path.parent.mkdir(parents=True)
     path.write_text(line[:50])
-    ing.ingest_file(log)
+    assert ing.ingest_file(log).skipped == {"malformed-json": 1}  # the file's last line, as it is now
     assert outputs(store) == {}
     with open(path, "a") as f:
         f.write(line[50:] + "\n")
     out = ing.ingest_file(log)
     assert outputs(store) == {"msg_A": 42}
-    assert out.skipped == {}  # the half line was never counted as malformed
+    assert out.skipped == {"malformed-json": -1}  # the half line the first read counted, taken back
+    assert store.skipped_by_reason() == {}
 
 
 def test_complete_last_line_without_newline_is_not_lost(home):

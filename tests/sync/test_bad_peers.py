@@ -84,7 +84,7 @@ def test_each_kind_of_bad_file_is_skipped_and_named_in_doctor(pair):
     text = doctor(desktop)
     assert "intruder/usage-2026-10.tokentop.gz: truncated" in text
     assert "intruder/usage-2026-09.tokentop.gz: not a tokentop sync file" in text
-    assert "intruder/usage-2026-08.tokentop.gz: written by a newer tokentop (format v2" in text
+    assert f"intruder/usage-2026-08.tokentop.gz: written by a newer tokentop (format v{fmt.VERSION + 1}" in text
     assert "intruder/usage-2026-11.tokentop.gz: 2 rows refused (2 token count no response can carry)" in text
     assert "intruder/notes.tokentop.gz: not a file name tokentop writes" in text
     assert "intruder/usage-2026-07.tokentop.gz: not a regular file" in text

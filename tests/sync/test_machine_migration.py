@@ -51,3 +51,35 @@ def test_an_existing_store_is_migrated_and_claimed(tmp_path):
     new.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'machine_claimed'").fetchone() == ("laptop",)
+
+
+def test_a_store_from_before_machines_read_only_still_answers_per_machine(tmp_path):
+    """`tokentop metrics` reads the store read-only on every scrape, and status or a report may meet a store that an
+    older tokentop (the writer) has not migrated: the per-machine figures come from its rows, all this machine's."""
+    from datetime import UTC, datetime
+
+    from tokentop.ingest.config import Settings
+    from tokentop.ingest.export.snapshot import read
+    from tokentop.ingest.usage.limits import compute_status
+    from tokentop.ingest.usage.queries import has_machines, stored_machines
+    from tokentop.ingest.usage.reports import build_report
+    from tokentop.tui.cli.limits import machine_view
+    path = tmp_path / "usage.db"
+    old_store(path)
+    store = Store(path, machine="laptop", readonly=True)
+    assert not has_machines(store) and store.version == BEFORE
+    assert stored_machines(store) == ["laptop"]
+    snap = read(store, Settings(), 1_800_000_000_000 + 3_600_000)
+    assert snap.machines == 1
+    assert snap.tokens[("laptop", "claude-code", "claude-sonnet-4-5", "output")] == 20 + 21 + 22 + 500
+    assert snap.requests[("laptop", "claude-code", "claude-sonnet-4-5")] == 6
+    rows = build_report(store, "machines", UTC, now=datetime(2027, 1, 1, tzinfo=UTC)).rows
+    assert [(r.key, r.totals.output_tokens, r.totals.requests) for r in rows] == [("laptop", 563, 6)]
+    only = build_report(store, "daily", UTC, machine="laptop", now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert only.totals.output_tokens == 563
+    now = 1_800_000_000_000 + 3_600_000
+    statuses = compute_status(store, Settings(), now)
+    mine = machine_view(store, statuses, "laptop")
+    assert {k: v.used_tokens for k, v in mine.items()} == {k: v.used_tokens for k, v in statuses.items()}
+    assert all(v.used_tokens == 0 for v in machine_view(store, statuses, "desktop").values())
+    store.close()

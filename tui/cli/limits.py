@@ -255,11 +255,12 @@ def machine_view(store, statuses, machine: str):
     """Each window's local usage recomputed from one machine's rows; the official % stays the account's."""
     from dataclasses import replace
 
-    from ...ingest.store.schema import MACHINE_USAGE_SQL
+    from ...ingest.usage.queries import machine_usage_sql
     out = {}
+    usage = machine_usage_sql(store)  # (a store from before machines: all its rows are this machine's)
     for name, s in statuses.items():
         sql = (f"SELECT COALESCE(SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), 0),"
-               f" COALESCE(SUM(cost_usd), 0) FROM ({MACHINE_USAGE_SQL}) WHERE machine = ? AND ts >= ? AND ts < ?")
+               f" COALESCE(SUM(cost_usd), 0) FROM ({usage}) WHERE machine = ? AND ts >= ? AND ts < ?")
         tokens, cost = store.db.execute(sql, (machine, s.start_ms, max(s.end_ms, _now_ms()))).fetchone()
         out[name] = replace(s, used_tokens=tokens, used_cost=cost)
     return out
