@@ -5,9 +5,11 @@ so even reformatting a shipped migration would make new stores differ from old o
 
 from __future__ import annotations
 
+from .migrations_late import LATER
+
 # Each migration moves the schema from version i to i+1. Long lines are split into adjacent string literals, which
 # Python joins: the text is byte for byte what shipped.
-MIGRATIONS: tuple[str, ...] = (
+FIRST: tuple[str, ...] = (
     # 0: the base schema: responses, tool calls, sessions, file positions, skipped lines, rollups, tombstones.
     (
         """
@@ -399,3 +401,6 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ),
 )
+
+MIGRATIONS: tuple[str, ...] = FIRST + LATER
+"""Every migration, in order (7 and later live in migrations_late.py, to keep each module small)."""

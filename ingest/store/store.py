@@ -213,14 +213,14 @@ class Store:
             return _priced(prices.quote(model, i, o, w5, w1, r, speed, geo, web), reported)[0]
 
         def price_rollup(model: str, speed: str | None, long_context: int, i: int, o: int, w5: int, w1: int,
-                         r: int, web: int) -> float:
-            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r, web)
+                         r: int, web: int, geo: str) -> float:
+            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r, web, geo)
 
         def priced(model: str, speed: str | None) -> int:
             return int(prices.quote(model, 0, 0, 0, 0, 0, speed).priced)
 
         self.db.create_function("tt_price", 10, price_row, deterministic=True)
-        self.db.create_function("tt_price_rollup", 9, price_rollup, deterministic=True)
+        self.db.create_function("tt_price_rollup", 10, price_rollup, deterministic=True)
         self.db.create_function("tt_priced", 2, priced, deterministic=True)
         with self.transaction():
             self.db.execute("UPDATE requests SET cost_usd = tt_price(model, speed, inference_geo, web_search_requests, "
@@ -228,11 +228,12 @@ class Store:
                             "priced = tt_priced(model, speed)")
             self.db.execute("UPDATE rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), long_context, "
                             "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
-                            "web_search_requests) WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
+                            "web_search_requests, inference_geo) "
+                            "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.db.execute("UPDATE rollups SET priced = tt_priced(model, NULLIF(speed, ''))")
             self.db.execute("UPDATE tool_rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), "
                             "long_context, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
-                            "web_search_requests), priced = tt_priced(model, NULLIF(speed, '')) "
+                            "web_search_requests, inference_geo), priced = tt_priced(model, NULLIF(speed, '')) "
                             "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.set_meta("price_fingerprint", fingerprint)
         return True
