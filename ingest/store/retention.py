@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..pricing import PriceTable
+from . import ownership
 from .schema import SLOT_MS, SUMMED, fold_on_conflict
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def prune(store: Store, retention_days: int, now_ms: int | None = None) -> int:
                 {fold_on_conflict("tool_rollups", ("calls", "requests", *SUMMED, "web_search_requests"),
                                   "priced = MIN(tool_rollups.priced, excluded.priced)")}
                 """, mine)
+        ownership.forget(store, cutoff, store.machine)
         store.db.execute("INSERT OR IGNORE INTO pruned(dedup_key, message_id, is_sidechain) "
                          "SELECT dedup_key, message_id, is_sidechain FROM requests WHERE ts < ? AND machine = ?", mine)
         store.db.execute("DELETE FROM requests WHERE ts < ? AND machine = ?", mine)

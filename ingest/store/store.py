@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
-from . import machines, retention
+from . import machines, ownership, retention
 from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
 from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
@@ -29,14 +29,20 @@ _INSERT_COLUMNS = (
     "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
     "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
 )
-# The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py.
-_UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
-    + WINS_SQL
-_UPSERT_SQL = _UPSERT_SQL.format(
-    cols=", ".join(_INSERT_COLUMNS),
-    marks=", ".join("?" * len(_INSERT_COLUMNS)),
-    sets=", ".join(f"{c} = excluded.{c}" for c in _INSERT_COLUMNS if c != "dedup_key"),
-)
+# The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py. (Which session owns
+# a response several sessions carry is settled after it, by ownership.py.)
+_UPSERT_TEMPLATE = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} " \
+    "WHERE " + WINS_SQL
+
+
+def _upsert_sql(columns: tuple[str, ...]) -> str:
+    return _UPSERT_TEMPLATE.format(cols=", ".join(columns), marks=", ".join("?" * len(columns)),
+                                   sets=", ".join(f"{c} = excluded.{c}" for c in columns if c != "dedup_key"))
+
+
+_UPSERT_SQL = _upsert_sql(_INSERT_COLUMNS)
+"""The upsert of rows merged from a peer (sync/merge.py), which carry no session rank (1)."""
+_OWN_UPSERT_SQL = _upsert_sql((*_INSERT_COLUMNS, "session_rank"))
 
 
 @dataclass(slots=True)
@@ -244,6 +250,8 @@ class Store:
         """Upsert records under the dedup rule. Call inside `transaction()` together with the file positions."""
         best: dict[str, UsageRecord] = {}
         tools: dict[str, tuple[str, str]] = {}
+        records = list(records)
+        claims = ownership.claims_of(records)
         for rec in records:
             for tool_id, name in rec.tool_calls:
                 tools[tool_id] = (rec.message_id, name)
@@ -273,6 +281,7 @@ class Store:
             for chunk in _chunks(list(main_ids)):
                 dropped += db.execute(
                     f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})", chunk).rowcount
+        contested = ownership.record_contested(self, claims, (r.dedup_key for r in keep))
         rows = []
         for rec in keep:
             cost, priced = self._price(rec)
@@ -280,14 +289,14 @@ class Store:
                          rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
                          rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
                          rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
-                         rec.inference_geo, self.machine))
+                         rec.inference_geo, self.machine, rec.session_rank))
             if result.newest_ts is None or rec.ts_ms > result.newest_ts:
                 result.newest_ts = rec.ts_ms
         # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).
         max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] if rows else 0
         # rowcount sums each upsert's own changes (inserted or updated rows); total_changes would also count the
         # slot_usage triggers' writes.
-        changed = db.executemany(_UPSERT_SQL, rows).rowcount
+        changed = db.executemany(_OWN_UPSERT_SQL, rows).rowcount
         if rows:
             added = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] - max_before
             if added:
@@ -298,7 +307,10 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)",
                            [(k, m, n) for k, (m, n) in tools.items()])
         result.sessions = frozenset(r.session_id for r in keep)
-        return self._write_sessions(sessions, result)
+        sessions = list(sessions)
+        self._write_sessions(sessions, result)
+        result.sessions |= ownership.resolve(self, contested, (s.session_id for s in sessions))
+        return result
 
     def _write_sessions(self, sessions: Iterable[SessionInfo], result: WriteResult) -> WriteResult:
         rows = [(s.session_id, s.source, s.project, s.title, s.title_rank, s.git_branch, s.first_ts_ms, s.last_ts_ms)

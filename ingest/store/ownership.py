@@ -1,0 +1,113 @@
+"""Which session a response belongs to when several sessions' files carry it (a resumed session's copy).
+
+The dedup rule (dedup.py) picks the line whose *numbers* count: the largest token total. Which *session* spent the
+response is a separate question with its own rule, so a copy that wins on total (or on a tie-break) never moves
+the response into the session that replayed it. Every session that carries a contested response leaves a claim
+in `session_claims` (store migration 7), and the owner is, of the claimants:
+
+1. the strongest claim (`UsageRecord.session_rank`): a line whose `sessionId` names another session than the
+   file it sits in (a verbatim copy says where it came from) beats a line that names its own file's session,
+   which beats a line without `sessionId` (only the file's name speaks for it);
+2. then the session whose last line is earliest: a resumed session goes on after the session it copied, so of
+   two files holding the same history the one that stopped first is where it was spent;
+3. then the smaller session id, so the answer never depends on the order files are read in.
+
+Claims are recorded only for responses seen under more than one session (rare), and the owners of a session's
+contested responses are chosen again whenever that session's last line moves. README "Numbers you can trust" says
+the same for users; tests/core/test_attribution.py holds the rule to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..records import UsageRecord
+
+if TYPE_CHECKING:
+    from .store import Store
+
+Claim = tuple[int, str | None, str | None]
+"""(rank, project, agent id) of one session's claim on one response."""
+
+_NEVER = 2 ** 63 - 1
+"""Sorts a session with no known last line after every other."""
+
+_RESOLVE_SQL = f"""
+    WITH ranked AS (
+        SELECT c.dedup_key, c.session_id, c.rank, c.project, c.agent_id,
+               ROW_NUMBER() OVER (PARTITION BY c.dedup_key
+                                  ORDER BY c.rank DESC, COALESCE(s.last_ts, {_NEVER}), c.session_id) AS n
+          FROM session_claims c LEFT JOIN sessions s ON s.session_id = c.session_id
+         WHERE c.dedup_key IN ({{}}))
+    UPDATE requests SET session_id = ranked.session_id, project = ranked.project, agent_id = ranked.agent_id,
+                        session_rank = ranked.rank
+      FROM ranked
+     WHERE ranked.n = 1 AND requests.dedup_key = ranked.dedup_key
+       AND (requests.session_id != ranked.session_id OR requests.session_rank != ranked.rank)
+    RETURNING requests.session_id
+"""
+
+
+def claims_of(records: Iterable[UsageRecord]) -> dict[str, dict[str, Claim]]:
+    """dedup key → session → its strongest claim, over every record of a batch (losers on total included)."""
+    claims: dict[str, dict[str, Claim]] = {}
+    for rec in records:
+        by_session = claims.setdefault(rec.dedup_key, {})
+        old = by_session.get(rec.session_id)
+        if old is None or rec.session_rank > old[0]:
+            by_session[rec.session_id] = (rec.session_rank, rec.project, rec.agent_id)
+    return claims
+
+
+def record_contested(store: Store, claims: dict[str, dict[str, Claim]], keys: Iterable[str]) -> set[str]:
+    """Store the claims on every key of `keys` that more than one session carries (counting the stored row's
+    session); returns those keys. Call before the upsert, which may replace the stored row's session."""
+    from .store import _chunks, _marks  # the store's own chunking helpers (store.py imports this module)
+    db = store.db
+    wanted = list(keys)
+    contested: set[str] = {k for k in wanted if len(claims[k]) > 1}
+    stored: dict[str, tuple[str, int, str | None, str | None]] = {}
+    for chunk in _chunks(wanted):
+        for key, session, rank, project, agent in db.execute(
+                f"SELECT dedup_key, session_id, session_rank, project, agent_id FROM requests "
+                f"WHERE dedup_key IN ({_marks(chunk)})", chunk):
+            stored[key] = (session, rank, project, agent)
+            if any(s != session for s in claims[key]):
+                contested.add(key)
+    rows = []
+    for key in contested:
+        if key in stored:
+            session, rank, project, agent = stored[key]
+            rows.append((key, session, rank, project, agent))
+        rows.extend((key, session, *claim) for session, claim in claims[key].items())
+    if rows:
+        db.executemany("INSERT INTO session_claims(dedup_key, session_id, rank, project, agent_id) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rank = MAX(rank, excluded.rank)", rows)
+    return contested
+
+
+def resolve(store: Store, keys: set[str], moved_sessions: Iterable[str]) -> set[str]:
+    """Give each contested response of `keys`, and of the sessions whose last line may have moved, to its owner.
+    Returns the sessions whose totals changed."""
+    from .store import _chunks, _marks
+    db = store.db
+    moved = list(moved_sessions)
+    todo = set(keys)
+    if moved and db.execute("SELECT EXISTS (SELECT 1 FROM session_claims)").fetchone()[0]:
+        for chunk in _chunks(moved):
+            todo.update(r[0] for r in db.execute(
+                f"SELECT dedup_key FROM session_claims WHERE session_id IN ({_marks(chunk)})", chunk))
+    changed: set[str] = set()
+    for chunk in _chunks(sorted(todo)):
+        flipped = {r[0] for r in db.execute(_RESOLVE_SQL.format(_marks(chunk)), chunk)}
+        if flipped:
+            changed |= flipped
+            changed.update(r[0] for r in db.execute(
+                f"SELECT DISTINCT session_id FROM session_claims WHERE dedup_key IN ({_marks(chunk)})", chunk))
+    return changed
+
+
+def forget(store: Store, cutoff_ms: int, machine: str) -> None:
+    """Drop the claims on responses retention is about to fold: a rollup keeps the owner it had."""
+    store.db.execute("DELETE FROM session_claims WHERE dedup_key IN "
+                     "(SELECT dedup_key FROM requests WHERE ts < ? AND machine = ?)", (cutoff_ms, machine))
