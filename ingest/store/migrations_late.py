@@ -5,7 +5,7 @@ from __future__ import annotations
 
 LATER: tuple[str, ...] = (
     # 7: who spent a response seen in several sessions (a resumed session's copy): the claims of each session that
-    # carries one, so the owner (docs/attribution.md) is chosen the same whatever order files are read in, apart from
+    # carries one, so the owner (store/ownership.py) is chosen the same whatever order files are read in, apart from
     # which copy has the largest token total. And US-only inference (`inference_geo`) joins the rollups' keys, so
     # re-pricing rolled-up history applies its surcharge again (rollups and tool_rollups are rebuilt, with the
     # triggers of migration 6 written out again).
