@@ -18,6 +18,7 @@ the same for users; tests/core/test_attribution.py holds the rule to it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -111,3 +112,20 @@ def forget(store: Store, cutoff_ms: int, machine: str) -> None:
     """Drop the claims on responses retention is about to fold: a rollup keeps the owner it had."""
     store.db.execute("DELETE FROM session_claims WHERE dedup_key IN "
                      "(SELECT dedup_key FROM requests WHERE ts < ? AND machine = ?)", (cutoff_ms, machine))
+
+
+def replayers(store: Store, session_ids: list[str]) -> set[str]:
+    """The sessions among `session_ids` that carry a copy of a response another session owns: their first line is
+    the copy's (a resumed session whose copy rewrote every `sessionId`), so their own activity starts later."""
+    from .store import _chunks, _marks
+    try:
+        if not store.db.execute("SELECT EXISTS (SELECT 1 FROM session_claims)").fetchone()[0]:
+            return set()
+    except sqlite3.OperationalError:
+        return set()  # a read-only look at a store from before migration 7
+    found: set[str] = set()
+    for chunk in _chunks(session_ids):
+        found.update(r[0] for r in store.db.execute(
+            f"SELECT DISTINCT c.session_id FROM session_claims c JOIN requests r ON r.dedup_key = c.dedup_key "
+            f"AND r.session_id != c.session_id WHERE c.session_id IN ({_marks(chunk)})", chunk))
+    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -90,6 +90,11 @@ def test_a_resumed_sessions_copy_stays_with_the_session_that_spent_it(tmp_path, 
     assert [t.key for t in queries.session_detail(store, A).tools] == ["Read"]
     report = build_report(store, "sessions", UTC)
     assert {r.key: r.totals.requests for r in report.rows} == {A: 2, B: 1}
+    # The resumed session began when it resumed, not when the history it copied did.
+    resumed_at = datetime.fromisoformat(ts(90)).timestamp() * 1000
+    assert next(r.first_ms for r in queries.sessions(store, NOW_MS) if r.session_id == B) >= resumed_at
+    assert detail.first_ms >= resumed_at
+    assert next(r.first_ms for r in queries.sessions(store, NOW_MS) if r.session_id == A) < resumed_at
 
 
 def test_a_copy_that_wins_on_total_keeps_the_original_session(tmp_path):
