@@ -197,8 +197,16 @@ def resumed_sessions(draw):
             acc[0] += 1
             acc[1] += 3 + out + read_tokens
         files.append((draw(st.sampled_from(ROOTS)), sid, lines))
-    order = draw(st.permutations(range(len(files))))
-    return [files[k] for k in order], {s: tuple(v) for s, v in spent.items()}
+    # Each file is read in two parts (as a live tail sees it grow), the parts of all files in any interleaving.
+    events = draw(st.permutations([k for k in range(len(files)) for _ in (0, 1)]))
+    cuts = [draw(st.integers(0, len(f[2]))) for f in files]
+    seen: set[int] = set()
+    steps = []
+    for k in events:
+        root, sid, lines = files[k]
+        steps.append((root, sid, lines[:cuts[k]] if k not in seen else lines))
+        seen.add(k)
+    return steps, {s: tuple(v) for s, v in spent.items()}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,9 +214,35 @@ def resumed_sessions(draw):
 def test_sessions_add_up_to_the_total_and_each_has_what_it_spent(case):
     files, spent = case
     with tempfile.TemporaryDirectory() as tmp:
-        store = read(Path(tmp), files)
+        store = read(Path(tmp), files)  # a file's second part rewrites it whole: the ingester reads what was added
         sessions = per_session(store)
         assert sum(n for n, _ in sessions.values()) == total(store)[0]
         assert sum(t for _, t in sessions.values()) == total(store)[1]
         assert sessions == spent
         store.close()
+
+
+@pytest.mark.parametrize("rewritten", [False, True], ids=["old-id", "new-id"])
+def test_real_logs_with_a_resumed_copy_under_the_other_root(real_logs_home, capsys, rewritten):
+    # Every real transcript, plus a session that resumed the d-kimuson one in the second root, copying it (the old
+    # sessionId kept, or rewritten to its own) before two responses of its own: through discovery and the CLI.
+    from tokentop.tui.cli.main import main
+    original = "fe5e1c67-53e7-4862-81ae-d0e013e3270b"
+    lines = (real_logs_home / ".claude" / "projects" / "d-kimuson-claude-code-viewer" / f"{original}.jsonl") \
+        .read_text(encoding="utf-8-sig").splitlines()
+    resumed = "00000000-eeee-0000-0000-000000000005"
+    lines = rewrite(lines, resumed if rewritten else None)
+    own = [user(ts="2026-03-01T10:00:00.000Z", session=resumed),
+           assistant("msg_r1", "req_r1", output=40, ts="2026-03-01T10:00:05.000Z", session=resumed),
+           assistant("msg_r2", "req_r2", output=60, ts="2026-03-01T10:01:05.000Z", session=resumed)]
+    write_lines(real_logs_home / ".config" / "claude" / "projects" / "d-kimuson-claude-code-viewer" /
+                f"{resumed}.jsonl", lines + own)
+    capsys.readouterr()
+    assert main(["report", "sessions", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {r["key"]: r for r in report["rows"]}
+    assert rows[resumed]["requests"] == 2 and rows[resumed]["output_tokens"] == 100
+    assert report["totals"]["requests"] == 443 + 2  # the real logs' 443 (tests/core/test_real_logs.py), once
+    assert report["totals"]["output_tokens"] == 104_939 + 100
+    assert sum(r["requests"] for r in rows.values()) == report["totals"]["requests"]
+    assert rows[original]["requests"] == 170

@@ -57,7 +57,7 @@ def test_largest_total_then_latest_then_smallest_session():
     early, late = record(5, 100, 1, "s-b"), record(5, 100, 2, "s-b")
     assert wins(late, early) and not wins(early, late)  # equal totals: the later response
     a, b = record(5, 100, 1, "s-a"), record(5, 100, 1, "s-b")
-    assert wins(a, b) and not wins(b, a)  # a verbatim copy in a resumed session never takes the response over
+    assert wins(a, b) and not wins(b, a)  # so the winner never depends on reading order (the session: ownership.py)
 
 
 def test_best_per_key_keeps_tool_calls_from_every_line():
