@@ -8,12 +8,14 @@ in `session_claims` (store migration 7), and the owner is, of the claimants:
 1. the strongest claim (`UsageRecord.session_rank`): a line whose `sessionId` names another session than the
    file it sits in (a verbatim copy says where it came from) beats a line that names its own file's session,
    which beats a line without `sessionId` (only the file's name speaks for it);
-2. then the session whose last line is earliest: a resumed session goes on after the session it copied, so of
-   two files holding the same history the one that stopped first is where it was spent;
-3. then the smaller session id, so the answer never depends on the order files are read in.
+2. then the session whose last response is earliest (`sessions.last_ts`): a resumed session goes on after the
+   session it copied, so of two files holding the same history the one that stopped first is where it was spent;
+3. then the smaller session id, so the answer never depends on the order files are read in. (This decides only
+   between copies the logs cannot tell apart: a resumed session with ids rewritten and no response of its own
+   yet, or an old session continued after another resumed from it.)
 
 Claims are recorded only for responses seen under more than one session (rare), and the owners of a session's
-contested responses are chosen again whenever that session's last line moves. README "Numbers you can trust" says
+contested responses are chosen again whenever that session's last response moves. README "Numbers you can trust" says
 the same for users; tests/core/test_attribution.py holds the rule to it."""
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ Claim = tuple[int, str | None, str | None]
 """(rank, project, agent id) of one session's claim on one response."""
 
 _NEVER = 2 ** 63 - 1
-"""Sorts a session with no known last line after every other."""
+"""Sorts a session with no known last response after every other."""
 
 _RESOLVE_SQL = f"""
     WITH ranked AS (
@@ -88,7 +90,7 @@ def record_contested(store: Store, claims: dict[str, dict[str, Claim]], keys: It
 
 
 def resolve(store: Store, keys: set[str], moved_sessions: Iterable[str]) -> set[str]:
-    """Give each contested response of `keys`, and of the sessions whose last line may have moved, to its owner.
+    """Give each contested response of `keys`, and of the sessions whose last response may have moved, to its owner.
     Returns the sessions whose totals changed."""
     from .store import _chunks, _marks
     db = store.db

@@ -260,7 +260,7 @@ class Store:
                 best[rec.dedup_key] = rec
         result = WriteResult()
         if not best and not tools:
-            return self._write_sessions(sessions, result)
+            return self._finish(sessions, result, set())
         db = self.db
         keep: list[UsageRecord] = []
         main_ids = {r.message_id for r in best.values() if not r.is_sidechain}
@@ -307,6 +307,11 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)",
                            [(k, m, n) for k, (m, n) in tools.items()])
         result.sessions = frozenset(r.session_id for r in keep)
+        return self._finish(sessions, result, contested)
+
+    def _finish(self, sessions: Iterable[SessionInfo], result: WriteResult, contested: set[str]) -> WriteResult:
+        """Write the session facts, then give each contested response (of this batch, or of a session whose last
+        response may have moved) to its owner."""
         sessions = list(sessions)
         self._write_sessions(sessions, result)
         result.sessions |= ownership.resolve(self, contested, (s.session_id for s in sessions))

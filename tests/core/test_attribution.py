@@ -127,9 +127,9 @@ def test_a_later_line_of_the_resumed_session_settles_an_early_tie(tmp_path):
     store = read(tmp_path, [(ROOTS[0], resumed, rewrite(ORIGINAL, resumed)), (ROOTS[0], A, ORIGINAL)])
     assert per_session(store) == {resumed: A_SPENT}
     path = tmp_path / ROOTS[0] / "-home-u-src-app" / f"{resumed}.jsonl"
+    log = LogFile(str(path), "claude-code", resumed, None, str(tmp_path / ROOTS[0]))
     write_lines(path, rewrite(OWN_B, resumed), mode="a")
-    assert Ingester(store).ingest_file(LogFile(str(path), "claude-code", resumed, None,
-                                               str(tmp_path / ROOTS[0]))).error is None
+    assert Ingester(store).ingest_file(log).error is None
     assert per_session(store) == {A: A_SPENT, resumed: B_SPENT}
 
 
