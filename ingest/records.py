@@ -44,10 +44,10 @@ class UsageRecord:
     inference_geo: str | None = None
     """`usage.inference_geo` as written ("us" is US-only inference, a surcharge on recent models; "global", "")."""
     session_rank: int = 1
-    """How surely `session_id` names the session that spent the response (store/ownership.py): 2 when the line's
-    `sessionId` names another session than its file (a resumed session's verbatim copy, saying where it came
-    from), 1 when it names the file's own session (or the file's place decides, as for sub-agents), 0 when the
-    line has no `sessionId` and the file's name is all there is."""
+    """How surely `session_id` names the session that spent the response (store/ownership.py): 1 when the line's
+    `sessionId` names it (a verbatim copy in a resumed session names the session whose file it was copied from)
+    or the file's place decides (sub-agents), 0 when the line has no `sessionId` and the file's name is all there
+    is."""
 
     @property
     def total_tokens(self) -> int:

@@ -5,9 +5,9 @@ response is a separate question with its own rule, so a copy that wins on total 
 the response into the session that replayed it. Every session that carries a contested response leaves a claim
 in `session_claims` (store migration 7), and the owner is, of the claimants:
 
-1. the strongest claim (`UsageRecord.session_rank`): a line whose `sessionId` names another session than the
-   file it sits in (a verbatim copy says where it came from) beats a line that names its own file's session,
-   which beats a line without `sessionId` (only the file's name speaks for it);
+1. a line that names its session (`sessionId`; a verbatim copy names the session whose file it was copied from,
+   which may itself have been a copy, so it weighs as much as that session's own line) beats a line without
+   `sessionId`, for which only the file's name speaks (`UsageRecord.session_rank`);
 2. then the session whose last response is earliest (`sessions.last_ts`): a resumed session goes on after the
    session it copied, so of two files holding the same history the one that stopped first is where it was spent;
 3. then the smaller session id, so the answer never depends on the order files are read in. (This decides only
@@ -15,8 +15,8 @@ in `session_claims` (store migration 7), and the owner is, of the claimants:
    yet, or an old session continued after another resumed from it.)
 
 Claims are recorded only for responses seen under more than one session (rare), and the owners of a session's
-contested responses are chosen again whenever that session's last response moves. README "Numbers you can trust" says
-the same for users; tests/core/test_attribution.py holds the rule to it."""
+contested responses are chosen again whenever that session's last response moves. README "Numbers you can
+trust" says the same for users; tests/core/test_attribution.py holds the rule to it."""
 
 from __future__ import annotations
 

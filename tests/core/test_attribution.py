@@ -159,8 +159,8 @@ def test_real_transcript_resumed_with_a_new_id_is_credited_to_the_original(tmp_p
 @st.composite
 def resumed_sessions(draw):
     """Sessions one after another; each later one may resume an earlier one (after it ended, as `--resume` does),
-    copying its whole file with the ids kept or rewritten; the original may have lost its last final line, which
-    the copy then carries. Returns the files and, per session, what it spent (requests, tokens)."""
+    copying its whole file with the ids kept, rewritten or left out; the original may have lost its last final
+    line, which the copy then carries. Returns the files and, per session, what it spent (requests, tokens)."""
     n_sessions = draw(st.integers(1, 4))
     files: list[tuple[str, str, list[str]]] = []
     spent: dict[str, list[int]] = {}
@@ -173,7 +173,7 @@ def resumed_sessions(draw):
         if i and draw(st.booleans()):
             j = draw(st.integers(0, i - 1))
             parent_root, parent, parent_lines = files[j]
-            style = draw(st.sampled_from([None, sid]))  # verbatim, or every sessionId rewritten to the new one
+            style = draw(st.sampled_from([None, sid, ""]))  # verbatim, every sessionId rewritten, or left out
             lines = rewrite(parent_lines, style)
             if draw(st.booleans()) and parent_lines and files[j][2] is parent_lines:
                 # the original crashed before its last final line: the copy has one line more
