@@ -8,15 +8,21 @@ in `session_claims` (store migration 7), and the owner is, of the claimants:
 1. a line that names its session (`sessionId`; a verbatim copy names the session whose file it was copied from,
    which may itself have been a copy, so it weighs as much as that session's own line) beats a line without
    `sessionId`, for which only the file's name speaks (`UsageRecord.session_rank`);
-2. then the session whose last response is earliest (`sessions.last_ts`): a resumed session goes on after the
-   session it copied, so of two files holding the same history the one that stopped first is where it was spent;
-3. then the smaller session id, so the answer never depends on the order files are read in. (This decides only
-   between copies the logs cannot tell apart: a resumed session with ids rewritten and no response of its own
-   yet, or an old session continued after another resumed from it.)
+2. then the session whose own responses (ones no other session carries) begin first, a session with none at all
+   first of all: a resumed session's file is the copied history followed by its own work, so the history belongs
+   to the session that stopped there (a plain resume) or that went on from it soonest (one resumed from while
+   still in use, a fork);
+3. then the session whose last response is earliest (`sessions.last_ts`): of a chain of resumes that all carry
+   the same history, the first one stopped first;
+4. then the smaller session id, so the answer never depends on the order files are read in.
+
+What the logs cannot settle (ids rewritten in the copy): a resumed session with no response of its own looks like
+an original that stopped there, and wins rule 2; a fork that is itself resumed later has no own work left either.
 
 Claims are recorded only for responses seen under more than one session (rare), and the owners of a session's
-contested responses are chosen again whenever that session's last response moves. README "Numbers you can
-trust" says the same for users; tests/core/test_attribution.py holds the rule to it."""
+contested responses are chosen again whenever that session's last response moves or another of its responses
+becomes contested. README "Numbers you can trust" says the same for users; tests/core/test_attribution.py holds
+the rule to it."""
 
 from __future__ import annotations
 
@@ -36,12 +42,20 @@ _NEVER = 2 ** 63 - 1
 """Sorts a session with no known last response after every other."""
 
 _RESOLVE_SQL = f"""
-    WITH ranked AS (
+    WITH claimants AS (SELECT DISTINCT session_id FROM session_claims WHERE dedup_key IN ({{keys}})),
+    own AS (
+        SELECT session_id, (SELECT r.ts FROM requests r WHERE r.session_id = claimants.session_id
+                              AND NOT EXISTS (SELECT 1 FROM session_claims x WHERE x.dedup_key = r.dedup_key)
+                            ORDER BY r.ts LIMIT 1) AS own_start
+          FROM claimants),
+    ranked AS (
         SELECT c.dedup_key, c.session_id, c.rank, c.project, c.agent_id,
                ROW_NUMBER() OVER (PARTITION BY c.dedup_key
-                                  ORDER BY c.rank DESC, COALESCE(s.last_ts, {_NEVER}), c.session_id) AS n
-          FROM session_claims c LEFT JOIN sessions s ON s.session_id = c.session_id
-         WHERE c.dedup_key IN ({{}}))
+                                  ORDER BY c.rank DESC, own.own_start IS NOT NULL, own.own_start,
+                                           COALESCE(s.last_ts, {_NEVER}), c.session_id) AS n
+          FROM session_claims c JOIN own ON own.session_id = c.session_id
+               LEFT JOIN sessions s ON s.session_id = c.session_id
+         WHERE c.dedup_key IN ({{keys}}))
     UPDATE requests SET session_id = ranked.session_id, project = ranked.project, agent_id = ranked.agent_id,
                         session_rank = ranked.rank
       FROM ranked
@@ -49,6 +63,9 @@ _RESOLVE_SQL = f"""
        AND (requests.session_id != ranked.session_id OR requests.session_rank != ranked.rank)
     RETURNING requests.session_id
 """
+"""Each chunk of keys to its owner (the rule in the module's docstring). `own_start`: the session's first response
+no other session carries (none: every response it has is also elsewhere, as for a session that was resumed and
+then stopped)."""
 
 
 def claims_of(records: Iterable[UsageRecord]) -> dict[str, dict[str, Claim]]:
@@ -94,15 +111,21 @@ def resolve(store: Store, keys: set[str], moved_sessions: Iterable[str]) -> set[
     Returns the sessions whose totals changed."""
     from .store import _chunks, _marks
     db = store.db
-    moved = list(moved_sessions)
+    moved = set(moved_sessions)
     todo = set(keys)
-    if moved and db.execute("SELECT EXISTS (SELECT 1 FROM session_claims)").fetchone()[0]:
-        for chunk in _chunks(moved):
-            todo.update(r[0] for r in db.execute(
-                f"SELECT dedup_key FROM session_claims WHERE session_id IN ({_marks(chunk)})", chunk))
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM session_claims)").fetchone()[0]:
+        return set()
+    # A newly contested response changes what its claimants have of their own: their other contested responses
+    # are weighed again too.
+    for chunk in _chunks(sorted(todo)):
+        moved.update(r[0] for r in db.execute(
+            f"SELECT DISTINCT session_id FROM session_claims WHERE dedup_key IN ({_marks(chunk)})", chunk))
+    for chunk in _chunks(sorted(moved)):
+        todo.update(r[0] for r in db.execute(
+            f"SELECT dedup_key FROM session_claims WHERE session_id IN ({_marks(chunk)})", chunk))
     changed: set[str] = set()
     for chunk in _chunks(sorted(todo)):
-        flipped = {r[0] for r in db.execute(_RESOLVE_SQL.format(_marks(chunk)), chunk)}
+        flipped = {r[0] for r in db.execute(_RESOLVE_SQL.format(keys=_marks(chunk)), chunk + chunk)}
         if flipped:
             changed |= flipped
             changed.update(r[0] for r in db.execute(

@@ -158,44 +158,60 @@ def test_real_transcript_resumed_with_a_new_id_is_credited_to_the_original(tmp_p
 
 @st.composite
 def resumed_sessions(draw):
-    """Sessions one after another; each later one may resume an earlier one (after it ended, as `--resume` does),
-    copying its whole file with the ids kept, rewritten or left out; the original may have lost its last final
-    line, which the copy then carries. Returns the files and, per session, what it spent (requests, tokens)."""
+    """Sessions one after another; each later one may resume an earlier one, copying its whole file with the ids
+    kept, rewritten or left out: after the earlier one ended (as `--resume` does), or while it goes on (a fork:
+    the original's next response comes before the copy's first, its last after the copy's last; a fork is never
+    resumed itself, and a session is forked from at most once, before anything else resumed it). The original may
+    have lost its last final line, which the copy then carries. Returns the files and, per session, what it spent
+    (requests, tokens)."""
     n_sessions = draw(st.integers(1, 4))
     files: list[tuple[str, str, list[str]]] = []
     spent: dict[str, list[int]] = {}
-    clock = 0
-    msg = 0
+    clock = msg = 0
+    parents: set[int] = set()  # sessions something resumed
+    forks: set[int] = set()
+
+    def respond(sid: str, lines: list[str]) -> None:
+        nonlocal clock, msg
+        clock += draw(st.integers(1, 30))
+        lines.append(user(ts=ts(clock), session=sid))
+        clock += 1
+        msg += 1
+        out, read_tokens = draw(st.integers(2, 500)), draw(st.integers(0, 3000))
+        for output in (1, out):  # a partial line, then the final one
+            lines.append(assistant(f"msg_{msg}", f"req_{msg}", output=output, cache_read=read_tokens, ts=ts(clock),
+                                   session=sid))
+        acc = spent.setdefault(sid, [0, 0])
+        acc[0] += 1
+        acc[1] += 3 + out + read_tokens
+
     for i in range(n_sessions):
         # A random prefix: the order of the ids says nothing of which session came first.
         sid = f"{draw(st.integers(0, 0xFFFFFFFF)):08x}-0000-0000-0000-{i:012d}"
         lines: list[str] = []
-        if i and draw(st.booleans()):
-            j = draw(st.integers(0, i - 1))
+        choices = [k for k in range(i) if k not in forks]
+        if choices and draw(st.booleans()):
+            j = draw(st.sampled_from(choices))
             parent_root, parent, parent_lines = files[j]
             style = draw(st.sampled_from([None, sid, ""]))  # verbatim, every sessionId rewritten, or left out
             lines = rewrite(parent_lines, style)
-            if draw(st.booleans()) and parent_lines and files[j][2] is parent_lines:
+            if draw(st.booleans()) and parent_lines:
                 # the original crashed before its last final line: the copy has one line more
                 last = json.loads(parent_lines[-1])
                 if last.get("type") == "assistant" and last["message"]["usage"]["output_tokens"] > 1:
                     cut = dict(last)
                     cut["message"] = dict(last["message"], usage=dict(last["message"]["usage"], output_tokens=1))
-                    files[j] = (parent_root, parent, parent_lines[:-1] + [json.dumps(cut)])
+                    parent_lines = parent_lines[:-1] + [json.dumps(cut)]
+            if j not in parents and draw(st.booleans()):  # a fork: the original goes on first
+                forks.add(i)
+                parent_lines = list(parent_lines)
+                respond(parent, parent_lines)
+            files[j] = (parent_root, parent, parent_lines)
+            parents.add(j)
         for _ in range(draw(st.integers(1, 3))):
-            clock += draw(st.integers(1, 30))
-            lines.append(user(ts=ts(clock), session=sid))
-            clock += 1
-            msg += 1
-            out = draw(st.integers(2, 500))
-            read_tokens = draw(st.integers(0, 3000))
-            lines.append(assistant(f"msg_{msg}", f"req_{msg}", output=1, cache_read=read_tokens, ts=ts(clock),
-                                   session=sid))
-            lines.append(assistant(f"msg_{msg}", f"req_{msg}", output=out, cache_read=read_tokens, ts=ts(clock),
-                                   session=sid))
-            acc = spent.setdefault(sid, [0, 0])
-            acc[0] += 1
-            acc[1] += 3 + out + read_tokens
+            respond(sid, lines)
+        if i in forks:  # the original outlasts its fork
+            respond(files[j][1], files[j][2])
         files.append((draw(st.sampled_from(ROOTS)), sid, lines))
     # Each file is read in two parts (as a live tail sees it grow), the parts of all files in any interleaving.
     events = draw(st.permutations([k for k in range(len(files)) for _ in (0, 1)]))
