@@ -121,8 +121,8 @@ def test_a_chain_of_resumes_credits_each_session_its_own(tmp_path):
 
 def test_a_later_line_of_the_resumed_session_settles_an_early_tie(tmp_path):
     # While the resumed file holds only the copy (ids rewritten), nothing tells the two apart, and the smaller id
-    # (here the resumed one) is credited; its first own line moves its last activity past the original's, and
-    # the owner is chosen again.
+    # (here the resumed one) is credited; its first own response is work of its own, which the original has none
+    # of, and the owner is chosen again.
     resumed = "00000000-0000-0000-0000-000000000009"  # sorts before A
     store = read(tmp_path, [(ROOTS[0], resumed, rewrite(ORIGINAL, resumed)), (ROOTS[0], A, ORIGINAL)])
     assert per_session(store) == {resumed: A_SPENT}
