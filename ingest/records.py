@@ -50,6 +50,11 @@ class UsageRecord:
     attribution: tuple[str | None, str | None, str | None, str | None, str | None] = (None,) * 5
     """What `/usage` breaks spending down by, as the line names it (names only): `attributionAgent`, `…Skill`,
     `…Plugin`, `…McpServer`, `…McpTool` (see ATTRIBUTION_KINDS)."""
+    session_rank: int = 1
+    """How surely `session_id` names the session that spent the response (store/ownership.py): 1 when the line's
+    `sessionId` names it (a verbatim copy in a resumed session names the session whose file it was copied from)
+    or the file's place decides (sub-agents), 0 when the line has no `sessionId` and the file's name is all there
+    is."""
 
     @property
     def total_tokens(self) -> int:

@@ -6,6 +6,8 @@ use them without reaching the store or the usage maths."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Protocol
 
@@ -218,3 +220,35 @@ def official_text(status, now: int) -> str:
     head = "official" if shown else f"official {pct:.0f}%"
     age = now - at
     return head if age < LIVE_MS else f"{head} · {span(age)} old"
+
+
+def model_short(model: str) -> str:
+    """'claude-sonnet-4-5-20250929' → 'sonnet-4-5'; unknown ids pass through, minus a vendor and a 'claude-' prefix.
+    Where two ids shown together read the same after this, `model_labels` tells them apart."""
+    name = model.rsplit("/", 1)[-1]
+    if name.startswith("claude-"):
+        name = name[len("claude-"):]
+    parts = name.split("-")
+    while parts and len(parts[-1]) == 8 and parts[-1].isdigit():  # a date suffix
+        parts.pop()
+    return "-".join(parts) or model
+
+
+def model_labels(models: Iterable[str]) -> dict[str, str]:
+    """model id → the name to show it by among `models` (one view): its short name, unless another id there shortens
+    the same ('claude-opus-4-5-20251101' and 'claude-opus-4-5'); those keep their date ('opus-4-5-20251101',
+    'opus-4-5'), and ids that still read the same (vendor prefixes) are shown whole."""
+    ids = sorted(set(models))
+    short = {m: model_short(m) for m in ids}
+    seen = Counter(short.values())
+    labels = {m: short[m] if seen[short[m]] == 1 else m.rsplit("/", 1)[-1].removeprefix("claude-") for m in ids}
+    seen = Counter(labels.values())
+    return {m: label if seen[label] == 1 else m for m, label in labels.items()}
+
+
+def model_names(models: Iterable[str]) -> str:
+    """The models of one row, each by its label among them: 'opus-4-6, haiku-4-5'."""
+    models = list(models)
+    labels = model_labels(models)
+    return ", ".join(labels[m] for m in models)
+

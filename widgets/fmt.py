@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import os
 
-from ..ingest.text import count, countdown, duration, local, money, money_total, pct, tokens, when
+from ..ingest.text import (
+    count,
+    countdown,
+    duration,
+    local,
+    model_labels,
+    model_names,
+    model_short,
+    money,
+    money_total,
+    pct,
+    tokens,
+    when,
+)
 
-__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_short", "money", "money_total", "pct",
-           "project_name", "spark", "tokens", "when"]
+__all__ = ["BLOCKS", "count", "countdown", "duration", "fit", "local", "model_labels", "model_names", "model_short",
+           "money", "money_total", "pct", "project_name", "spark", "tokens", "when"]
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 """Eighth-height bars for one-line sparklines (index 0 = nothing)."""
@@ -23,17 +36,6 @@ def project_name(path: str | None) -> str:
     if trimmed == os.path.expanduser("~").rstrip("/"):
         return "~"
     return trimmed.rsplit("/", 1)[-1] or path
-
-
-def model_short(model: str) -> str:
-    """'claude-sonnet-4-5-20250929' → 'sonnet-4-5'; unknown ids pass through, minus a 'claude-' prefix."""
-    name = model.rsplit("/", 1)[-1]
-    if name.startswith("claude-"):
-        name = name[len("claude-"):]
-    parts = name.split("-")
-    while parts and len(parts[-1]) == 8 and parts[-1].isdigit():  # a date suffix
-        parts.pop()
-    return "-".join(parts) or model
 
 
 def fit(text: str | None, width: int) -> str:

@@ -76,7 +76,7 @@ class SessionsTable(KeyedTable):
 
     @staticmethod
     def _models(models: tuple[str, ...], width: int) -> str:
-        names = ", ".join(fmt.model_short(m) for m in models)
+        names = fmt.model_names(models)
         if len(names) <= width:
             return names
         families = [f for f in FAMILY_ORDER if any(_family(m) == f for m in models)]

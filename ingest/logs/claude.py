@@ -185,6 +185,8 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         request_id = None
     line_session = entry.get("sessionId")
     session_id = line_session if agent_id is None and isinstance(line_session, str) and line_session else file_session
+    # Whether a session is named at all, or only the file's name speaks (records.UsageRecord.session_rank).
+    rank = 1 if agent_id is not None or session_id == line_session else 0
     line_agent = entry.get("agentId")
     if agent_id is None and isinstance(line_agent, str) and entry.get("isSidechain") is True:
         agent_id = line_agent
@@ -223,6 +225,7 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
         inference_geo=geo if isinstance(geo, str) else None,
         api_block=api_block(entry),
         attribution=attribution(entry),
+        session_rank=rank,
     )
     facts = {"cwd": cwd, "gitBranch": entry.get("gitBranch")}
     if ts is None:

@@ -3,8 +3,9 @@
 Every line of one API response, and every copy a resumed session makes of it, shares one `dedup_key` (message id
 and request id). Of the records under one key the winner is the one with the largest token total; on a tie the
 later response; on a tie again the smaller session id, so the answer does not depend on the order files are read
-in and a resumed session's verbatim copy never flips attribution. (Dropping a sidechain copy of a main-thread
-response is a separate rule, applied by `Store.write_batch` across keys.)
+in. The winner gives the numbers only: which session spent the response is ownership.py's rule, applied after the
+upsert, so a resumed session's copy never takes a response over by winning here. (Dropping a sidechain copy of a
+main-thread response is a separate rule, applied by `Store.write_batch` across keys.)
 
 `wins` applies the rule in Python (inside one batch, and in the parse workers); `WINS_SQL` is its twin for the
 upsert against rows already stored. tests/core/test_dedup_rule.py checks that the two agree."""

@@ -5,9 +5,11 @@ so even reformatting a shipped migration would make new stores differ from old o
 
 from __future__ import annotations
 
+from .migrations_late import LATER
+
 # Each migration moves the schema from version i to i+1. Long lines are split into adjacent string literals, which
 # Python joins: the text is byte for byte what shipped.
-MIGRATIONS: tuple[str, ...] = (
+FIRST: tuple[str, ...] = (
     # 0: the base schema: responses, tool calls, sessions, file positions, skipped lines, rollups, tombstones.
     (
         """
@@ -398,36 +400,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """
     ),
-    # 7 (written as 8 -> 9: renumber after the 7 -> 8 migration another branch adds): Claude Code's own figures.
-    # The optional per-request fields (the 5-hour block Claude Code counted the request in; what `/usage` attributes
-    # it to), the id the request is priced as when Claude Code's `cost-state` names the model with a context tag
-    # (`claude-opus-5[1m]`), and the newest `cost-state` of each session with its per-model rows (numbers and ids).
-    (
-        """
-    ALTER TABLE requests ADD COLUMN api_block INTEGER;
-    ALTER TABLE requests ADD COLUMN attr_agent TEXT;
-    ALTER TABLE requests ADD COLUMN attr_skill TEXT;
-    ALTER TABLE requests ADD COLUMN attr_plugin TEXT;
-    ALTER TABLE requests ADD COLUMN attr_mcp_server TEXT;
-    ALTER TABLE requests ADD COLUMN attr_mcp_tool TEXT;
-    ALTER TABLE requests ADD COLUMN priced_as TEXT;
-    CREATE INDEX requests_block ON requests(ts) WHERE api_block IS NOT NULL;
-    CREATE TABLE claude_costs (
-        session_id TEXT PRIMARY KEY,
-        total_cost_usd REAL NOT NULL,
-        ts INTEGER
-    );
-    CREATE TABLE claude_cost_models (
-        session_id TEXT NOT NULL,
-        model TEXT NOT NULL,
-        input_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        cache_read INTEGER NOT NULL,
-        cache_write INTEGER NOT NULL,
-        web_search_requests INTEGER NOT NULL,
-        cost_usd REAL NOT NULL,
-        PRIMARY KEY (session_id, model)
-    ) WITHOUT ROWID;
-    """
-    ),
 )
+
+MIGRATIONS: tuple[str, ...] = FIRST + LATER
+"""Every migration, in order (7 and later live in migrations_late.py, to keep each module small)."""

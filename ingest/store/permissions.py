@@ -52,3 +52,28 @@ def refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
         raise PermissionRefused(
             f"{path} is another program's SQLite database (tables: {shown}), not a tokentop store; tokentop will "
             "not add its tables to it. Point --db (or db_path) at a new file. Nothing was changed.")
+
+
+OWN_DIR_NAME = ".claude-usage"
+"""tokentop's own folder (`~/.claude-usage`): the only existing folder whose permissions it changes."""
+
+
+def ensure_private_dir(path: Path) -> str | None:
+    """Create the store's directory 0700; tighten tokentop's own folder when others can read it, and say so.
+
+    A folder the user pointed `--db` into (a project, /tmp, a synced folder) is theirs: it is left as it is,
+    and the database file itself is still 0600."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # made now, so nobody else could have read it: no warning
+        return None
+    if path.name != OWN_DIR_NAME:
+        return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+            return f"{path} was readable by other users (mode {mode:o}); tightened to 700"
+        except OSError as exc:
+            return f"{path} is readable by other users (mode {mode:o}) and could not be tightened: {exc.strerror}"
+    return None

@@ -14,10 +14,10 @@ from typing import NoReturn
 
 from ..pricing import PriceTable, Quote
 from ..records import SessionInfo, UsageRecord
-from . import claude_costs, harness, machines, retention
+from . import claude_costs, harness, machines, ownership, retention
 from .dedup import WINS_SQL, wins
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
-from .permissions import PermissionRefused, check_path, is_read_only, refuse_foreign
+from .permissions import PermissionRefused, check_path, ensure_private_dir, is_read_only, refuse_foreign
 from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
 from .transaction import Transaction
 
@@ -30,13 +30,15 @@ _INSERT_COLUMNS = (
     "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
     "attr_agent", "attr_skill", "attr_plugin", "attr_mcp_server", "attr_mcp_tool", "api_block", "priced_as",
 )
-# The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py.
+# The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py. (Which session owns
+# a response several sessions carry is settled after it, by ownership.py; rows merged from a peer have their own
+# upsert in sync/rows.py.)
 _UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
     + WINS_SQL
 _UPSERT_SQL = _UPSERT_SQL.format(
-    cols=", ".join(_INSERT_COLUMNS),
-    marks=", ".join("?" * len(_INSERT_COLUMNS)),
-    sets=", ".join(f"{c} = excluded.{c}" for c in _INSERT_COLUMNS if c != "dedup_key"),
+    cols=", ".join((*_INSERT_COLUMNS, "session_rank")),
+    marks=", ".join("?" * (len(_INSERT_COLUMNS) + 1)),
+    sets=", ".join(f"{c} = excluded.{c}" for c in (*_INSERT_COLUMNS, "session_rank") if c != "dedup_key"),
 )
 
 
@@ -67,31 +69,6 @@ class WriteResult:
     updated_requests: int = 0
     sessions: frozenset[str] = frozenset()
     newest_ts: int | None = None
-
-
-OWN_DIR_NAME = ".claude-usage"
-"""tokentop's own folder (`~/.claude-usage`): the only existing folder whose permissions it changes."""
-
-
-def ensure_private_dir(path: Path) -> str | None:
-    """Create the store's directory 0700; tighten tokentop's own folder when others can read it, and say so.
-
-    A folder the user pointed `--db` into (a project, /tmp, a synced folder) is theirs: it is left as it is,
-    and the database file itself is still 0600."""
-    if not path.exists():
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # made now, so nobody else could have read it: no warning
-        return None
-    if path.name != OWN_DIR_NAME:
-        return None
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        try:
-            os.chmod(path, 0o700)
-            return f"{path} was readable by other users (mode {mode:o}); tightened to 700"
-        except OSError as exc:
-            return f"{path} is readable by other users (mode {mode:o}) and could not be tightened: {exc.strerror}"
-    return None
 
 
 class Store:
@@ -213,14 +190,14 @@ class Store:
             return self.price_row(*row)[0]
 
         def price_rollup(model: str, speed: str | None, long_context: int, i: int, o: int, w5: int, w1: int,
-                         r: int, web: int) -> float:
-            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r, web)
+                         r: int, web: int, geo: str) -> float:
+            return retention.rollup_cost(prices, model, speed, bool(long_context), i, o, w5, w1, r, web, geo)
 
         def priced(model: str, speed: str | None) -> int:
             return int(prices.quote(model, 0, 0, 0, 0, 0, speed).priced)
 
         self.db.create_function("tt_price", 10, price_row, deterministic=True)
-        self.db.create_function("tt_price_rollup", 9, price_rollup, deterministic=True)
+        self.db.create_function("tt_price_rollup", 10, price_rollup, deterministic=True)
         self.db.create_function("tt_priced", 2, priced, deterministic=True)
         with self.transaction():
             self.db.execute("UPDATE requests SET cost_usd = tt_price(COALESCE(priced_as, model), speed, inference_geo, "
@@ -228,11 +205,12 @@ class Store:
                             "cache_read, reported_cost), priced = tt_priced(COALESCE(priced_as, model), speed)")
             self.db.execute("UPDATE rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), long_context, "
                             "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
-                            "web_search_requests) WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
+                            "web_search_requests, inference_geo) "
+                            "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.db.execute("UPDATE rollups SET priced = tt_priced(model, NULLIF(speed, ''))")
             self.db.execute("UPDATE tool_rollups SET cost_usd = tt_price_rollup(model, NULLIF(speed, ''), "
                             "long_context, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
-                            "web_search_requests), priced = tt_priced(model, NULLIF(speed, '')) "
+                            "web_search_requests, inference_geo), priced = tt_priced(model, NULLIF(speed, '')) "
                             "WHERE priced = 1 OR tt_priced(model, NULLIF(speed, '')) = 1")
             self.set_meta("price_fingerprint", fingerprint)
         return True
@@ -250,6 +228,8 @@ class Store:
         records = harness.drop_copies(self, records)
         best: dict[str, UsageRecord] = {}
         tools: dict[str, tuple[str, str]] = {}
+        records = list(records)
+        claims = ownership.claims_of(records)
         for rec in records:
             for tool_id, name in rec.tool_calls:
                 tools[tool_id] = (rec.message_id, name)
@@ -258,7 +238,7 @@ class Store:
                 best[rec.dedup_key] = rec
         result = WriteResult()
         if not best and not tools:
-            return self._write_sessions(sessions, result)
+            return self._finish(sessions, result, set())
         db = self.db
         keep: list[UsageRecord] = []
         main_ids = {r.message_id for r in best.values() if not r.is_sidechain}
@@ -279,6 +259,7 @@ class Store:
             for chunk in _chunks(list(main_ids)):
                 dropped += db.execute(
                     f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})", chunk).rowcount
+        contested = ownership.record_contested(self, claims, (r.dedup_key for r in keep))
         rows = []
         tags = claude_costs.tags_for(db, {r.session_id for r in keep}) if keep else {}
         for rec in keep:
@@ -288,7 +269,8 @@ class Store:
                          rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
                          rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
                          rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
-                         rec.inference_geo, self.machine, *rec.attribution, rec.api_block, priced_as))
+                         rec.inference_geo, self.machine, *rec.attribution, rec.api_block, priced_as,
+                         rec.session_rank))
             if result.newest_ts is None or rec.ts_ms > result.newest_ts:
                 result.newest_ts = rec.ts_ms
         # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).
@@ -306,7 +288,15 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)",
                            [(k, m, n) for k, (m, n) in tools.items()])
         result.sessions = frozenset(r.session_id for r in keep)
-        return self._write_sessions(sessions, result)
+        return self._finish(sessions, result, contested)
+
+    def _finish(self, sessions: Iterable[SessionInfo], result: WriteResult, contested: set[str]) -> WriteResult:
+        """Write the session facts, then give each contested response (of this batch, or of a session whose last
+        response may have moved) to its owner."""
+        sessions = list(sessions)
+        self._write_sessions(sessions, result)
+        result.sessions |= ownership.resolve(self, contested, (s.session_id for s in sessions))
+        return result
 
     def _write_sessions(self, sessions: Iterable[SessionInfo], result: WriteResult) -> WriteResult:
         sessions = list(sessions)

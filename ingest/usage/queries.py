@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, MINUTE_MS, local_day
 from ..pricing import model_family
-from ..store import claude_costs
+from ..store import claude_costs, ownership
 from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from . import spikes
@@ -166,10 +166,11 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
                 f"ORDER BY last_ts DESC LIMIT ?", (like, like, like, like, like, limit * 2)):
             meta.setdefault(r[0], r)
     totals = _session_totals(store, list(meta))
+    replayers = ownership.replayers(store, list(meta))
     rows = []
     for sid, (_, source, project, title, branch, first, last, agent) in meta.items():
         tokens, cost, reqs, models, t_first, t_last, machines = totals.get(sid, (0, 0.0, 0, (), None, None, ()))
-        first = first if first is not None else t_first
+        first = first if first is not None and (sid not in replayers or t_first is None) else t_first
         last = last if last is not None else t_last
         row = SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
                          last is not None and now_ms - last <= ACTIVE_MS, agent, machines)
@@ -372,6 +373,7 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
             tools[name][1] += req.total_tokens
             tools[name][2] += req.cost_usd
         detail.requests.append(req)
+    rolled_first = None
     for i, o, w5, w1, cr, cost, reqs, unpriced, first, _last, model in db.execute(
             "SELECT SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h), SUM(cache_read), "
             "SUM(cost_usd), SUM(requests), SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), MIN(slot), MAX(slot), "
@@ -380,8 +382,12 @@ def session_detail(store: Store, session_id: str, limit: int = DETAIL_REQUEST_LI
         detail.rolled_up_requests += reqs
         if model != SYNTHETIC and model not in models:
             models.append(model)
-        detail.first_ms = first if detail.first_ms is None else min(detail.first_ms, first)
-    if rows:
+        rolled_first = first if rolled_first is None else min(rolled_first, first)
+    if rolled_first is not None:
+        detail.first_ms = rolled_first if detail.first_ms is None else min(detail.first_ms, rolled_first)
+    if rows and ownership.replayers(store, [session_id]):  # its first lines are another session's history
+        detail.first_ms = rows[0][1] if rolled_first is None else min(rows[0][1], rolled_first)
+    elif rows:
         detail.first_ms = rows[0][1] if detail.first_ms is None else min(detail.first_ms, rows[0][1])
         detail.last_ms = rows[-1][1] if detail.last_ms is None else max(detail.last_ms, rows[-1][1])
     detail.found = detail.found or bool(rows) or bool(detail.rolled_up_requests)

@@ -116,9 +116,10 @@ def to_table(report: Report, width: int = 100) -> str:
 
 
 def models_short(models: list[str]) -> str:
-    """["claude-opus-4-6", "claude-haiku-4-5-20251001"] → "opus-4-6, haiku-4-5"."""
-    import re
-    return ", ".join(re.sub(r"-\d{8}$", "", m.removeprefix("claude-")) for m in models)
+    """["claude-opus-4-6", "claude-haiku-4-5-20251001"] → "opus-4-6, haiku-4-5"; two ids that read the same
+    shortened keep what tells them apart (text.model_labels)."""
+    from ..text import model_names
+    return model_names(models)
 
 
 def home_dir() -> str:

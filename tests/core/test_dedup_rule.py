@@ -32,6 +32,9 @@ def shape(rec: UsageRecord) -> tuple[int, int, str]:
 def test_sql_upsert_and_python_rule_pick_the_same_winner(first, second):
     old, new = record(*first), record(*second)
     expected = shape(new) if wins(new, old) else shape(old)
+    # The numbers come from the winner; the session from the ownership rule (store/ownership.py), which for two
+    # equally sure claims and no known last lines is the smaller session id, whichever copy won on total.
+    expected = (*expected[:2], min(old.session_id, new.session_id))
     # SQL: the old record is already stored, the new one arrives in a later batch.
     with Store(":memory:") as store:
         with store.transaction():
@@ -44,8 +47,8 @@ def test_sql_upsert_and_python_rule_pick_the_same_winner(first, second):
         with Store(":memory:") as store:
             with store.transaction():
                 store.write_batch(batch)
-            assert stored(store) == expected or shape(old) == shape(new)
-    assert [shape(r) for r in best_per_key([old, new])] == [expected]
+            assert stored(store) == expected or shape(old)[:2] == shape(new)[:2]
+    assert [shape(r)[:2] for r in best_per_key([old, new])] == [expected[:2]]
 
 
 def test_largest_total_then_latest_then_smallest_session():
@@ -54,7 +57,7 @@ def test_largest_total_then_latest_then_smallest_session():
     early, late = record(5, 100, 1, "s-b"), record(5, 100, 2, "s-b")
     assert wins(late, early) and not wins(early, late)  # equal totals: the later response
     a, b = record(5, 100, 1, "s-a"), record(5, 100, 1, "s-b")
-    assert wins(a, b) and not wins(b, a)  # a verbatim copy in a resumed session never takes the response over
+    assert wins(a, b) and not wins(b, a)  # so the winner never depends on reading order (the session: ownership.py)
 
 
 def test_best_per_key_keeps_tool_calls_from_every_line():

@@ -17,9 +17,8 @@ SHIPPED = (
     "c6c26b104e0cf71b5598f83d585853803d4a87f2d2254b0199fd8accf7834322",
     "ef8c5f6e04f6e0c43c3988b78cf2cebcea367d04a58b7a1060acc2b8d48d790a",
     "d249e60c50933b824d145169a03fdedc87a09d4a681c4109f94f3a1bbbe20364",  # 6: machines
-    # 7: Claude Code's own figures (cost-state, attribution, block index). Written on its branch as 7 -> 8; it moves
-    # to 8 -> 9 when merged after the branch that takes 7 -> 8 (its text, and so its hash, stays the same).
-    "d9935fb3c5c093f4cdfd3dd595528f62a6c5330829634bda3c4dd812df0bd561",
+    "f32dbd5008d90fa133a07f8900f1ec52f3f8206ff892169d7a8eb04f21beb47f",  # 7: session claims, geo in rollups
+    "d9935fb3c5c093f4cdfd3dd595528f62a6c5330829634bda3c4dd812df0bd561",  # 8: Claude Code's own figures
 )
 
 
@@ -48,3 +47,31 @@ def test_migrations_run_in_order_on_an_empty_database():
     triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert triggers == {"requests_usage_delete", "requests_usage_update", "rollups_usage_insert",
                         "rollups_usage_delete", "rollups_usage_update"}
+
+
+def test_migration_7_keeps_rolled_up_history_and_its_triggers():
+    db = sqlite3.connect(":memory:")
+    for script in MIGRATIONS[:7]:
+        for statement in statements(script):
+            db.execute(statement)
+    db.execute("INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, machine, "
+               "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, "
+               "web_search_requests) VALUES (900000, 'claude-code', 's1', '/p', 'm', '', 0, 'box', 10, 20, 3, 4, 50, "
+               "2, 0.25, 1, 1)")
+    db.execute("INSERT INTO tool_rollups(slot, source, model, speed, long_context, name, machine, calls, requests, "
+               "input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, "
+               "web_search_requests) VALUES (900000, 'claude-code', 'm', '', 0, 'Read', 'box', 3, 2, 10, 20, 3, 4, "
+               "50, 0.25, 1, 1)")
+    for statement in statements(MIGRATIONS[7]):
+        db.execute(statement)
+    assert db.execute("SELECT session_id, machine, inference_geo, requests, cost_usd, web_search_requests "
+                      "FROM rollups").fetchall() == [("s1", "box", "", 2, 0.25, 1)]
+    assert db.execute("SELECT name, machine, inference_geo, calls FROM tool_rollups").fetchall() == \
+        [("Read", "box", "", 3)]
+    # The slot_usage triggers came back with the rebuilt table: a US rollup beside the old one is summed.
+    db.execute("INSERT INTO rollups(slot, source, session_id, project, model, speed, long_context, machine, "
+               "inference_geo, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, requests, "
+               "cost_usd, priced) VALUES (900000, 'claude-code', 's1', '/p', 'm', '', 0, 'box', 'us', 1, 1, 0, 0, 0, "
+               "1, 0.5, 1)")
+    assert db.execute("SELECT requests, cost_usd FROM slot_usage").fetchall() == [(3, 0.75)]
+    assert "session_rank" in {r[1] for r in db.execute("PRAGMA table_info(requests)")}

@@ -68,3 +68,36 @@ def test_web_searches_survive_retention_and_repricing(home):
     assert store.reprice_if_changed()
     cost, searches = store.db.execute("SELECT SUM(cost_usd), SUM(web_search_requests) FROM rollups").fetchone()
     assert searches == 3 and cost == pytest.approx(0.06 + 0.03)
+
+
+def test_us_inference_survives_retention_and_repricing(home):
+    # Two Opus 4.6 requests in one 15-minute slot and session, one US-only: retention folds them, re-pricing must
+    # still charge x1.1 on the US one alone (it used to re-price the rollup as if neither were).
+    store = ingest(home, [line("us", model="claude-opus-4-6", geo="us", input_=10_000, output=0),
+                          line("glob", model="claude-opus-4-6", geo="global", input_=10_000, output=0, searches=1)])
+    before = rows(store)
+    assert before["us"][0] == pytest.approx(0.05 * 1.1) and before["glob"][0] == pytest.approx(0.05 + 0.01)
+    assert retention.prune(store, retention_days=0, now_ms=4_102_444_800_000) == 2
+    folded = store.db.execute("SELECT SUM(cost_usd) FROM rollups").fetchone()[0]
+    assert folded == pytest.approx(0.055 + 0.06)
+    store.prices = PriceTable.load(overrides={"claude-opus-4-6": {"input": 10.0}})
+    assert store.reprice_if_changed()
+    by_geo = dict(store.db.execute("SELECT inference_geo, SUM(cost_usd) FROM rollups GROUP BY 1"))
+    assert by_geo == {"us": pytest.approx(0.1 * 1.1), "": pytest.approx(0.1 + 0.01)}
+    slot_cost = store.db.execute("SELECT SUM(cost_usd) FROM slot_usage").fetchone()[0]
+    assert slot_cost == pytest.approx(0.11 + 0.11)  # what the period reports read agrees
+    store.prices = PriceTable.load()
+    assert store.reprice_if_changed()
+    assert store.db.execute("SELECT SUM(cost_usd) FROM rollups").fetchone()[0] == pytest.approx(folded)
+
+
+def test_us_inference_survives_in_tool_rollups(home):
+    entry = json.loads(line("us", model="claude-opus-4-6", geo="us", input_=10_000, output=0))
+    entry["message"]["content"] = [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]
+    store = ingest(home, [json.dumps(entry)])
+    assert retention.prune(store, retention_days=0, now_ms=4_102_444_800_000) == 1
+    store.prices = PriceTable.load(overrides={"claude-opus-4-6": {"input": 10.0}})
+    assert store.reprice_if_changed()
+    costs = store.db.execute("SELECT name, inference_geo, cost_usd FROM tool_rollups ORDER BY name").fetchall()
+    assert [(n, g) for n, g, _ in costs] == [("", "us"), ("Read", "us")]
+    assert all(c == pytest.approx(0.1 * 1.1) for _, _, c in costs)

@@ -62,3 +62,44 @@ def test_window_figures():
 
 def test_the_widgets_spell_numbers_with_the_same_vocabulary():
     assert fmt.money is text.money and fmt.tokens is text.tokens and fmt.duration is text.duration
+
+
+def test_model_labels_tell_apart_ids_that_shorten_the_same():
+    from tokentop.ingest.text import model_labels, model_names, model_short
+    assert model_short("claude-opus-4-5-20251101") == model_short("claude-opus-4-5") == "opus-4-5"
+    # Alone, or beside ids that read differently, an id is shown short.
+    assert model_labels(["claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"]) == {
+        "claude-opus-4-5-20251101": "opus-4-5", "claude-haiku-4-5-20251001": "haiku-4-5"}
+    # Two ids that shorten the same keep their dates; the others stay short.
+    assert model_labels(["claude-opus-4-5-20251101", "claude-opus-4-5", "claude-opus-4-5-20250929",
+                         "claude-sonnet-4-5-20250929"]) == {
+        "claude-opus-4-5-20251101": "opus-4-5-20251101", "claude-opus-4-5": "opus-4-5",
+        "claude-opus-4-5-20250929": "opus-4-5-20250929", "claude-sonnet-4-5-20250929": "sonnet-4-5"}
+    # A context tag already tells them apart; a vendor prefix does not, so those two are shown whole.
+    assert model_labels(["claude-opus-5[1m]", "claude-opus-5"]) == {"claude-opus-5[1m]": "opus-5[1m]",
+                                                                    "claude-opus-5": "opus-5"}
+    assert model_labels(["anthropic/claude-opus-4-5", "claude-opus-4-5"]) == {
+        "anthropic/claude-opus-4-5": "anthropic/claude-opus-4-5", "claude-opus-4-5": "claude-opus-4-5"}
+    assert model_names(["claude-opus-4-5", "claude-opus-4-5-20251101"]) == "opus-4-5, opus-4-5-20251101"
+    assert model_names([]) == ""
+
+
+def test_sessions_report_table_tells_the_two_opus_4_5_apart():
+    from datetime import UTC
+
+    from tokentop.ingest.records import SessionInfo, UsageRecord
+    from tokentop.ingest.store.store import Store
+    from tokentop.ingest.usage.report_text import to_table
+    from tokentop.ingest.usage.reports import build_report
+
+    def rec(msg: str, model: str) -> UsageRecord:
+        return UsageRecord(msg, msg, None, "claude-code", "s-1", "/p", None, False, model, 1_763_632_800_000, 1, 2,
+                           0, 0, 0)
+
+    with Store(":memory:") as store:
+        with store.transaction():
+            store.write_batch([rec("m1", "claude-opus-4-5-20251101"), rec("m2", "claude-opus-4-5")],
+                              [SessionInfo("s-1", "claude-code", "/p", None, 0, None, 1_763_632_800_000,
+                                           1_763_632_800_000)])
+        text = to_table(build_report(store, "sessions", UTC), width=160)
+    assert "opus-4-5, opus-4-5-20251101" in text

@@ -132,7 +132,7 @@ class SessionScreen(ChecksSize, Reloads, Screen):
             [f"{t.requests:,} requests", f"{fmt.tokens(t.total_tokens)} tokens",
              f"{fmt.money_total(t.cost_usd, t.unpriced_requests)} est",
              f"cache hit {fmt.pct(hit * 100) if hit is not None else '–'}",
-             "models " + (", ".join(fmt.model_short(m) for m in d.models) or "–")],
+             "models " + (fmt.model_names(d.models) or "–")],
             [f"in {fmt.tokens(t.input_tokens)}", f"out {fmt.tokens(t.output_tokens)}",
              f"cache write {fmt.tokens(t.cache_creation_tokens)}", f"cache read {fmt.tokens(t.cache_read_tokens)}",
              older],
@@ -177,11 +177,12 @@ class SessionScreen(ChecksSize, Reloads, Screen):
         table.set_columns(cols)
         widths = {c.key: c.width for c in cols}
         rows = []
+        names = fmt.model_labels([*d.models, *(r.model for r in d.requests)])  # two ids never read the same
         for r in reversed(d.requests):  # newest first, as everywhere else
             t = fmt.local(r.ts_ms, tz)
             cells = {
                 "time": t.strftime("%a %H:%M:%S") if wide else t.strftime("%H:%M:%S"),
-                "model": fmt.fit(("↳ " if r.agent_id else "") + fmt.model_short(r.model), widths["model"]),
+                "model": fmt.fit(("↳ " if r.agent_id else "") + names[r.model], widths["model"]),
                 "in": fmt.tokens(r.input_tokens), "out": fmt.tokens(r.output_tokens),
                 "cw": fmt.tokens(r.cache_write), "cr": fmt.tokens(r.cache_read),
                 "cost": fmt.money(r.cost_usd, not r.priced),

@@ -158,6 +158,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
         rows = []
         now = self.app.now_ms()
         needle = self.filter_text.lower()
+        names = fmt.model_labels(r.key for r in report.rows) if self.view == "models" else {}
         for row in report.rows:
             key = row.key
             if self.view == "projects":
@@ -168,7 +169,7 @@ class ViewScreen(ChecksSize, Reloads, Screen):
                 continue
             t = row.totals
             cells = {
-                "key": fmt.fit(fmt.model_short(key) if self.view == "models" else key, key_col.width),
+                "key": fmt.fit(names.get(key, key), key_col.width),
                 "family": row.extra.get("family", ""),
                 "calls": f"{row.extra.get('calls', 0):,}",
                 "reqs": f"{t.requests:,}", "tokens": fmt.tokens(t.total_tokens),
