@@ -30,7 +30,11 @@ than the errors on weeks to come, so the central 75% of them is what holds ~80% 
 (83–84% on two seeds): the "80% band" the screen promises."""
 HORIZON_EDGES_H = (6, 12, 24, 48, 96)
 """Backtest errors are grouped by the hours left in the window: 0–6 h, 6–12 h, …, 96 h and more."""
+TODAY_WEIGHT = 0.5
+"""How much of a usual day today must have seen before its own ratio outweighs the week's for the rest of today."""
 MIN_BAND_SAMPLES = 6
+SHAPE_ROUNDS = 8
+"""Alternations of level and shape in the profile fit (it settles in a few)."""
 BACKTEST_STEP_MS = 6 * HOUR_MS
 UTC_ZONE = UTC
 
@@ -73,22 +77,53 @@ def learn_profile(buckets: Iterable[tuple[int, float]], start_ms: int, end_ms: i
     if first < start_ms:
         first += HOUR_MS
     blocked_set = set(blocked)
-    sums = [0.0] * HOURS_PER_WEEK
-    counts = [0] * HOURS_PER_WEEK
     amounts: dict[int, float] = {}
     for ts, amount in buckets:
         if start_ms <= ts < end_ms:
             amounts[ts - ts % HOUR_MS] = amounts.get(ts - ts % HOUR_MS, 0.0) + amount
+    cells: list[tuple[int, int, float]] = []  # (week index, hour of week, amount) of every hour not blocked
+    counts = [0] * HOURS_PER_WEEK
     for ts in range(first, end_ms - HOUR_MS + 1, HOUR_MS):
         if ts in blocked_set:
             continue
         h = hour_of_week(ts, zone)
-        sums[h] += amounts.get(ts, 0.0)
+        cells.append(((ts - first) // WEEK_MS, h, amounts.get(ts, 0.0)))
         counts[h] += 1
-    observed = sum(counts)
+    observed = len(cells)
     if observed < MIN_WEEKS * HOURS_PER_WEEK or min(counts) == 0:
         return None
-    return Profile(tuple(s / c for s, c in zip(sums, counts)), observed / HOURS_PER_WEEK)
+    return Profile(_level_times_shape(cells, counts), observed / HOURS_PER_WEEK)
+
+
+def _level_times_shape(cells: Sequence[tuple[int, int, float]], counts: Sequence[int]) -> tuple[float, ...]:
+    """Usage per hour of the week as (a week's level) × (the hour's shape), fitted by alternating means.
+
+    Plain means per hour would be biased by blocked time: a heavy week reaches the cap on Thursday, its Friday is
+    left out, and Friday's mean then rests on the light weeks only. With a level per week (from the hours it
+    did have), each hour's shape is measured against the level of the weeks that saw it, so a heavy week's
+    missing Friday no longer makes Fridays look light. The answer is the shape at the mean level."""
+    sums = [0.0] * HOURS_PER_WEEK
+    for _, h, a in cells:
+        sums[h] += a
+    shape = [s / c for s, c in zip(sums, counts)]
+    n_weeks = max(w for w, _, _ in cells) + 1
+    level = [1.0] * n_weeks
+    for _ in range(SHAPE_ROUNDS):
+        got, exp = [0.0] * n_weeks, [0.0] * n_weeks
+        for w, h, a in cells:
+            got[w] += a
+            exp[w] += shape[h]
+        level = [g / e if e > 0 else 1.0 for g, e in zip(got, exp)]
+        weight = [0.0] * HOURS_PER_WEEK
+        for w, h, _ in cells:
+            weight[h] += level[w]
+        shape = [s / wt if wt > 0 else 0.0 for s, wt in zip(sums, weight)]
+    # The mean level over weeks, each weighted by how much of it was observed (a partial week says less).
+    seen = [0] * n_weeks
+    for w, _, _ in cells:
+        seen[w] += 1
+    mean_level = sum(lv * n for lv, n in zip(level, seen)) / sum(seen)
+    return tuple(s * mean_level for s in shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,29 +137,53 @@ class Projection:
     """This window's usage so far over what the profile expected so far, shrunk toward 1 (see PRIOR_WEIGHT)."""
     expected_left: float
     """What the profile expects in the rest of the window, before scaling."""
+    today_scale: float = 1.0
+    """The same ratio for today so far (local day), shrunk toward `scale`: it applies to the rest of today, since a
+    heavy or idle day tends to stay so (see TODAY_WEIGHT)."""
+    today_end_ms: int = 0
+    """Where `today_scale` stops applying: the next local midnight (or the window's end)."""
+
+    def rate_at(self, t_ms: int) -> float:
+        return self.today_scale if t_ms < self.today_end_ms else self.scale
 
     def at(self, profile: Profile, now_ms: int, t_ms: int, used: float, zone: tzinfo) -> float:
         """The middle curve: usage expected by `t_ms`."""
-        return used + self.scale * profile.expected(now_ms, t_ms, zone)
+        cut = max(now_ms, min(t_ms, self.today_end_ms))
+        return used + self.today_scale * profile.expected(now_ms, cut, zone) + \
+            self.scale * profile.expected(cut, t_ms, zone)
+
+
+def day_start(ms: int, zone: tzinfo) -> int:
+    """The local midnight before `ms`, to the hour (a DST day's odd hour is close enough for a blend)."""
+    return ms - ms % HOUR_MS - hour_of_week(ms, zone) % 24 * HOUR_MS
 
 
 def project(profile: Profile, used: float, start_ms: int, now_ms: int, end_ms: int, zone: tzinfo,
-            band: Sequence[tuple[float, float]] | None = None) -> Projection:
+            band: Sequence[tuple[float, float]] | None = None, used_today: float | None = None) -> Projection:
     """Project `used` (so far in the window [start_ms, end_ms)) to the window's end.
 
     `band` is `band_ratios`' answer: per horizon group, the (low, high) ratio of actual to predicted remaining
-    usage on past weeks."""
+    usage on past weeks. `used_today` is the part of `used` since local midnight (or the window's start)."""
     so_far = profile.expected(start_ms, now_ms, zone)
-    whole = so_far + profile.expected(now_ms, end_ms, zone)
-    prior = PRIOR_WEIGHT * whole
-    scale = (used + prior) / (so_far + prior) if so_far + prior > 0 else 1.0
     left = profile.expected(now_ms, end_ms, zone)
-    mid_left = scale * left
+    prior = PRIOR_WEIGHT * (so_far + left)
+    scale = (used + prior) / (so_far + prior) if so_far + prior > 0 else 1.0
+    today_from = max(start_ms, day_start(now_ms, zone))
+    today_end = min(end_ms, day_start(now_ms, zone) + 24 * HOUR_MS)
+    today_scale = scale
+    if used_today is not None:
+        e_today = profile.expected(today_from, now_ms, zone)
+        e_day = e_today + profile.expected(now_ms, today_end, zone)
+        weight = TODAY_WEIGHT * e_day
+        if e_today + weight > 0:
+            today_scale = (used_today + weight * scale) / (e_today + weight)
+    mid_left = today_scale * profile.expected(now_ms, today_end, zone) + \
+        scale * profile.expected(today_end, end_ms, zone)
     low = high = None
     if band:
         lo_ratio, hi_ratio = band[_horizon_group((end_ms - now_ms) / HOUR_MS)]
         low, high = used + mid_left * lo_ratio, used + mid_left * hi_ratio
-    return Projection(used + mid_left, low, high, scale, left)
+    return Projection(used + mid_left, low, high, scale, left, today_scale, today_end)
 
 
 def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_ms: int, zone: tzinfo,
@@ -133,15 +192,16 @@ def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_m
     does not before `end_ms`. `extra` lets a caller ask when the band's edge crosses."""
     if used >= level:
         return now_ms
-    rate = proj.scale * (1.0 + extra)
-    if rate <= 0:
+    if 1.0 + extra <= 0:
         return None
     t, acc = now_ms, used
     while t < end_ms:
         stop = min(t - t % HOUR_MS + HOUR_MS, end_ms)
-        step = rate * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
-        if acc + step >= level:
-            frac = (level - acc) / step if step > 0 else 0.0
+        if proj.today_end_ms > t:
+            stop = min(stop, proj.today_end_ms)
+        step = proj.rate_at(t) * (1.0 + extra) * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
+        if step > 0 and acc + step >= level:
+            frac = (level - acc) / step
             return t + int((stop - t) * frac)
         acc += step
         t = stop
@@ -185,7 +245,9 @@ def band_ratios(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[in
         total = sum(a for ts, a in hourly.items() if start <= ts < end)
         for now in range(start + BACKTEST_STEP_MS, end, BACKTEST_STEP_MS):
             used = sum(a for ts, a in hourly.items() if start <= ts < now)
-            proj = project(profile, used, start, now, end, zone)
+            midnight = max(start, day_start(now, zone))
+            today = sum(a for ts, a in hourly.items() if midnight <= ts < now)
+            proj = project(profile, used, start, now, end, zone, used_today=today)
             predicted_left = proj.final - used
             if predicted_left <= 1e-9:
                 continue

@@ -143,7 +143,9 @@ def run(users: int, weeks: int, seed: int) -> dict[tuple[str, str, int], Tally]:
                         "last24h": (used + last24 / 24 * left_h, eta_of(used, last24 / 24, now, end), None),
                     }
                     if profile is not None:
-                        proj = pf.project(profile, used, start, now, end, pf.UTC_ZONE, band)
+                        midnight = max(start, pf.day_start(now, pf.UTC_ZONE))
+                        today = sum(a for ts, a in week if midnight <= ts < now)
+                        proj = pf.project(profile, used, start, now, end, pf.UTC_ZONE, band, used_today=today)
                         eta = pf.crossing(profile, proj, used, now, end, pf.UTC_ZONE)
                         preds["profile"] = (proj.final, eta, (proj.low, proj.high) if band else None)
                     for method, (pred_final, eta, bounds) in preds.items():
