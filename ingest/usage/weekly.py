@@ -4,18 +4,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
-from ..clock import HOUR_MS, WEEK_MS
+from ..clock import HOUR_MS, MINUTE_MS, WEEK_MS
 from ..text import clock_time, span
 from . import profile as pf
+from . import surfaces
 from .forecast import PROJECTION_STEPS, Forecast
+from .samples import Sample
 
 PROFILE_WEEKS = 8
 """Weeks of history the profile and its backtest read (one grouped scan: hourly buckets)."""
 BAND_LEVEL = 0.8
 """What the band promises: the outcome falls inside it this often on the user's past weeks (see profile.py)."""
+BLOCKED_PCT = 100.0
+"""An official sample this high (or local usage reaching it) means the rest of that week was spent at the cap."""
 _PARTS = ((0, 6, "night"), (6, 12, "morning"), (12, 18, "afternoon"), (18, 24, "evening"))
 
 
@@ -25,19 +29,29 @@ def lookback_start(window_start: int) -> int:
 
 def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo,
                     hourly: Callable[[int, int], list[tuple[int, float]]], first_use_ms: int | None,
-                    history: list[tuple[int, float]], rate_per_hour: float | None, duty: float) -> Forecast | None:
+                    history: list[tuple[int, float]], rate_per_hour: float | None, duty: float,
+                    samples: Sequence[Sample] = ()) -> Forecast | None:
     """`used` is % of the cap so far; `hourly(a, b)` gives (hour_start, % of the cap) buckets of local usage in
-    [a, b) (the caller's calibration turns tokens or dollars into %). None when there is no week of history yet:
-    the caller then falls back to the straight pace and says so."""
+    [a, b) (the caller's calibration turns tokens or dollars into %); `samples` are the official weekly samples
+    (they tell when past weeks sat at the cap). None when there is no week of history yet: the caller then falls
+    back to the straight pace and says so."""
     lo = max(lookback_start(start), (first_use_ms or start) - (first_use_ms or start) % HOUR_MS)
     if start - lo < WEEK_MS:
         return None
-    past = hourly(lo, start)
-    profile = pf.learn_profile(past, lo, start, zone)
+    windows = pf.past_windows(start, count=PROFILE_WEEKS, not_before=lo)
+    # Official % per hour, every surface: what local usage explains plus what happened elsewhere between samples.
+    rebuilt = surfaces.rebuild(hourly(lo, now + 1), samples, [*windows, (start, end)], now)
+    past = [(ts, v) for ts, v in rebuilt.hourly if ts < start]
+    blocked = blocked_hours(past, windows, samples)
+    profile = pf.learn_profile(past, lo, start, zone, blocked)
     if profile is None:
         return None
-    band = pf.band_ratios(past, pf.past_windows(start, count=PROFILE_WEEKS, not_before=lo), zone)
-    proj = pf.project(profile, used, start, now, end, zone, band)
+    fit = pf.fit_backtest(past, windows, zone, blocked, cap=100.0)
+    band = fit.band if fit is not None else None
+    midnight = max(start, pf.day_start(now, zone))
+    today = sum(v for ts, v in rebuilt.hourly if midnight <= ts <= now)
+    weights = {"prior_weight": fit.prior_weight, "today_weight": fit.today_weight} if fit is not None else {}
+    proj = pf.project(profile, used, start, now, end, zone, band, used_today=today, **weights)
     eta = pf.crossing(profile, proj, used, now, end, zone)
     eta_early = eta_late = None
     if band is not None and proj.low is not None and proj.high is not None and proj.final > used:
@@ -60,6 +74,27 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
                     eta_early_ms=eta_early, eta_late_ms=eta_late, profile_weeks=round(profile.weeks, 1))
 
 
+def blocked_hours(past: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]],
+                  samples: Sequence[Sample]) -> set[int]:
+    """Hours of past windows spent at the cap: from an official sample at ≥ 100% (else from the hour local usage
+    took the window to 100%) until that window's reset. Such hours were not idle by choice; counting them as idle
+    would teach the profile that a heavy week's Friday is quiet."""
+    out: set[int] = set()
+    for w_start, w_end in windows:
+        capped_at = min((s.taken_ms for s in samples if s.used_pct >= BLOCKED_PCT and s.resets_at_ms is not None
+                         and abs(s.resets_at_ms - w_end) < HOUR_MS), default=None)
+        total = 0.0
+        for ts, amount in sorted(p for p in past if w_start <= p[0] < w_end):
+            total += amount
+            if total >= BLOCKED_PCT:
+                capped_at = min(capped_at or ts + HOUR_MS, ts + HOUR_MS)
+                break
+        if capped_at is not None:
+            first = capped_at - capped_at % HOUR_MS
+            out.update(range(max(first, w_start), w_end, HOUR_MS))
+    return out
+
+
 def _ratios(proj: pf.Projection, used: float) -> tuple[float, float]:
     grown = proj.final - used
     if proj.low is None or proj.high is None or grown <= 0:
@@ -74,8 +109,8 @@ def _summary(used: float, eta: int | None, early: int | None, late: int | None, 
         return f"cap reached — resets {clock_time(end, zone, now)}"
     if eta is not None:
         spread = ""
-        if early is not None and late is not None:
-            spread = f" ±{span(max(1, (late - early) // 2))}"
+        if early is not None and late is not None and late - early >= 2 * MINUTE_MS:
+            spread = f" ±{span((late - early) // 2)}"
         elif early is not None and late is None:
             spread = " (may not hit)"
         return f"on pace to hit the cap {clock_time(eta, zone, now)}{spread} · by {basis}"
