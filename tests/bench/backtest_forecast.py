@@ -122,8 +122,9 @@ def fill_store(store: Store, usage: dict[int, tuple[float, float]], blocked: set
         first_blocked = ts in blocked and ts - HOUR_MS not in blocked
         if cc > 0 or first_blocked:
             taken = ts + 45 * MINUTE_MS
-            db.execute("INSERT OR IGNORE INTO official_samples(taken_ms, window, used_pct, resets_at_ms, session_id, seen_ms) "
-                       "VALUES (?, 'seven_day', ?, ?, NULL, ?)", (taken, round(min(cum[week], 100.0), 1), resets, taken))
+            db.execute("INSERT OR IGNORE INTO official_samples(taken_ms, window, used_pct, resets_at_ms, session_id,"
+                       " seen_ms) VALUES (?, 'seven_day', ?, ?, NULL, ?)",
+                       (taken, round(min(cum[week], 100.0), 1), resets, taken))
     db.commit()
 
 

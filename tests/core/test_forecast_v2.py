@@ -118,3 +118,15 @@ def test_the_forecast_alert_fires_once_before_any_threshold_and_says_when(tmp_pa
     told = forecast_warning(store, tuesday_evening + HOUR)
     assert told == {"systemMessage": "week: on pace to hit the cap Thu 10:31 (tokentop)"}
     assert forecast_warning(store, tuesday_evening + 10 * HOUR) is None
+
+
+def test_the_sparkline_marks_where_only_the_bands_top_reaches_the_cap():
+    from tokentop.ingest.clock import HOUR_MS
+    from tokentop.widgets.burnup import BurnData, spark_cells
+    start, now, end = 0, 4 * HOUR_MS, 8 * HOUR_MS
+    # Seen: 0 → 40%; projected: the middle to 80%, the band's top to 120% (past the cap halfway to the reset).
+    data = BurnData(start, end, now, history=[(0, 0.0), (now, 40.0)],
+                    projection=[(now, 40.0, 40.0, 40.0), (end, 80.0, 60.0, 120.0)])
+    kinds = [k for _, k in spark_cells(data, 8)]
+    # Cells centred at 0.5 h … 7.5 h: four seen; the band's top, 40 + 80·(t − 4 h)/4 h, passes 100% at 7 h.
+    assert kinds == ["used"] * 4 + ["projected"] * 3 + ["maybe"]
