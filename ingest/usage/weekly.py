@@ -12,7 +12,7 @@ from ..text import clock_time, span
 from . import profile as pf
 from . import surfaces
 from .forecast import PROJECTION_STEPS, Forecast
-from .samples import Sample
+from .samples import FRESH_MS, Sample
 
 PROFILE_WEEKS = 8
 """Weeks of history the profile and its backtest read (one grouped scan: hourly buckets)."""
@@ -33,8 +33,8 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
                     samples: Sequence[Sample] = ()) -> Forecast | None:
     """`used` is % of the cap so far; `hourly(a, b)` gives (hour_start, % of the cap) buckets of local usage in
     [a, b) (the caller's calibration turns tokens or dollars into %); `samples` are the official weekly samples
-    (they tell when past weeks sat at the cap). None when there is no week of history yet: the caller then falls
-    back to the straight pace and says so."""
+    (they tell when past weeks sat at the cap, and what happened on other surfaces between them). None when
+    there is no week of history yet: the caller then falls back to the straight pace and says so."""
     lo = max(lookback_start(start), (first_use_ms or start) - (first_use_ms or start) % HOUR_MS)
     if start - lo < WEEK_MS:
         return None
@@ -51,6 +51,17 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
     midnight = max(start, pf.day_start(now, zone))
     today = sum(v for ts, v in rebuilt.hourly if midnight <= ts <= now)
     weights = {"prior_weight": fit.prior_weight, "today_weight": fit.today_weight} if fit is not None else {}
+    # The level between samples: what the user usually does elsewhere in the hours since the official % was last
+    # seen is added to the level the forecast starts from (the low edge keeps the level as shown).
+    shown = used
+    last = max((s for s in samples if s.resets_at_ms is not None and abs(s.resets_at_ms - end) < HOUR_MS
+                and s.taken_ms <= now), key=lambda s: s.confirmed_ms, default=None)
+    unseen = 0.0
+    if last is not None and now - last.confirmed_ms > FRESH_MS:
+        away = pf.learn_profile([(ts, v) for ts, v in rebuilt.elsewhere if ts < start], lo, start, zone, blocked)
+        if away is not None:
+            unseen = away.expected(max(last.confirmed_ms, start), now, zone)
+    used = min(shown + unseen, 100.0) if shown < 100 else shown
     proj = pf.project(profile, used, start, now, end, zone, band, used_today=today, **weights)
     eta = pf.crossing(profile, proj, used, now, end, zone)
     eta_early = eta_late = None
@@ -66,9 +77,14 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
         mid = proj.at(profile, now, ts, used, zone)
         grown = mid - used
         lo_r, hi_r = _ratios(proj, used)
-        projection.append((ts, mid, used + grown * lo_r, used + grown * hi_r))
+        projection.append((ts, mid, max(shown, used + grown * lo_r - unseen), used + grown * hi_r))
     summary = _summary(used, eta, eta_early, eta_late, proj, end, now, zone, profile, band is not None)
-    return Forecast(rate_per_hour, eta, proj.final, proj.low, proj.high, history, projection, summary, unit="%",
+    if last is not None and now - last.confirmed_ms >= HOUR_MS:
+        summary += f" · official {last.used_pct:.0f}% {span(now - last.confirmed_ms)} ago"
+        if unseen >= 0.5:
+            summary += f", ~{unseen:.0f}% elsewhere since"
+    low = max(shown, proj.low - unseen) if proj.low is not None else None
+    return Forecast(rate_per_hour, eta, proj.final, low, proj.high, history, projection, summary, unit="%",
                     rate_per_hour=rate_per_hour, duty=duty, method="profile",
                     band_level=BAND_LEVEL if band is not None else None,
                     eta_early_ms=eta_early, eta_late_ms=eta_late, profile_weeks=round(profile.weeks, 1))
