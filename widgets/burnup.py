@@ -47,9 +47,20 @@ class BurnData:
                 return (v0 + (v1 - v0) * (ts - t0) / (t1 - t0) if t1 > t0 else v1), True
         return points[-1][1], True
 
+    def band_top_at(self, ts: int) -> float | None:
+        """The band's high edge at `ts` (after now), None before now or without a projection."""
+        points = self.projection
+        if ts <= self.now_ms or not points:
+            return None
+        for (t0, _, _, h0), (t1, _, _, h1) in zip(points, points[1:]):
+            if t0 <= ts <= t1:
+                return h0 + (h1 - h0) * (ts - t0) / (t1 - t0) if t1 > t0 else h1
+        return points[-1][3]
+
 
 def spark_cells(data: BurnData, width: int) -> list[tuple[str, str]]:
-    """`width` (character, kind) cells across the window; kind is 'used', 'projected' or 'over' (past the cap)."""
+    """`width` (character, kind) cells across the window; kind is 'used', 'projected', 'maybe' (projected under the
+    cap, but the band's high edge is past it: the band drawn on one line) or 'over' (past the cap)."""
     if width <= 0 or data.end_ms <= data.start_ms:
         return []
     span = data.end_ms - data.start_ms
@@ -59,10 +70,14 @@ def spark_cells(data: BurnData, width: int) -> list[tuple[str, str]]:
         values.append(data.value_at(ts))
     top = max([data.cap or 0.0] + [v for v, _ in values]) or 1.0
     cells = []
-    for v, projected in values:
+    for i, (v, projected) in enumerate(values):
         level = round(min(max(v, 0.0) / top, 1.0) * 8)
         char = fmt.BLOCKS[max(level, 1)] if v > 0 else fmt.BLOCKS[1]
         kind = "over" if data.cap and v >= data.cap else ("projected" if projected else "used")
+        if kind == "projected" and data.cap:
+            high = data.band_top_at(data.start_ms + int(span * (i + 0.5) / width))
+            if high is not None and high >= data.cap:
+                kind = "maybe"
         cells.append((char, kind))
     return cells
 
@@ -70,7 +85,7 @@ def spark_cells(data: BurnData, width: int) -> list[tuple[str, str]]:
 class BurnSparkline(Widget):
     """One line: the window as a sparkline (seen, then projected) and the forecast sentence beside it."""
 
-    COMPONENT_CLASSES = {"burn--used", "burn--projected", "burn--over", "burn--summary"}
+    COMPONENT_CLASSES = {"burn--used", "burn--projected", "burn--maybe", "burn--over", "burn--summary"}
     DEFAULT_CSS = "BurnSparkline { height: 1; }"
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

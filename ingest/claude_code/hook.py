@@ -75,6 +75,25 @@ def pending_warning(store, statuses: dict[str, WindowStatus], thresholds: list[i
     return best
 
 
+def forecast_warning(store, now: int, budget=None) -> dict | None:
+    """A forecast alert ("week: on pace to hit the cap Thu 14:00 ±3 h") that `status`, the TUI or the live service
+    recorded and Claude Code has not been told yet; once per window, within the same cooldown as the thresholds."""
+    from ..usage.alerts import FORECAST_LEVEL
+    last = store.db.execute("SELECT MAX(last_ms) FROM hook_warnings").fetchone()[0]
+    if last is not None and now - last < COOLDOWN_MS:
+        return None
+    row = store.db.execute(
+        "SELECT window, window_end_ms, message FROM alerts a WHERE level = ? AND window_end_ms > ? AND NOT EXISTS ("
+        "SELECT 1 FROM hook_warnings h WHERE h.window = a.window AND h.level = a.level"
+        " AND h.window_end_ms = a.window_end_ms) ORDER BY fired_ms DESC LIMIT 1", (FORECAST_LEVEL, now)).fetchone()
+    if row is None or (budget is not None and budget.expired()):
+        return None
+    with store.transaction():
+        store.db.execute("INSERT INTO hook_warnings(window, level, window_end_ms, last_ms) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT DO UPDATE SET last_ms = excluded.last_ms", (row[0], FORECAST_LEVEL, row[1], now))
+    return {"systemMessage": f"{str(row[2])[:200]} (tokentop)"}
+
+
 def respond(store, settings, event: str | None, now: int, budget=None) -> dict | None:
     """The hook's JSON answer for this event, or None for no output. Past `budget`, a warning is neither shown nor
     marked as shown, so the next call still gives it."""
@@ -95,7 +114,7 @@ def respond(store, settings, event: str | None, now: int, budget=None) -> dict |
             return answer
     found = pending_warning(store, statuses, sorted(set(settings.alert_thresholds)), zone, now)
     if found is None:
-        return None
+        return forecast_warning(store, now, budget)
     status, crossed, key = found
     if budget is not None:
         if budget.expired():

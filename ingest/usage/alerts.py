@@ -21,6 +21,8 @@ from .windows import WindowName, WindowStatus, dedup_end, threshold_message
 SPIKE_LEVEL = 200
 """The level a spike alert is recorded at (the rule's ratio in percent), so it shares the one-per-window-and-level
 rule."""
+FORECAST_LEVEL = 150
+"""The level a forecast alert ("on pace to hit the cap Thu 14:00 ±3 h") is recorded at: once per window."""
 CRITICAL_PCT = 95.0
 """At or above this (or at 100%, or at block_at) the status is critical (exit 20)."""
 
@@ -42,12 +44,14 @@ class Alert:
 
     @property
     def kind(self) -> str:
-        return "spike" if self.window == "day" else "threshold"
+        if self.window == "day":
+            return "spike"
+        return "forecast" if self.level == FORECAST_LEVEL else "threshold"
 
     @property
     def severity(self) -> str:
         """"critical" (≥ 95% or exhausted), "warning" (≥ 80% or a spike), else "info"."""
-        if self.kind == "spike":
+        if self.kind in ("spike", "forecast"):
             return "warning"
         if self.level >= CRITICAL_PCT:
             return "critical"
@@ -82,6 +86,16 @@ def spike_alert(store, zone: tzinfo, now: int) -> Alert | None:
 # -- firing -----------------------------------------------------------------------------------------
 
 
+def forecast_alert(status: WindowStatus, end: int, now: int) -> Alert | None:
+    """"On pace to hit the cap …" before any threshold is crossed, when the user's own profile (not a bare pace)
+    puts the cap before the reset; once per window."""
+    f = status.forecast
+    if f is None or f.method != "profile" or f.eta_ms is None or status.used_pct is None or status.used_pct >= 100:
+        return None
+    message = f"{status.name.replace('_', ' ')}: {f.summary.split(' · ')[0]}"
+    return Alert(status.name, FORECAST_LEVEL, end, round(status.used_pct, 2), status.source, message, now)
+
+
 def _record(store, alert: Alert) -> bool:
     cur = store.db.execute(
         "INSERT OR IGNORE INTO alerts(fired_ms, window, level, window_end_ms, used_pct, source, message) "
@@ -101,7 +115,7 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
     now = current_ms() if now_ms is None else now_ms
     zone = settings.zone()
     if statuses is None:
-        statuses = compute_status(store, settings, now, detail=False)
+        statuses = compute_status(store, settings, now, detail={"week"})
     thresholds = sorted(set(settings.alert_thresholds))
     fired: list[Alert] = []
     with store.transaction():
@@ -119,6 +133,9 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
                     newest = alert
             if newest is not None:
                 fired.append(newest)
+            ahead = forecast_alert(status, end, now)
+            if ahead is not None and _record(store, ahead):
+                fired.append(ahead)
         balance = compute_balance(store, settings, now)
         if balance is not None:
             newest = None
@@ -168,7 +185,7 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
     alerts, seen = [], set()
     for row in rows:
         alert = Alert(*row)
-        key = (alert.window, alert.window_end_ms)
+        key = (alert.window, alert.window_end_ms, alert.kind)  # a forecast alert does not hide a threshold's
         if statuses is not None and not still_true(alert, statuses, zone or ZoneInfo("UTC"), now, balance):
             continue
         if every_level or key not in seen:
@@ -253,6 +270,7 @@ __all__ = [
     "active_alerts",
     "alerts_after",
     "check_alerts",
+    "forecast_alert",
     "last_alert_id",
     "notify_desktop",
     "spike_alert",

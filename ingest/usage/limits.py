@@ -133,6 +133,8 @@ class _Plan:
     """This window's samples taken by now (thinned), oldest first."""
     earlier: list[tuple[int, list[Sample]]] = field(default_factory=list)
     """Earlier windows' (start, samples), newest first: their fit carries over while this window has < 2 samples."""
+    history: list[Sample] = field(default_factory=list)
+    """Every sample of this window's kind, past weeks included (the weekly profile finds time spent at the cap)."""
 
     def splits(self) -> list[int]:
         out = [self.start, self.end, *(s.taken_ms for s in self.fit), *(s.confirmed_ms for s in self.fit[-1:])]
@@ -143,6 +145,7 @@ class _Plan:
 
 def _plan_samples(plan: _Plan, samples: Sequence[Sample], now: int) -> _Plan:
     """Sort a window's samples into its own (thinned) and, when it has fewer than two, the earlier windows'."""
+    plan.history = list(samples)
     current = [s for s in samples if s.resets_at_ms is not None and abs(s.resets_at_ms - plan.end) < MINUTE_MS
                and s.taken_ms <= now]
     plan.fit = _thin(current)
@@ -214,7 +217,8 @@ def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail
 
     # A % comes only from a sample, a calibration or a cap, each of which named its source above.
     assert source is not None
-    forecast = _forecast(plan, series, proxy, k, used_pct, used_cost, pct_at, now, zone) if detail else None
+    forecast = _forecast(plan, series, proxy, k, used_pct, used_cost, pct_at, now, zone, plan.history) \
+        if detail else None
     top = _top_sessions(store, start, upto, plan.scope, proxy, cap_sources) if sessions else []
     return WindowStatus(
         name=plan.name, start_ms=start, end_ms=end, source=source, used_pct=used_pct, used_tokens=int(used_tokens),
@@ -226,7 +230,7 @@ def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail
 
 
 def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct: float | None, used_cost: float,
-              pct_at, now: int, zone: tzinfo) -> Forecast:
+              pct_at, now: int, zone: tzinfo, samples: Sequence[Sample] = ()) -> Forecast:
     start, end = plan.start, plan.end
     if used_pct is not None and k is None:
         # An official % with no local usage to relate it to (e.g. all of it was used on another machine).
@@ -267,7 +271,7 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
                                  hourly=lambda a, b: [(ts, v * scale) for ts, v in
                                                       series.buckets(unit_proxy, a, b, HOUR_MS)],
                                  first_use_ms=series.ts[0] if series.ts else None, history=history,
-                                 rate_per_hour=p.rate, duty=p.duty)
+                                 rate_per_hour=p.rate, duty=p.duty, samples=samples)
         if weekly is not None:
             return weekly
     usd_per_unit = None
@@ -309,7 +313,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     def detailed(name: str) -> bool:
         return detail_names is None or name in detail_names
 
-    samples = load_samples(store, now - 3 * WEEK_MS, now)
+    samples = load_samples(store, lookback_start(now - WEEK_MS), now)
     plans: list[_Plan] = []
 
     # The weekly window: from the newest official reset, else the configured reset, else the last 7 days.

@@ -9,6 +9,7 @@ outcome about 80% of the time on the user's own history."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -21,16 +22,22 @@ MIN_WEEKS = 1.0
 PRIOR_WEIGHT = 0.05
 """How much a typical week counts against this window's own evidence. The scale is
 (used + PRIOR·E_window) / (E_so_far + PRIOR·E_window): in the first hours it stays near 1 (the usual week), and
-as the expected-so-far grows, what this window actually did takes over (a heavy week is projected heavy). The
-backtest (tests/bench/backtest_forecast.py) tried 0.05, 0.15 and 0.35: the least shrinkage gave the smallest
-time-to-cap and end-of-week errors."""
-BAND_COVERAGE = 0.75
-"""The central share of past errors the band spans. The leave-one-out errors on past weeks run a little wider
-than the errors on weeks to come, so the central 75% of them is what holds ~80% of outcomes in the backtest
-(83–84% on two seeds): the "80% band" the screen promises."""
+as the expected-so-far grows, what this window actually did takes over (a heavy week is projected heavy). This is
+the default only: with past weeks on record `fit_backtest` picks the weight from PRIOR_GRID that forecast them
+best, since how much a week's first days say about its rest differs from user to user."""
+BAND_COVERAGE = 0.8
+"""The central share of past errors the band spans: the "80% band" the screen promises. Chosen on the backtest's
+tuning seed (tests/bench/backtest_forecast.py --seed 1: 81% held); the held-out seeds are in the README."""
 HORIZON_EDGES_H = (6, 12, 24, 48, 96)
 """Backtest errors are grouped by the hours left in the window: 0–6 h, 6–12 h, …, 96 h and more."""
+TODAY_WEIGHT = 0.5
+"""How much of a usual day today must have seen before its own ratio outweighs the week's for the rest of today."""
+PRIOR_GRID = (0.05, 0.15, 0.4, 1.0, 3.0)
+TODAY_GRID = (0.25, 0.5, 1.0, 3.0)
+"""The weights `fit_backtest` tries on the user's past weeks (the defaults above apply without such a backtest)."""
 MIN_BAND_SAMPLES = 6
+SHAPE_ROUNDS = 8
+"""Alternations of level and shape in the profile fit (it settles in a few)."""
 BACKTEST_STEP_MS = 6 * HOUR_MS
 UTC_ZONE = UTC
 
@@ -73,22 +80,53 @@ def learn_profile(buckets: Iterable[tuple[int, float]], start_ms: int, end_ms: i
     if first < start_ms:
         first += HOUR_MS
     blocked_set = set(blocked)
-    sums = [0.0] * HOURS_PER_WEEK
-    counts = [0] * HOURS_PER_WEEK
     amounts: dict[int, float] = {}
     for ts, amount in buckets:
         if start_ms <= ts < end_ms:
             amounts[ts - ts % HOUR_MS] = amounts.get(ts - ts % HOUR_MS, 0.0) + amount
+    cells: list[tuple[int, int, float]] = []  # (week index, hour of week, amount) of every hour not blocked
+    counts = [0] * HOURS_PER_WEEK
     for ts in range(first, end_ms - HOUR_MS + 1, HOUR_MS):
         if ts in blocked_set:
             continue
         h = hour_of_week(ts, zone)
-        sums[h] += amounts.get(ts, 0.0)
+        cells.append(((ts - first) // WEEK_MS, h, amounts.get(ts, 0.0)))
         counts[h] += 1
-    observed = sum(counts)
+    observed = len(cells)
     if observed < MIN_WEEKS * HOURS_PER_WEEK or min(counts) == 0:
         return None
-    return Profile(tuple(s / c for s, c in zip(sums, counts)), observed / HOURS_PER_WEEK)
+    return Profile(_level_times_shape(cells, counts), observed / HOURS_PER_WEEK)
+
+
+def _level_times_shape(cells: Sequence[tuple[int, int, float]], counts: Sequence[int]) -> tuple[float, ...]:
+    """Usage per hour of the week as (a week's level) × (the hour's shape), fitted by alternating means.
+
+    Plain means per hour would be biased by blocked time: a heavy week reaches the cap on Thursday, its Friday is
+    left out, and Friday's mean then rests on the light weeks only. With a level per week (from the hours it
+    did have), each hour's shape is measured against the level of the weeks that saw it, so a heavy week's
+    missing Friday no longer makes Fridays look light. The answer is the shape at the mean level."""
+    sums = [0.0] * HOURS_PER_WEEK
+    for _, h, a in cells:
+        sums[h] += a
+    shape = [s / c for s, c in zip(sums, counts)]
+    n_weeks = max(w for w, _, _ in cells) + 1
+    level = [1.0] * n_weeks
+    for _ in range(SHAPE_ROUNDS):
+        got, exp = [0.0] * n_weeks, [0.0] * n_weeks
+        for w, h, a in cells:
+            got[w] += a
+            exp[w] += shape[h]
+        level = [g / e if e > 0 else 1.0 for g, e in zip(got, exp)]
+        weight = [0.0] * HOURS_PER_WEEK
+        for w, h, _ in cells:
+            weight[h] += level[w]
+        shape = [s / wt if wt > 0 else 0.0 for s, wt in zip(sums, weight)]
+    # The mean level over weeks, each weighted by how much of it was observed (a partial week says less).
+    seen = [0] * n_weeks
+    for w, _, _ in cells:
+        seen[w] += 1
+    mean_level = sum(lv * n for lv, n in zip(level, seen)) / sum(seen)
+    return tuple(s * mean_level for s in shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,29 +140,61 @@ class Projection:
     """This window's usage so far over what the profile expected so far, shrunk toward 1 (see PRIOR_WEIGHT)."""
     expected_left: float
     """What the profile expects in the rest of the window, before scaling."""
+    today_scale: float = 1.0
+    """The same ratio for today so far (local day), shrunk toward `scale`: it applies to the rest of today, since a
+    heavy or idle day tends to stay so (see TODAY_WEIGHT)."""
+    today_end_ms: int = 0
+    """Where `today_scale` stops applying: the next local midnight (or the window's end)."""
+
+    def rate_at(self, t_ms: int) -> float:
+        return self.today_scale if t_ms < self.today_end_ms else self.scale
 
     def at(self, profile: Profile, now_ms: int, t_ms: int, used: float, zone: tzinfo) -> float:
         """The middle curve: usage expected by `t_ms`."""
-        return used + self.scale * profile.expected(now_ms, t_ms, zone)
+        cut = max(now_ms, min(t_ms, self.today_end_ms))
+        return used + self.today_scale * profile.expected(now_ms, cut, zone) + \
+            self.scale * profile.expected(cut, t_ms, zone)
+
+
+def day_start(ms: int, zone: tzinfo) -> int:
+    """The local midnight before `ms`, to the hour (a DST day's odd hour is close enough for a blend)."""
+    return ms - ms % HOUR_MS - hour_of_week(ms, zone) % 24 * HOUR_MS
+
+
+def _blend(used: float, used_today: float | None, so_far: float, e_today: float, rest_today: float,
+           after_today: float, prior_weight: float, today_weight: float) -> tuple[float, float, float]:
+    """(week scale, today's scale, usage expected in the rest of the window) from what the profile expected so far
+    (`so_far`, of which `e_today` today), what it expects in the rest of today and after, and what was used."""
+    prior = prior_weight * (so_far + rest_today + after_today)
+    scale = (used + prior) / (so_far + prior) if so_far + prior > 0 else 1.0
+    today_scale = scale
+    if used_today is not None:
+        weight = today_weight * (e_today + rest_today)
+        if e_today + weight > 0:
+            today_scale = (used_today + weight * scale) / (e_today + weight)
+    return scale, today_scale, today_scale * rest_today + scale * after_today
 
 
 def project(profile: Profile, used: float, start_ms: int, now_ms: int, end_ms: int, zone: tzinfo,
-            band: Sequence[tuple[float, float]] | None = None) -> Projection:
+            band: Sequence[tuple[float, float]] | None = None, used_today: float | None = None,
+            prior_weight: float = PRIOR_WEIGHT, today_weight: float = TODAY_WEIGHT) -> Projection:
     """Project `used` (so far in the window [start_ms, end_ms)) to the window's end.
 
-    `band` is `band_ratios`' answer: per horizon group, the (low, high) ratio of actual to predicted remaining
-    usage on past weeks."""
+    `band` is a `Backtest`'s band: per horizon group, the (low, high) ratio of actual to predicted remaining
+    usage on past weeks. `used_today` is the part of `used` since local midnight (or the window's start); the
+    weights are a `Backtest`'s choice (or the defaults)."""
+    midnight = day_start(now_ms, zone)
+    today_from, today_end = max(start_ms, midnight), min(end_ms, midnight + 24 * HOUR_MS)
     so_far = profile.expected(start_ms, now_ms, zone)
-    whole = so_far + profile.expected(now_ms, end_ms, zone)
-    prior = PRIOR_WEIGHT * whole
-    scale = (used + prior) / (so_far + prior) if so_far + prior > 0 else 1.0
-    left = profile.expected(now_ms, end_ms, zone)
-    mid_left = scale * left
+    rest_today = profile.expected(now_ms, today_end, zone)
+    after = profile.expected(today_end, end_ms, zone)
+    scale, today_scale, mid_left = _blend(used, used_today, so_far, profile.expected(today_from, now_ms, zone),
+                                          rest_today, after, prior_weight, today_weight)
     low = high = None
     if band:
         lo_ratio, hi_ratio = band[_horizon_group((end_ms - now_ms) / HOUR_MS)]
         low, high = used + mid_left * lo_ratio, used + mid_left * hi_ratio
-    return Projection(used + mid_left, low, high, scale, left)
+    return Projection(used + mid_left, low, high, scale, rest_today + after, today_scale, today_end)
 
 
 def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_ms: int, zone: tzinfo,
@@ -133,15 +203,16 @@ def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_m
     does not before `end_ms`. `extra` lets a caller ask when the band's edge crosses."""
     if used >= level:
         return now_ms
-    rate = proj.scale * (1.0 + extra)
-    if rate <= 0:
+    if 1.0 + extra <= 0:
         return None
     t, acc = now_ms, used
     while t < end_ms:
         stop = min(t - t % HOUR_MS + HOUR_MS, end_ms)
-        step = rate * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
-        if acc + step >= level:
-            frac = (level - acc) / step if step > 0 else 0.0
+        if proj.today_end_ms > t:
+            stop = min(stop, proj.today_end_ms)
+        step = proj.rate_at(t) * (1.0 + extra) * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
+        if step > 0 and acc + step >= level:
+            frac = (level - acc) / step
             return t + int((stop - t) * frac)
         acc += step
         t = stop
@@ -163,45 +234,94 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def band_ratios(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
-                blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE) -> list[tuple[float, float]] | None:
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """What running the forecaster over the user's own past windows chose and measured."""
+
+    prior_weight: float
+    today_weight: float
+    band: list[tuple[float, float]] | None
+    """Per horizon group, the central `coverage` of actual / predicted remaining usage; None when too few points."""
+    error: float
+    """Mean absolute error of the window's end at the chosen weights (the caller's unit)."""
+    points: int
+
+
+def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
+                 blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE, cap: float | None = None
+                 ) -> Backtest | None:
     """Run the forecaster over each past window (its profile learnt from the other windows, so it never sees the
-    answer) every 6 hours, and collect actual / predicted remaining usage per horizon group. The band for a group
-    is the central `coverage` of those ratios. Groups with too few samples borrow the next wider group's band;
-    None when no group has enough."""
+    answer) every 6 hours, for each pair of weights in PRIOR_GRID × TODAY_GRID; keep the pair whose end-of-window
+    error is smallest, and its ratios of actual to predicted remaining usage per horizon group as the band.
+
+    How far one day or one week of evidence should move the forecast depends on how noisy the user's days and
+    weeks are; the user's own history answers that, so nothing is tuned to one kind of user. A window that ran
+    into `cap` ended there: predictions are scored clipped to it (a forecast of 130% was right about that week).
+    None when no window could be replayed."""
     blocked = set(blocked)
-    by_group: list[list[float]] = [[] for _ in range(len(HORIZON_EDGES_H) + 1)]
     hourly: dict[int, float] = {}
     for ts, amount in buckets:
         hourly[ts - ts % HOUR_MS] = hourly.get(ts - ts % HOUR_MS, 0.0) + amount
+    span_lo = min((s for s, _ in windows), default=0)
+    span_hi = max((e for _, e in windows), default=0)
+    combos = [(p, t) for p in PRIOR_GRID for t in TODAY_GRID]
+    # Per point: horizon group, actual remaining, and the predicted remaining per pair of weights.
+    points: list[tuple[int, float, list[float], float]] = []
     for start, end in windows:
+        hours = list(range(start - start % HOUR_MS, end, HOUR_MS))
         others = [(ts, a) for ts, a in hourly.items() if not start <= ts < end]
-        span_lo = min((s for s, _ in windows), default=start)
-        span_hi = max((e for _, e in windows), default=end)
-        profile = learn_profile(others, span_lo, span_hi, zone,
-                                blocked | set(range(start - start % HOUR_MS, end, HOUR_MS)))
+        profile = learn_profile(others, span_lo, span_hi, zone, blocked | set(hours))
         if profile is None:
             continue
-        total = sum(a for ts, a in hourly.items() if start <= ts < end)
+        # Cumulative expected and used usage at each hour of the window: every projection is then a few lookups.
+        exp_cum, used_cum = [0.0], [0.0]
+        for h in hours:
+            exp_cum.append(exp_cum[-1] + profile.per_hour[hour_of_week(h, zone)])
+            used_cum.append(used_cum[-1] + hourly.get(h, 0.0))
+        total = used_cum[-1]
         for now in range(start + BACKTEST_STEP_MS, end, BACKTEST_STEP_MS):
-            used = sum(a for ts, a in hourly.items() if start <= ts < now)
-            proj = project(profile, used, start, now, end, zone)
-            predicted_left = proj.final - used
-            if predicted_left <= 1e-9:
-                continue
-            by_group[_horizon_group((end - now) / HOUR_MS)].append((total - used) / predicted_left)
+            i = (now - hours[0]) // HOUR_MS
+            midnight = day_start(now, zone)
+            d0 = max(0, (midnight - hours[0]) // HOUR_MS)
+            d1 = min(len(hours), (midnight + 24 * HOUR_MS - hours[0]) // HOUR_MS)
+            used, today = used_cum[i], used_cum[i] - used_cum[d0]
+            so_far, e_today = exp_cum[i], exp_cum[i] - exp_cum[d0]
+            rest_today, after = exp_cum[d1] - exp_cum[i], exp_cum[-1] - exp_cum[d1]
+            preds = [_blend(used, today, so_far, e_today, rest_today, after, p, t)[2] for p, t in combos]
+            room = cap - used if cap is not None else math.inf
+            points.append((_horizon_group((end - now) / HOUR_MS), total - used, preds, room))
+    if not points:
+        return None
+    errors = [sum(abs(actual - _clip(pred[c], left_room)) for _, actual, pred, left_room in points) / len(points)
+              for c in range(len(combos))]
+    best = min(range(len(combos)), key=errors.__getitem__)
+    by_group: list[list[float]] = [[] for _ in range(len(HORIZON_EDGES_H) + 1)]
+    for group, actual, pred, _ in points:
+        if pred[best] > 1e-9:
+            by_group[group].append(actual / pred[best])
     tail = (1 - coverage) / 2
     bands: list[tuple[float, float] | None] = [
         (_quantile(r, tail), _quantile(r, 1 - tail)) if len(r) >= MIN_BAND_SAMPLES else None for r in by_group]
-    if all(b is None for b in bands):
-        return None
-    # A group without enough samples borrows from the nearest group that has them (wider horizons first).
-    filled: list[tuple[float, float]] = []
-    for i, b in enumerate(bands):
-        if b is None:
-            b = next((bands[j] for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j]), None)
-        filled.append(b)  # type: ignore[arg-type]
-    return filled
+    filled: list[tuple[float, float]] | None = None
+    if any(b is not None for b in bands):
+        # A group without enough samples borrows from the nearest group that has them (wider horizons first).
+        filled = []
+        for i, b in enumerate(bands):
+            if b is None:
+                b = next((bands[j] for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j]), None)
+            filled.append(b)  # type: ignore[arg-type]
+    return Backtest(combos[best][0], combos[best][1], filled, errors[best], len(points))
+
+
+def _clip(predicted_left: float, room: float) -> float:
+    return min(predicted_left, max(room, 0.0))
+
+
+def band_ratios(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
+                blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE) -> list[tuple[float, float]] | None:
+    """Just the band of `fit_backtest`."""
+    fit = fit_backtest(buckets, windows, zone, blocked, coverage)
+    return fit.band if fit is not None else None
 
 
 def past_windows(end_ms: int, length_ms: int = WEEK_MS, count: int = 8, not_before: int | None = None

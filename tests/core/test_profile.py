@@ -38,10 +38,23 @@ def test_profile_is_the_mean_per_hour_and_blocked_hours_do_not_teach_idleness():
     profile = learn_profile(buckets, MONDAY, MONDAY + 2 * WEEK_MS, UTC)
     assert profile is not None and profile.weeks == 2.0
     assert profile.per_hour[9] == 2.0 and profile.per_hour[8] == 0.0 and profile.per_hour[5 * 24 + 10] == 0.0
-    # Week 3 sat at the cap all Monday: its zeros are left out, so Monday still looks like a work day.
+    # Week 3 sat at the cap all Monday and idle the rest: its blocked Monday is left out, its level (0) comes from
+    # the hours it had, and the profile is the usual shape at the mean level, (168 + 168 + 0) / (168 + 168 + 144).
     blocked = range(MONDAY + 2 * WEEK_MS, MONDAY + 2 * WEEK_MS + DAY_MS, HOUR_MS)
     profile = learn_profile(buckets, MONDAY, MONDAY + 3 * WEEK_MS, UTC, blocked=blocked)
-    assert profile.per_hour[9] == 2.0 and profile.per_hour[24 + 9] == 4 / 3
+    assert abs(profile.per_hour[9] - 1.4) < 1e-6 and abs(profile.per_hour[24 + 9] - 1.4) < 1e-6
+    assert profile.weeks == (3 * 168 - 24) / 168
+
+
+def test_a_heavy_week_blocked_from_thursday_does_not_make_fridays_look_light():
+    # Two usual weeks (2 per work hour), then a week at 4 per hour that hit the cap Wednesday night.
+    buckets = workweek(2) + [(ts + 2 * WEEK_MS, 4.0) for ts, _ in workweek(1, days=range(3))]
+    blocked = range(MONDAY + 2 * WEEK_MS + 3 * DAY_MS, MONDAY + 3 * WEEK_MS, HOUR_MS)
+    profile = learn_profile(buckets, MONDAY, MONDAY + 3 * WEEK_MS, UTC, blocked=blocked)
+    # Plain means would say Monday 8/3, Friday 2. Levels 1, 1, 2 over 168, 168 and 72 observed hours: every work
+    # hour is 2 × (168 + 168 + 2·72) / 408.
+    expected = 2 * 480 / 408
+    assert abs(profile.per_hour[9] - expected) < 1e-6 and abs(profile.per_hour[4 * 24 + 9] - expected) < 1e-6
     assert learn_profile(buckets, MONDAY, MONDAY + 5 * DAY_MS, UTC) is None  # less than a week: no profile
 
 
