@@ -158,19 +158,32 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
 
 def still_true(alert: Alert, statuses: Mapping[str, WindowStatus], zone: tzinfo, now: int,
                balance: Balance | None = None) -> bool:
-    """Whether a threshold alert still describes what the screen shows: its window is the one now in force (the
-    same reset) and its % is still at the alert's level. An alert fired against the user's own cap on a guessed or
-    configured week is resolved once Claude's official figure replaces that window or reads lower; so is one
+    """Whether an alert still describes what the screen shows. A threshold alert: its window is the one now in
+    force (the same reset) and its % is still at the alert's level. An alert fired against the user's own cap on a
+    guessed or configured week is resolved once Claude's official figure replaces that window or reads lower; so is one
     whose cap the user raised since. A balance alert, while it is about the balance configured now and still holds.
-    Spikes, and windows not in `statuses`, are kept as recorded."""
+    A forecast alert: `_forecast_holds`. Spikes, and windows not in `statuses`, are kept as recorded."""
     if alert.window == "balance":
         return balance is not None and balance.key_ms == alert.window_end_ms and balance.alert_pct >= alert.level
     status = statuses.get(alert.window)
+    if alert.kind == "forecast" and status is not None:
+        return _forecast_holds(alert, status, zone, now)
     if alert.kind != "threshold" or status is None:
         return True
     if status.used_pct is None or dedup_end(status, zone, now) != alert.window_end_ms:
         return False
     return status.used_pct >= alert.level
+
+
+def _forecast_holds(alert: Alert, status: WindowStatus, zone: tzinfo, now: int) -> bool:
+    """A forecast alert is about the window and the figure it was made on: resolved once the window resets, once
+    its % comes from elsewhere (Claude's official figure replacing your own cap's), and, where the status carries a
+    forecast, once that no longer reaches the cap before the reset."""
+    claude = ("official", "calibrated")  # Claude's % (an aging official figure turns calibrated: the same basis)
+    if dedup_end(status, zone, now) != alert.window_end_ms or (status.source in claude) != (alert.source in claude):
+        return False
+    f = status.forecast
+    return f is None or (f.eta_ms is not None and f.eta_ms < alert.window_end_ms)
 
 
 def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
@@ -208,10 +221,10 @@ def alerts_after(store, after_id: int) -> list[Alert]:
     per window only its highest new level, as `check_alerts` returned them to the process that fired them."""
     rows = store.db.execute("SELECT window, level, window_end_ms, used_pct, source, message, fired_ms, id FROM alerts "
                             "WHERE id > ? ORDER BY id", (after_id,))
-    highest: dict[tuple[str, int], Alert] = {}
+    highest: dict[tuple[str, int, str], Alert] = {}
     for row in rows:
         alert = Alert(*row)
-        key = (alert.window, alert.window_end_ms)
+        key = (alert.window, alert.window_end_ms, alert.kind)  # a forecast (level 150) never hides a threshold
         if key not in highest or alert.level > highest[key].level:
             highest[key] = alert
     return sorted(highest.values(), key=lambda a: a.id or 0)  # read from the table: never None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
-from ..clock import HOUR_MS, MINUTE_MS, WEEK_MS
+from ..clock import HOUR_MS, MINUTE_MS, WEEK_MS, local_day
 from ..text import clock_time, span
 from . import profile as pf
 from . import surfaces
@@ -120,7 +120,12 @@ def _ratios(proj: pf.Projection, used: float) -> tuple[float, float]:
 
 def _summary(used: float, eta: int | None, early: int | None, late: int | None, proj: pf.Projection, end: int,
              now: int, zone: tzinfo, profile: pf.Profile, banded: bool) -> str:
-    basis = f"your usual {_busiest_rest(profile, now, end, zone)}"
+    # What the forecast leans on up to the ETA (or the reset): the rest of today follows today's own ratio, so a cap
+    # reached today is "by today's pace", not by a busier part of the week that comes after it.
+    if eta is not None and local_day(eta, zone) == local_day(now, zone):
+        basis = "today's pace"
+    else:
+        basis = f"your usual {_busiest_rest(profile, now, eta if eta is not None else end, zone)}"
     if used >= 100:
         return f"cap reached — resets {clock_time(end, zone, now)}"
     if eta is not None:

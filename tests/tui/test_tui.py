@@ -95,9 +95,9 @@ async def test_overview_lists_live_sessions_first_and_fills_the_gauges(ctx):
         assert countdown.text == "week resets in 4d 17:30 · Tue 09:00"
         status = ov.query_one("#status").text
         assert "est (your cap)" in status and "last line 15:29" in status
-        # Eight days of history before this week: the forecast follows the fixture's own hours of the week.
-        assert ov.query_one("#burn-line").data.summary.startswith("on pace to hit the cap Fri ")
-        assert "by your usual" in ov.query_one("#burn-line").data.summary
+        # Today's $3.53 is 25× the fixture's usual day, and the rest of today follows today's own ratio: at 67% the
+        # cap falls this afternoon (a clock time, no weekday), by today's pace rather than a later part of the week.
+        assert ov.query_one("#burn-line").data.summary == "on pace to hit the cap 16:09 · by today's pace"
         # The daily strip: today last, and the heavy day six days ago flagged.
         strip = ov.query_one("#daily")
         assert len(strip.days) == 14
@@ -201,12 +201,12 @@ async def test_every_view_is_a_keystroke_away(ctx):
         await until(pilot, lambda: "all history" in str(days.query_one("#view-title").render()), what="range")
 
         alerts = await view("a", "alerts")
-        # The writer (fire_alerts) fired week 60% and 5-hour 60% + 80% (the fixture's caps), and today's spike
-        # (the strip flags today too): all four are listed.
-        await until(pilot, lambda: str(alerts.query_one("#view-note").render()) == "4 alerts", what="alerts")
+        # The writer (fire_alerts) fired week 60% and 5-hour 60% + 80% (the fixture's caps), the week's forecast (on
+        # pace to hit the cap) and today's spike (the strip flags today too): all five are listed, by what they are.
+        await until(pilot, lambda: str(alerts.query_one("#view-note").render()) == "5 alerts", what="alerts")
         levels = sorted(dict(zip([c.key for c in alerts.query_one("#view-table").ordered_columns], cells))["level"]
-                        for _, cells in table_rows(alerts.query_one("#view-table")))
-        assert levels == ["200", "60", "60", "80"]
+                        .strip() for _, cells in table_rows(alerts.query_one("#view-table")))
+        assert levels == ["60%", "60%", "80%", "pace", "spike"]
 
         await pilot.press("escape")
         assert isinstance(app.screen, OverviewScreen)
@@ -421,21 +421,23 @@ async def test_no_color_still_shows_levels(ctx, monkeypatch):
 @pilot_test
 async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
     # The fixture's week is at 67% of its $6 cap and the 5-hour window at 88% of $4: 60% (week) and 60%, 80%
-    # (5-hour) are crossed; today ($3.53 against a $0.14 median day) is a spike, as the strip flags it.
+    # (5-hour) are crossed; today ($3.53 against a $0.14 median day) is a spike, as the strip flags it; and the week
+    # is on pace to hit the cap this afternoon (a forecast alert: it says when, which a threshold does not).
     fire_alerts(ctx)  # stands in for the writer: a watch=False app fires nothing
     app = make_app(ctx)
     async with app.run_test(size=(120, 40)) as pilot:
         ov = await loaded(pilot)
-        await until(pilot, lambda: len(app._notifications) >= 3, what="the alert toasts")
+        await until(pilot, lambda: len(app._notifications) >= 4, what="the alert toasts")
         # One toast per window, for the highest level it crossed (the lower ones are recorded, not shown).
         messages = sorted(n.message for n in app._notifications)
         # Against the fixture's own caps: "Your … cap", never "Claude … limit".
         assert messages == ["Usage spike: $3.53 est today, 25.3× your median active day of the last 14 ($0.14)",
                             "Your 5-hour cap at ~88% ($3.53 of $4.00 est) — resets 17:00",
-                            "Your weekly cap at ~67% ($4.02 of $6.00 est) — resets Tue 09:00"]
-        banner = ov.query_one("#alert-banner")
+                            "Your weekly cap at ~67% ($4.02 of $6.00 est) — resets Tue 09:00",
+                            "week: on pace to hit the cap 16:09"]
+        banner = ov.query_one("#alert-banner")  # a threshold before a forecast or a spike
         assert banner.display and str(banner.render()) == (
-            "▲ Your 5-hour cap at ~88% ($3.53 of $4.00 est) — resets 17:00  (+2 more: a)")
+            "▲ Your 5-hour cap at ~88% ($3.53 of $4.00 est) — resets 17:00  (+3 more: a)")
         count = len(app._notifications)
         await pilot.press("r")  # read again: nothing new has crossed, so nothing toasts twice
         await until(pilot, lambda: not ov._loading, what="the reload")
@@ -443,7 +445,7 @@ async def test_crossed_thresholds_toast_once_and_keep_a_banner(ctx):
         assert len(app._notifications) == count
     with ctx.open_store() as store:
         levels = sorted((w, lvl) for w, lvl in store.db.execute("SELECT window, level FROM alerts"))
-    assert levels == [("day", 200), ("five_hour", 60), ("five_hour", 80), ("week", 60)]
+    assert levels == [("day", 200), ("five_hour", 60), ("five_hour", 80), ("week", 60), ("week", 150)]
 
 
 @pilot_test

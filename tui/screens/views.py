@@ -226,6 +226,8 @@ class ViewScreen(ChecksSize, Reloads, Screen):
                     v = fmt.local(v, self.app.tz).strftime("%Y-%m-%d %H:%M")
                 elif col.key == "used_pct" and isinstance(v, (int, float)):
                     v = fmt.pct(v)
+                elif col.key == "level" and isinstance(v, int):  # a spike's and a forecast's level is a key, not a %
+                    v = _level_text(record.get("window"), v)
                 cells.append(fmt.fit("" if v is None else str(v), col.width))
             if needle and not any(needle in str(c).lower() for c in cells):
                 continue
@@ -275,3 +277,11 @@ def _last(iso: str | None, now_ms: int, tz) -> str:
     if not iso:
         return "–"
     return fmt.when(int(datetime.fromisoformat(iso).timestamp() * 1000), now_ms, tz)
+
+
+def _level_text(window, level: int) -> str:
+    """The alerts table's level: "60%" for a threshold, "spike" and "pace" (on pace to hit the cap) for the others."""
+    from ...ingest.usage.alerts import FORECAST_LEVEL
+    if window == "day":
+        return "spike"
+    return "pace" if level == FORECAST_LEVEL else f"{level}%"
