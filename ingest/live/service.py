@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from ..claude_code.state import alerts_and_state
 from ..logs.discovery import LogFile, configured_roots, discover
 from ..store.errors import StoreError, explain
 from ..store.store import Store
-from ..usage.alerts import Alert, check_alerts
+from ..usage.alerts import Alert
 from .follower import Follower
 from .ingester import FileOutcome, Ingester, IngestSummary
 from .reporting import Change, Reporter, WatchStats
@@ -65,6 +66,8 @@ class WatchService:
     `open_store(readonly=False)` makes a Store for the ingest thread (Store is not thread-safe, so the thread
     opens its own). `start()` decides the role at once; `stop()` ends everything and releases the writer lock."""
 
+    config_path: Path | None = None  # the file `settings` came from (None: the default), for the state file
+
     def __init__(self, settings, open_store: Callable[..., Store], lock: WriterLock, *,
                  db_path: Path | str | None = None, poll_only: bool = False, poll_interval: float | None = None,
                  batch_delay: float = BATCH_DELAY,
@@ -102,7 +105,9 @@ class WatchService:
 
     @classmethod
     def from_context(cls, ctx, **kwargs) -> WatchService:
-        return cls(ctx.settings, ctx.open_store, ctx.writer_lock(), db_path=ctx.db_path, **kwargs)
+        service = cls(ctx.settings, ctx.open_store, ctx.writer_lock(), db_path=ctx.db_path, **kwargs)
+        service.config_path = ctx.config_path
+        return service
 
     # -- public -------------------------------------------------------------------------------------
 
@@ -320,7 +325,8 @@ class WatchService:
         """Record the thresholds and spikes the committed rows crossed (the post-commit step: the writer is the
         one process that fires alerts, so readers only read them). A failure here never stops ingestion."""
         try:
-            return tuple(check_alerts(self._live_store, self.settings))
+            # The statuses computed for the alerts also write the statusline's state file (claude_code/state.py).
+            return tuple(alerts_and_state(self._live_store, self.settings, self.db_path, self.config_path))
         except Exception as exc:  # noqa: BLE001 - an alert is a nicety next to keeping the store filled
             self._reporter.failed(f"checking alerts failed: {type(exc).__name__}: {exc}")
             log.warning("checking alerts failed: %s", exc, exc_info=True)

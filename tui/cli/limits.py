@@ -76,23 +76,43 @@ def _quiet_context(args):
 def cmd_statusline(args) -> int:
     started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     line = "tokentop: –"
+    budget = None
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import statusline
         from ...ingest.claude_code.bounded import Budget
         wrapped = statusline.Wrapped(args.then, stdin) if args.then else None
         settings, db_path = _quiet_context(args)
-        line = statusline.render(stdin, settings, db_path, _now_ms(), Budget(statusline.BUSY_TIMEOUT_MS, started))
+        budget = Budget(statusline.BUSY_TIMEOUT_MS, started)
+        line = statusline.render(stdin, settings, db_path, _now_ms(), budget)
         if wrapped is not None:
             line = statusline.combine(line, wrapped.lines())
     except Exception:  # noqa: BLE001 - never fail loudly inside Claude Code's status bar
-        pass
+        budget = None
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
     except OSError:
         pass
+    _refresh_state(args, budget)
     return 0
+
+
+def _refresh_state(args, budget) -> None:
+    """After the full path answered from a store that was free: write the state the next runs answer from
+    (`ingest/claude_code/quick.py`). Never when the store was busy: the command has waited enough."""
+    if budget is None or budget.cancelled.is_set():
+        return
+    try:
+        from pathlib import Path
+
+        from ...ingest import locations
+        from ...ingest.claude_code import state
+        settings, db_path = _quiet_context(args)
+        config = Path(args.config).expanduser() if args.config else locations.config_path()
+        state.refresh(settings, db_path, config, _now_ms())
+    except Exception:  # noqa: BLE001 - the state only saves time; the next full run tries again
+        pass
 
 
 # -- hook -------------------------------------------------------------------------------------------
@@ -104,12 +124,14 @@ def cmd_hook(args) -> int:
         from ...ingest.claude_code import hook
         from ...ingest.claude_code.bounded import Budget
         settings, db_path = _quiet_context(args)
-        answer = hook.run(stdin, settings, db_path, _now_ms(), Budget(hook.BUSY_TIMEOUT_MS, started))
+        budget = Budget(hook.BUSY_TIMEOUT_MS, started)
+        answer = hook.run(stdin, settings, db_path, _now_ms(), budget)
         if answer:
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - fail open: Claude Code goes on as if there were no hook
-        pass
+        return 0
+    _refresh_state(args, budget)
     return 0
 
 
