@@ -96,7 +96,10 @@ def store_ready(store: Store) -> bool:
 
 
 def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
-             filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
+             filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT,
+             previous: list[SessionRow] | None = None, changed: frozenset[str] = frozenset()) -> Overview:
+    """Everything the overview shows. `previous` + `changed`: the last sessions list and the sessions a commit
+    touched since (activity order, no filter): only those are read again (see `session_update`)."""
     tz = tz or settings.zone()
     if not store_ready(store):
         return Overview(now_ms, False, sort=sort, filter_text=filter_text)
@@ -109,7 +112,11 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
         last = last_session
     ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
                   sort=sort, filter_text=filter_text)
-    ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
+    if previous is not None and changed and sort == "activity" and not filter_text.strip():
+        from .session_update import update_sessions
+        ov.sessions = update_sessions(store, previous, changed, now_ms, limit)
+    else:
+        ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
     ov.machines = known_machines(store)
     ov.windows = window_status(store, settings, now_ms)
     week = ov.windows.get("week")

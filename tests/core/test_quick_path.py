@@ -130,15 +130,15 @@ def test_the_hook_is_quiet_only_while_the_full_hook_says_nothing(tmp_path):
 
 FORBIDDEN = ("sqlite3", "argparse", "textual", "dataclasses", "tokentop.ingest.pricing", "tokentop.ingest.store",
              "tokentop.ingest.usage", "tokentop.ingest.logs", "tokentop.ingest.config", "tokentop.tui.cli.main")
-PROBE = """
+PROBE = f"""
 import sys
 sys.argv = ["tokentop", *sys.argv[1:]]
 from tokentop.tui.cli.entry import main
 code = main()
-bad = sorted(m for m in sys.modules if m.startswith(%r))
+bad = sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r}))
 print("MODULES " + ",".join(bad))
 sys.exit(code)
-""" % (FORBIDDEN,)
+"""
 
 
 def run_entry(args, home, stdin: bytes) -> tuple[str, str]:

@@ -125,10 +125,15 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     # -- loading ------------------------------------------------------------------------------------
 
     def start_load(self) -> None:
-        self._load(self.filter_text, self.sort)
+        changed = self.take_changes()
+        last = self.overview
+        # After a commit, only the sessions it touched are read again (the rest of the list is kept).
+        keep = (last is not None and last.has_data and changed and last.sort == self.sort
+                and last.filter_text == self.filter_text)
+        self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset())
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def _load(self, filter_text: str, sort: str) -> None:
+    def _load(self, filter_text: str, sort: str, previous=None, changed: frozenset[str] = frozenset()) -> None:
         app = self.app
         now = app.now_ms()
         fired = active = []
@@ -136,8 +141,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             if store is None:
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
-                data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
-                                        filter_text=filter_text, sort=sort)
+                data = queries.overview(store, app.ctx.settings, now, tz=app.tz, filter_text=filter_text,
+                                        sort=sort, previous=previous, changed=changed)
                 if data.has_data:
                     fired, active = self._alerts(store, data.now_ms)
         self.post_message(OverviewLoaded(data, fired, active))
