@@ -124,8 +124,10 @@ class TokentopApp(App[int]):
             self.set_interval(SYNC_EVERY_S, self._sync)
 
     def _on_change(self, change) -> None:
-        """Called on the ingest thread: hand over to the event loop and return at once."""
-        self.post_message(DataChanged(frozenset(change.sessions), change.newest_ts))
+        """Called on the ingest thread: hand over to the event loop and return at once. The start-up catch-up
+        may add old lines anywhere: it re-reads everything (empty sessions); live commits name their sessions."""
+        live = self.service is not None and self.service.wait_ready(0)
+        self.post_message(DataChanged(frozenset(change.sessions) if live else frozenset(), change.newest_ts))
 
     def on_unmount(self) -> None:
         self.stop_service()

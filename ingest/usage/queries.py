@@ -97,9 +97,11 @@ def store_ready(store: Store) -> bool:
 
 def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
              filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT,
-             previous: list[SessionRow] | None = None, changed: frozenset[str] = frozenset()) -> Overview:
+             previous: list[SessionRow] | None = None, changed: frozenset[str] = frozenset(),
+             past=None) -> Overview:
     """Everything the overview shows. `previous` + `changed`: the last sessions list and the sessions a commit
-    touched since (activity order, no filter): only those are read again (see `session_update`)."""
+    touched since (activity order, no filter): only those are read again (see `session_update`). `past`: see
+    `window_status`."""
     tz = tz or settings.zone()
     if not store_ready(store):
         return Overview(now_ms, False, sort=sort, filter_text=filter_text)
@@ -118,7 +120,7 @@ def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
     else:
         ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
     ov.machines = known_machines(store)
-    ov.windows = window_status(store, settings, now_ms)
+    ov.windows = window_status(store, settings, now_ms, past)
     week = ov.windows.get("week")
     start = getattr(week, "start_ms", None) or now_ms - 7 * DAY_MS
     ov.families = family_split(store, start, now_ms + 1)
@@ -426,8 +428,9 @@ def alert_rows(store: Store, limit: int = 500) -> AlertRows:
 # -- cap windows and forecasts ----------------------------------------------------------------------
 
 
-def window_status(store: Store, settings, now_ms: int) -> dict:
+def window_status(store: Store, settings, now_ms: int, past=None) -> dict:
     """Cap windows ("week", "five_hour", "month", maybe "week_opus"/"week_sonnet") → `limits.WindowStatus` with
-    its forecast. The TUI's one door to the limits maths."""
+    its forecast. The TUI's one door to the limits maths (`past`: a `series.PastCache` it keeps between live
+    commits)."""
     from .limits import compute_status
-    return compute_status(store, settings, now_ms=now_ms)
+    return compute_status(store, settings, now_ms=now_ms, past=past)

@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 from ...ingest.safe_text import clean
 from ...ingest.text import pct_text
 from ...ingest.usage import queries
+from ...ingest.usage.series import PastCache
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
 from ...widgets.daily_strip import DailyStrip, Day
@@ -74,6 +75,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         """Set by a filter or sort change: the next rows put the cursor on the first row in view."""
         self._started_ms: int | None = None
         self._alerts_seen: int | None = None
+        self._past = PastCache()
+        """The forecast's weeks of history, kept between live commits (which add new lines, not old ones)."""
         """The newest alert id already shown: later ones toast. First, the newest fired before the app started."""
 
     # -- layout -------------------------------------------------------------------------------------
@@ -130,6 +133,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         # After a commit, only the sessions it touched are read again (the rest of the list is kept).
         keep = (last is not None and last.has_data and changed and last.sort == self.sort
                 and last.filter_text == self.filter_text)
+        if not changed:
+            self._past.clear()  # anything may have changed: the weeks of history the forecast learns from too
         self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset())
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
@@ -142,7 +147,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
                 data = queries.overview(store, app.ctx.settings, now, tz=app.tz, filter_text=filter_text,
-                                        sort=sort, previous=previous, changed=changed)
+                                        sort=sort, previous=previous, changed=changed, past=self._past)
                 if data.has_data:
                     fired, active = self._alerts(store, data.now_ms)
         self.post_message(OverviewLoaded(data, fired, active))
