@@ -58,6 +58,7 @@ class TokentopApp(App[int]):
         self._last_clock_refresh = 0
         self._backfill_timer = None
         self._last_refresh = 0.0
+        self._painted_done = 0
         self._refresh_timer = None
         self._changed: frozenset[str] | None = frozenset()
         """Sessions touched since the last re-read was started; None: anything."""
@@ -216,11 +217,12 @@ class TokentopApp(App[int]):
 
     def watch_backfill(self, on: bool) -> None:
         """While the store is empty and this process reads the logs for the first time, show how far it got
-        (4 times a second); the timer stops as soon as that first read is over."""
+        (4 times a second) and paint what is committed so far (once a second); the timer stops as soon as that
+        first read is over, not when the first rows show."""
         if on and self._catching_up():
             if self._backfill_timer is None:
                 self._backfill_timer = self.set_interval(0.25, self._backfill_progress)
-        elif self._backfill_timer is not None:
+        elif self._backfill_timer is not None and not self._catching_up():
             self._backfill_timer.stop()
             self._backfill_timer = None
         if on:
@@ -229,9 +231,14 @@ class TokentopApp(App[int]):
     def _backfill_progress(self) -> None:
         overview = self._overview()
         stats = self.service.stats if self.service is not None else None
+        done, total = (stats.catchup_done, stats.catchup_total) if stats is not None else (0, 0)
+        catching_up = self._catching_up()
         if overview is not None:
-            overview.show_backfill(*((stats.catchup_done, stats.catchup_total) if stats is not None else (0, 0)))
-        if not self._catching_up() and self._backfill_timer is not None:
+            overview.show_backfill(done, total if catching_up else 0)
+        if catching_up and done != self._painted_done and time.monotonic() - self._last_refresh >= REFRESH_EVERY_S:
+            self._painted_done = done
+            self._refresh_changed()  # the rows the backfill committed so far
+        if not catching_up and self._backfill_timer is not None:
             self._backfill_timer.stop()
             self._backfill_timer = None
 

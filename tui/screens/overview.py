@@ -76,6 +76,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self._started_ms: int | None = None
         self._alerts_seen: int | None = None
         self._past = PastCache()
+        self._backfill_note = ""
         """The forecast's weeks of history, kept between live commits (which add new lines, not old ones)."""
         """The newest alert id already shown: later ones toast. First, the newest fired before the app started."""
 
@@ -287,6 +288,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         parts = [f"Sessions {n}", f"{active} live" if active else "", f"sort: {self.sort}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        parts.append(self._backfill_note)
         self.query_one("#sessions-caption", Static).update(" · ".join(p for p in parts if p))
 
     def _first_run(self, ov: queries.Overview) -> None:
@@ -316,7 +318,12 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self.show_backfill()
 
     def show_backfill(self, done: int = 0, total: int = 0) -> None:
-        """Explain the empty store: the roots searched and, while the first read runs, how far it got."""
+        """Explain the empty store: the roots searched and, while the first read runs, how far it got (once rows
+        show, in the sessions caption)."""
+        note = f"reading logs: {done:,} of {total:,} files" if total and done < total else ""
+        if note != self._backfill_note:
+            self._backfill_note = note
+            self._caption()
         found: FirstRunFound | None = getattr(self, "_found", None)
         text = self.query_one("#firstrun-text", Static)
         bar = self.query_one("#backfill", ProgressBar)
