@@ -22,7 +22,7 @@ from ..store.store import Store
 from ..usage.alerts import Alert
 from .follower import Follower
 from .ingester import FileOutcome, Ingester, IngestSummary
-from .reporting import Change, Reporter, WatchStats
+from .reporting import Change, Reporter, WatchStats, summarize
 from .sources import POLL_ONLY_INTERVAL, RECHECK, STORE_FILES, Inbox, Item, Sources
 from .store_guard import LostWriterRole, StoreGuard
 from .writer_lock import WriterLock
@@ -44,6 +44,8 @@ STORE_RECHECK_SECONDS = 0.25
 ONE_TRANSACTION_BYTES = 8 << 20
 """A batch with less new data than this commits as one transaction; larger ones commit file by file."""
 MAX_RETRY_SECONDS = 60.0
+ALERTS_EVERY_S = 1.0
+"""The post-commit step (alerts, the statusline's state file) runs at most this often; a skipped one runs late."""
 
 WRITER = "writer"
 FOLLOWER = "follower"
@@ -102,6 +104,7 @@ class WatchService:
         self._retry: set[Item] = set()
         self._retry_at = float("inf")
         self._retry_delay = 1.0
+        self._alerts_ran, self._alerts_at = float("-inf"), float("inf")
 
     @classmethod
     def from_context(cls, ctx, **kwargs) -> WatchService:
@@ -248,12 +251,14 @@ class WatchService:
             now = time.monotonic()
             next_poll, next_walk, next_prune = now + self.poll_interval, now + REDISCOVER_SECONDS, now + PRUNE_SECONDS
             while not self._stopping.is_set():
-                due = min(next_poll, next_prune, self._retry_at)
+                due = min(next_poll, next_prune, self._retry_at, self._alerts_at)
                 if self._inbox.wait(due - time.monotonic()):
                     if self._stopping.wait(self.batch_delay):  # the coalescing window
                         break
                     self._safely(self._process, self._inbox.take())
                 now = time.monotonic()
+                if now >= self._alerts_at and (fired := self._fire_alerts_soon()):
+                    self._reporter.notify(Change(frozenset(), None, 0, 0, alerts_fired=fired))
                 if now >= self._retry_at:
                     self._inbox.put_many(self._retry)
                     self._retry, self._retry_at = set(), float("inf")
@@ -320,6 +325,14 @@ class WatchService:
             self._reporter.notify(Change(frozenset(summary.sessions), summary.newest_ts, summary.new_requests,
                                          summary.files_read, summary.updated_requests, alerts_fired=fired))
         return summary
+
+    def _fire_alerts_soon(self) -> tuple[Alert, ...]:
+        """`_fire_alerts` now, or within ALERTS_EVERY_S of the last run (a burst of commits pays once a second)."""
+        if time.monotonic() - self._alerts_ran < ALERTS_EVERY_S:
+            self._alerts_at = min(self._alerts_at, self._alerts_ran + ALERTS_EVERY_S)
+            return ()
+        self._alerts_ran, self._alerts_at = time.monotonic(), float("inf")
+        return self._fire_alerts()
 
     def _fire_alerts(self) -> tuple[Alert, ...]:
         """Record the thresholds and spikes the committed rows crossed (the post-commit step: the writer is the
@@ -405,29 +418,14 @@ class WatchService:
         self._publish(outcomes)
 
     def _publish(self, outcomes: list[FileOutcome]) -> None:
-        sessions: set[str] = set()
-        newest = None
-        new = updated = files = lines = 0
-        skipped: Counter = Counter()
-        for o in outcomes:
-            sessions |= o.sessions
-            new += o.new_requests
-            updated += o.updated_requests
-            lines += o.lines
-            skipped.update(o.skipped)
-            if o.bytes_read or o.restarted:
-                files += 1
-            if o.newest_ts and (newest is None or o.newest_ts > newest):
-                newest = o.newest_ts
-            if o.error:
-                log.info("could not read %s: %s", o.path, o.error)
+        sessions, newest, new, updated, files, lines, skipped = summarize(outcomes)
         now = time.time()
         self._reporter.add(skipped, batches=1, lines_ingested=lines, responses_added=new, responses_updated=updated)
         if files:
             self._reporter.set(last_ingest=now)
         if lines:
             self._reporter.set(last_line=now)
-        fired = self._fire_alerts() if new or updated else ()
+        fired = self._fire_alerts_soon() if new or updated else ()
         if new or updated or sessions:
             self._reporter.notify(Change(frozenset(sessions), newest, new, files, updated, now, fired))
 
