@@ -4,7 +4,8 @@
     nice .venv/bin/python tests/bench/bench_tui.py [--history 200000] [--sessions 400] [--seconds 30] [--legacy]
 
 A temporary HOME gets a store with `--history` responses spread over the last year across `--sessions` sessions
-(written straight into the store, as bench_commands does), and one live session log. The app runs headless in its
+(written straight into the store, as bench_commands does), official samples as the statusline records them
+(`--no-samples`: none, so the week is a rolling guess), and one live session log. The app runs headless in its
 own process (`TokentopApp(...).run(headless=True)`, its live service inside it, as `tokentop` runs); this process
 then measures that process's utime+stime from /proc over `--seconds` idle, then over `--seconds` while it appends
 realistic assistant lines to the live log at `--rate` lines/s. `--legacy` runs the app as before issue 15's
@@ -60,7 +61,7 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def fill(db: Path, n: int, sessions: int, now_ms: int) -> None:
+def fill(db: Path, n: int, sessions: int, now_ms: int, samples: bool = True) -> None:
     from tokentop.ingest.pricing import PriceTable
     from tokentop.ingest.records import CLAUDE_CODE, UsageRecord
     from tokentop.ingest.store.store import Store
@@ -74,6 +75,12 @@ def fill(db: Path, n: int, sessions: int, now_ms: int) -> None:
     with Store(db, prices=PriceTable.load()) as store:
         with store.transaction():
             store.write_batch(records)
+        if samples:  # as the statusline records them: the week and the 5 hours with their official resets
+            resets = now_ms + 3 * DAY_MS - (now_ms + 3 * DAY_MS) % 60_000
+            for window, pct, end in (("seven_day", 41.0, resets), ("five_hour", 12.0, now_ms + 7_200_000)):
+                store.db.execute("INSERT INTO official_samples(taken_ms, window, used_pct, resets_at_ms, session_id, "
+                                 "seen_ms) VALUES (?, ?, ?, ?, NULL, ?)",
+                                 (now_ms - 600_000, window, pct, end - end % 60_000, now_ms - 600_000))
 
 
 def measure(pid: int, seconds: float, during=None) -> float:
@@ -94,6 +101,8 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--settle", type=float, default=15.0, help="seconds for the start-up read before measuring")
     ap.add_argument("--legacy", action="store_true")
+    ap.add_argument("--no-samples", action="store_true",
+                    help="no official samples: the week is a rolling 7-day guess, whose history moves every read")
     ap.add_argument("--follow", action="store_true",
                     help="run `tokentop ingest --follow` instead of the app: the live service's own share")
     ap.add_argument("--profile", metavar="FILE", help="cProfile the app process into FILE (pstats)")
@@ -108,7 +117,7 @@ def main() -> int:
         config = home / ".config" / "tokentop" / "config.toml"
         config.parent.mkdir(parents=True)
         config.write_text("retention_days = 100000\n")
-        fill(home / ".claude-usage" / "usage.db", args.history, args.sessions, now_ms)
+        fill(home / ".claude-usage" / "usage.db", args.history, args.sessions, now_ms, not args.no_samples)
         live = home / ".claude" / "projects" / "-home-u-app" / "12345678-0000-4000-8000-00000000live.jsonl"
         live.parent.mkdir(parents=True)
         live.write_text("")
