@@ -105,7 +105,7 @@ def refresh(settings, db_path: Path, config_path, now: int, budget_ms: int = 500
         return False
 
     def work():
-        with Store(db_path, busy_timeout_ms=budget_ms, machine=settings.machine()) as store:
+        with Store(db_path, readonly=True, busy_timeout_ms=budget_ms, machine=settings.machine()) as store:
             state = compute(store, settings, db_path, config_path, now)
         state["store"] = quick.store_fingerprint(db_path)
         return state

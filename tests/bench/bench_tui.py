@@ -8,8 +8,9 @@ A temporary HOME gets a store with `--history` responses spread over the last ye
 (`--no-samples`: none, so the week is a rolling guess), and one live session log. The app runs headless in its
 own process (`TokentopApp(...).run(headless=True)`, its live service inside it, as `tokentop` runs); this process
 then measures that process's utime+stime from /proc over `--seconds` idle, then over `--seconds` while it appends
-realistic assistant lines to the live log at `--rate` lines/s. `--legacy` runs the app as before issue 15's
-change (every store change re-reads the whole overview at once), for the before/after figure on the same machine."""
+realistic assistant lines to the live log at `--rate` lines/s. `--legacy` undoes issue 15's live-path changes (every
+store change re-reads the whole overview at once, the post-commit step runs after every commit, nothing of the
+forecast is kept), for the before/after figure on the same machine."""
 
 from __future__ import annotations
 
@@ -33,10 +34,15 @@ CHILD = """
 import sys
 from tokentop.ingest.context import make_context
 from tokentop.tui import app as app_module
-if sys.argv[1] == "legacy":
+if sys.argv[1] == "legacy":  # every part of issue 15's change to the live path undone
+    from tokentop.ingest.live import service
+    from tokentop.ingest.usage import weekly
     from tokentop.tui.screens.overview import OverviewScreen
     app_module.REFRESH_EVERY_S = 0.0
+    service.ALERTS_EVERY_S = 0.0
     OverviewScreen.take_changes = lambda self: None
+    learnt = weekly._learnt
+    weekly._learnt = lambda *a: (weekly._LEARNT.clear(), learnt(*a))[1]
 app_module.TokentopApp(make_context()).run(headless=True, size=(160, 50))
 """
 

@@ -5,6 +5,7 @@ the state may be out of date."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -149,6 +150,13 @@ def run_entry(args, home, stdin: bytes) -> tuple[str, str]:
     return "\n".join(lines), modules.removeprefix("MODULES ")
 
 
+def wait_for_state(db, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(quick.state_path(db)):
+        assert time.monotonic() < deadline, "no state file"
+        time.sleep(0.05)
+
+
 def test_the_console_entry_answers_without_the_store_parsers_or_prices(home):
     now = int(time.time() * 1000)
     store = make_store(home)
@@ -158,6 +166,7 @@ def test_the_console_entry_answers_without_the_store_parsers_or_prices(home):
     stdin = payload(seven_day={"used_percentage": 12, "resets_at": now // 1000 + 86_400})
     line, modules = run_entry(["statusline", "--db", str(db)], home, stdin)  # the full path, which writes the state
     assert line.startswith("week 12% · ") and line.endswith(" · $3.50 today est") and "sqlite3" in modules
+    wait_for_state(db)  # written by a process of its own, after the command answered
     again, modules = run_entry(["--db", str(db), "statusline"], home, stdin)
     assert again == line and modules == ""
     wrapped, modules = run_entry(["--db", str(db), "statusline", "--then", "echo theirs"], home, stdin)

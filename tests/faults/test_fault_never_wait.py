@@ -109,6 +109,11 @@ def test_with_a_state_file_both_answer_in_full_while_the_store_is_locked(home, t
     first = run_cli(["statusline"], home=home, stdin=stdin)
     assert first.returncode == 0 and "$25.00 today est" in first.stdout.decode(), first.stdout
     db = home / ".claude-usage" / "usage.db"
+    state = db.with_name(db.name + ".line.json")  # the full run writes it from a process of its own
+    deadline = time.monotonic() + 30
+    while not state.exists():
+        assert time.monotonic() < deadline, "no state file"
+        time.sleep(0.05)
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "5"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     try:

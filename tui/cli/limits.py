@@ -100,18 +100,36 @@ def cmd_statusline(args) -> int:
 
 def _refresh_state(args, budget) -> None:
     """After the full path answered from a store that was free: write the state the next runs answer from
-    (`ingest/claude_code/quick.py`). Never when the store was busy: the command has waited enough."""
+    (`ingest/claude_code/quick.py`), in a process of its own with no output, so Claude Code — which waits for the
+    command — does not wait for this too. Never when the store was busy: the command has waited enough."""
     if budget is None or budget.cancelled.is_set():
         return
     try:
-        from pathlib import Path
-
-        from ...ingest import locations
-        from ...ingest.claude_code import state
-        settings, db_path = _quiet_context(args)
-        config = Path(args.config).expanduser() if args.config else locations.config_path()
-        state.refresh(settings, db_path, config, _now_ms())
+        import subprocess
+        options = [*(["--db", args.db] if args.db else []), *(["--config", args.config] if args.config else [])]
+        subprocess.Popen([sys.executable, "-c", REFRESH, *options], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     except Exception:  # noqa: BLE001 - the state only saves time; the next full run tries again
+        pass
+
+
+REFRESH = "import sys; from tokentop.tui.cli.limits import refresh_state; refresh_state(sys.argv[1:])"
+
+
+def refresh_state(argv: list[str]) -> None:
+    """`_refresh_state`'s process: `[--db PATH] [--config PATH]`, as the command had them."""
+    from pathlib import Path
+
+    from ...ingest import locations
+    from ...ingest.claude_code import state
+    args = argparse.Namespace(db=None, config=None)
+    for flag, value in zip(argv[::2], argv[1::2]):
+        setattr(args, flag.lstrip("-"), value)
+    settings, db_path = _quiet_context(args)
+    config = Path(args.config).expanduser() if args.config else locations.config_path()
+    try:
+        state.refresh(settings, db_path, config, _now_ms(), budget_ms=5000)
+    except Exception:  # noqa: BLE001
         pass
 
 
