@@ -5,7 +5,7 @@ store, the usage maths, the parsers and the pricing table took most of their 114
 state file instead (`<db>.line.json`, replaced atomically by whoever last read the store: the live service after
 each commit, or the slow path of either command). The file holds numbers only — the figures the line shows, the
 newest official sample of each window, whether the hook has anything to say — and what they were computed from:
-the store's fingerprint (size, mtime and inode of the database and its WAL, the WAL-index header), the config
+the store's fingerprint (size, mtime and inode of the database and its WAL), the config
 file's, the zone's. Anything that does not match, a state older than MAX_AGE_MS, a sample that must be recorded,
 or a field the state lacks: the fast path declines (returns None) and the command runs in full, as before.
 
@@ -211,8 +211,10 @@ def state_path(db_path) -> str:
 
 
 def store_fingerprint(db_path) -> list:
-    """Changes with every commit to the store: the database's and the WAL's size and mtime, and the WAL-index
-    header (its change counter and last frame) while a WAL is in use."""
+    """Changes with every commit to the store: the database's and the WAL's inode, size and mtime. Only stat(),
+    never open(): closing any descriptor of a file drops every POSIX lock the process holds on it, and the writer
+    computes this beside its own SQLite connection. (Two commits within one tick of the file system's clock, the
+    second after a WAL reset left the size unchanged, would look alike; the state's age bounds that.)"""
     db = os.fspath(db_path)
     try:
         st = os.stat(db)
@@ -223,14 +225,8 @@ def store_fingerprint(db_path) -> list:
         wal = os.stat(db + "-wal")
     except OSError:
         return out
-    if wal.st_size == 0:
-        return out
-    out += [wal.st_ino, wal.st_size, wal.st_mtime_ns]
-    try:
-        with open(db + "-shm", "rb") as f:
-            out.append(f.read(48).hex())
-    except OSError:
-        out.append(None)
+    if wal.st_size:
+        out += [wal.st_ino, wal.st_size, wal.st_mtime_ns]
     return out
 
 
