@@ -23,6 +23,22 @@ def lookback_start(window_start: int) -> int:
     return window_start - PROFILE_WEEKS * WEEK_MS
 
 
+_LEARNT: list = []
+"""The last (inputs, (profile, band)): both depend only on the weeks before this one, which live commits do not
+touch, and the backtest behind the band is most of a forecast's time (the TUI re-reads every second)."""
+
+
+def _learnt(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo):
+    key = (tuple(past), lo, start, zone)
+    if _LEARNT and _LEARNT[0][0] == key:
+        return _LEARNT[0][1]
+    profile = pf.learn_profile(past, lo, start, zone)
+    band = None if profile is None else pf.band_ratios(past, pf.past_windows(start, count=PROFILE_WEEKS,
+                                                                             not_before=lo), zone)
+    _LEARNT[:] = [(key, (profile, band))]
+    return profile, band
+
+
 def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo,
                     hourly: Callable[[int, int], list[tuple[int, float]]], first_use_ms: int | None,
                     history: list[tuple[int, float]], rate_per_hour: float | None, duty: float) -> Forecast | None:
@@ -33,10 +49,9 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
     if start - lo < WEEK_MS:
         return None
     past = hourly(lo, start)
-    profile = pf.learn_profile(past, lo, start, zone)
+    profile, band = _learnt(past, lo, start, zone)
     if profile is None:
         return None
-    band = pf.band_ratios(past, pf.past_windows(start, count=PROFILE_WEEKS, not_before=lo), zone)
     proj = pf.project(profile, used, start, now, end, zone, band)
     eta = pf.crossing(profile, proj, used, now, end, zone)
     eta_early = eta_late = None
