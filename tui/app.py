@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,8 @@ from .screens.overview import OverviewScreen
 CSS_FILE = Path(__file__).resolve().parents[1] / "usage.tcss"
 CLOCK_REFRESH_MS = 60_000
 """With no new lines, the screens still re-read once a minute: live markers expire and windows roll over."""
+REFRESH_EVERY_S = 1.0
+"""Store changes re-read the screen at most this often (Claude Code writes a line every few hundred ms)."""
 
 
 class TokentopApp(App[int]):
@@ -56,6 +59,11 @@ class TokentopApp(App[int]):
         self._unsubscribe = None
         self._last_clock_refresh = 0
         self._backfill_timer = None
+        self._last_refresh = 0.0
+        self._painted_done = 0
+        self._refresh_timer = None
+        self._changed: frozenset[str] | None = frozenset()
+        """Sessions touched since the last re-read was started; None: anything."""
 
     # -- helpers used by the screens ----------------------------------------------------------------
 
@@ -119,8 +127,10 @@ class TokentopApp(App[int]):
             self.set_interval(SYNC_EVERY_S, self._sync)
 
     def _on_change(self, change) -> None:
-        """Called on the ingest thread: hand over to the event loop and return at once."""
-        self.post_message(DataChanged(frozenset(change.sessions), change.newest_ts))
+        """Called on the ingest thread: hand over to the event loop and return at once. The start-up catch-up
+        may add old lines anywhere: it re-reads everything (empty sessions); live commits name their sessions."""
+        live = self.service is not None and self.service.wait_ready(0)
+        self.post_message(DataChanged(frozenset(change.sessions) if live else frozenset(), change.newest_ts))
 
     def on_unmount(self) -> None:
         self.stop_service()
@@ -158,20 +168,36 @@ class TokentopApp(App[int]):
     # -- live updates -------------------------------------------------------------------------------
 
     def on_data_changed(self, message: DataChanged) -> None:
-        self.screen_refresh_all()
+        """At most one re-read per REFRESH_EVERY_S: the first change after a quiet spell at once, the rest of a
+        burst together at the end of the interval, with every session they touched."""
+        if self._changed is not None:
+            self._changed = self._changed | message.sessions if message.sessions else None
+        wait = self._last_refresh + REFRESH_EVERY_S - time.monotonic()
+        if wait > 0:
+            if self._refresh_timer is None:
+                self._refresh_timer = self.set_timer(wait, self._refresh_changed)
+            return
+        self._refresh_changed()
 
-    def screen_refresh_all(self) -> None:
-        """Re-read for the screen on top now; screens underneath re-read when they come back."""
+    def _refresh_changed(self) -> None:
+        self._refresh_timer = None
+        self._last_refresh = time.monotonic()
+        changed, self._changed = self._changed, frozenset()
+        self.screen_refresh_all(changed or frozenset())
+
+    def screen_refresh_all(self, changed: frozenset[str] = frozenset()) -> None:
+        """Re-read for the screen on top now (`changed`: the sessions touched, empty: all); screens underneath
+        re-read when they come back."""
         top = self.screen
         for screen in self.screen_stack:
             if screen is top and hasattr(screen, "refresh_data"):
-                screen.refresh_data()
+                screen.refresh_data(changed)
             elif hasattr(screen, "stale"):
                 screen.stale = True
         if not hasattr(top, "refresh_data"):  # a modal on top: refresh what is under it
             below = [s for s in self.screen_stack if hasattr(s, "refresh_data")]
             if below:
-                below[-1].refresh_data()
+                below[-1].refresh_data(changed)
 
     def _tick(self) -> None:
         now = self.now_ms()
@@ -193,11 +219,12 @@ class TokentopApp(App[int]):
 
     def watch_backfill(self, on: bool) -> None:
         """While the store is empty and this process reads the logs for the first time, show how far it got
-        (4 times a second); the timer stops as soon as that first read is over."""
+        (4 times a second) and paint what is committed so far (once a second); the timer stops as soon as that
+        first read is over, not when the first rows show."""
         if on and self._catching_up():
             if self._backfill_timer is None:
                 self._backfill_timer = self.set_interval(0.25, self._backfill_progress)
-        elif self._backfill_timer is not None:
+        elif self._backfill_timer is not None and not self._catching_up():
             self._backfill_timer.stop()
             self._backfill_timer = None
         if on:
@@ -206,9 +233,14 @@ class TokentopApp(App[int]):
     def _backfill_progress(self) -> None:
         overview = self._overview()
         stats = self.service.stats if self.service is not None else None
+        done, total = (stats.catchup_done, stats.catchup_total) if stats is not None else (0, 0)
+        catching_up = self._catching_up()
         if overview is not None:
-            overview.show_backfill(*((stats.catchup_done, stats.catchup_total) if stats is not None else (0, 0)))
-        if not self._catching_up() and self._backfill_timer is not None:
+            overview.show_backfill(done, total if catching_up else 0)
+        if catching_up and done != self._painted_done and time.monotonic() - self._last_refresh >= REFRESH_EVERY_S:
+            self._painted_done = done
+            self._refresh_changed()  # the rows the backfill committed so far
+        if not catching_up and self._backfill_timer is not None:
             self._backfill_timer.stop()
             self._backfill_timer = None
 

@@ -12,12 +12,17 @@ class DataChanged(Message):
     """The store changed (or the clock moved on enough to matter). A burst collapses into the newest one."""
 
     sessions: frozenset[str] = frozenset()
+    """The sessions the commit touched; empty: anything may have changed (a sync, the clock, a follower)."""
     newest_ts: int | None = None
     reason: str = "data"
 
     def can_replace(self, message: Message) -> bool:
-        # Every handler re-reads the store, so only the newest of a queued burst needs handling.
-        return isinstance(message, DataChanged)
+        # Textual asks the message it took from the queue whether the next one, `message`, may stand in for it:
+        # only the newest of a burst is handled, and it takes over this one's sessions.
+        if not isinstance(message, DataChanged):
+            return False
+        message.sessions = self.sessions | message.sessions if self.sessions and message.sessions else frozenset()
+        return True
 
 
 @dataclass

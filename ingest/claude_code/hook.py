@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..text import pct_text, reset_text
 from ..usage.limits import compute_status
-from ..usage.samples import fresh_official
+from ..usage.samples import FRESH_MS, fresh_official
 from ..usage.windows import MODEL_WINDOWS, WindowName, WindowStatus, cap_label, dedup_end, threshold_message
 
 COOLDOWN_MS = 10 * 60_000
@@ -35,6 +35,12 @@ def event_name(text: str | bytes) -> str | None:
 def _percent_windows(statuses: dict[str, WindowStatus]) -> list[WindowStatus]:
     """Windows with a known %, fullest first."""
     return sorted((s for s in statuses.values() if s.used_pct is not None), key=lambda s: -s.used_pct)
+
+
+def _blocking(statuses: dict[str, WindowStatus]) -> list[WindowStatus]:
+    """The windows that may block, fullest first: a per-model cap warns but never blocks (the other models are
+    still there to use)."""
+    return [s for s in _percent_windows(statuses) if s.name not in MODEL_WINDOWS]
 
 
 def block_response(event: str | None, status: WindowStatus, block_at: int, zone, now: int) -> dict | None:
@@ -82,10 +88,7 @@ def forecast_warning(store, now: int, budget=None) -> dict | None:
     last = store.db.execute("SELECT MAX(last_ms) FROM hook_warnings").fetchone()[0]
     if last is not None and now - last < COOLDOWN_MS:
         return None
-    row = store.db.execute(
-        "SELECT window, window_end_ms, message FROM alerts a WHERE level = ? AND window_end_ms > ? AND NOT EXISTS ("
-        "SELECT 1 FROM hook_warnings h WHERE h.window = a.window AND h.level = a.level"
-        " AND h.window_end_ms = a.window_end_ms) ORDER BY fired_ms DESC LIMIT 1", (FORECAST_LEVEL, now)).fetchone()
+    row = _forecast_pending(store, now)
     if row is None or (budget is not None and budget.expired()):
         return None
     with store.transaction():
@@ -94,20 +97,59 @@ def forecast_warning(store, now: int, budget=None) -> dict | None:
     return {"systemMessage": f"{str(row[2])[:200]} (tokentop)"}
 
 
+def _forecast_pending(store, now: int):
+    """The newest forecast alert of a window still open that the hook has not told Claude Code: (window, end,
+    message), or None."""
+    from ..usage.alerts import FORECAST_LEVEL
+    return store.db.execute(
+        "SELECT window, window_end_ms, message FROM alerts a WHERE level = ? AND window_end_ms > ? AND NOT EXISTS ("
+        "SELECT 1 FROM hook_warnings h WHERE h.window = a.window AND h.level = a.level"
+        " AND h.window_end_ms = a.window_end_ms) ORDER BY fired_ms DESC LIMIT 1", (FORECAST_LEVEL, now)).fetchone()
+
+
+def hook_statuses(store, settings, now: int, computed=None) -> dict[str, WindowStatus]:
+    """The windows the hook judges: fresh official figures as they are (no usage scan), the others computed
+    (`computed`: compute_status's answer for them, if the caller has one)."""
+    windows: list[WindowName] = ["week", "five_hour", *MODEL_WINDOWS]
+    if settings.monthly_budget_usd:
+        windows.append("month")
+    statuses = fresh_official(store, now, windows)
+    rest = [name for name in windows if name not in statuses]
+    if rest:
+        if computed is None:
+            computed = compute_status(store, settings, now, windows=rest, detail=False)
+        statuses.update({name: computed[name] for name in rest if name in computed})
+    return statuses
+
+
+def quiet_until(store, settings, now: int, computed=None) -> int | None:
+    """Until when `respond` certainly answers nothing, for any event (the state file's promise to the fast path);
+    None when it would block or warn now. The moment is bounded by the cooldown's end and by each fresh official
+    figure going stale; the state's own age bounds the rest."""
+    statuses = hook_statuses(store, settings, now, computed)
+    over = _blocking(statuses)
+    if settings.block_at and over and over[0].used_pct >= settings.block_at:
+        return None
+    until = 2**62
+    for status in statuses.values():
+        if status.window_source == "official" and status.used_tokens == 0 and status.official_at_ms is not None:
+            until = min(until, status.official_at_ms + FRESH_MS)  # a fresh figure; after this it is computed
+    last = store.db.execute("SELECT MAX(last_ms) FROM hook_warnings").fetchone()[0]
+    if last is not None and now - last < COOLDOWN_MS:
+        return min(until, last + COOLDOWN_MS)
+    if pending_warning(store, statuses, sorted(set(settings.alert_thresholds)), settings.zone(), now) is not None:
+        return None
+    if _forecast_pending(store, now):
+        return None
+    return until
+
+
 def respond(store, settings, event: str | None, now: int, budget=None) -> dict | None:
     """The hook's JSON answer for this event, or None for no output. Past `budget`, a warning is neither shown nor
     marked as shown, so the next call still gives it."""
     zone = settings.zone()
-    windows: list[WindowName] = ["week", "five_hour", *MODEL_WINDOWS]
-    if settings.monthly_budget_usd:
-        windows.append("month")
-    # Fresh official figures need no usage scan; only the other windows are computed.
-    statuses = fresh_official(store, now, windows)
-    rest = [name for name in windows if name not in statuses]
-    if rest:
-        statuses.update(compute_status(store, settings, now, windows=rest, detail=False))
-    # A per-model cap warns but never blocks: the other models are still there to use.
-    over = [s for s in _percent_windows(statuses) if s.name not in MODEL_WINDOWS]
+    statuses = hook_statuses(store, settings, now)
+    over = _blocking(statuses)
     if settings.block_at and over and over[0].used_pct >= settings.block_at:
         answer = block_response(event, over[0], settings.block_at, zone, now)
         if answer is not None:

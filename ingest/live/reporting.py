@@ -121,3 +121,25 @@ class Reporter:
                 callback(change)
             except Exception:  # noqa: BLE001 - one broken subscriber must not stop ingestion
                 log.exception("change subscriber failed")
+
+
+def summarize(outcomes) -> tuple[set[str], int | None, int, int, int, int, Counter]:
+    """One batch's `ingester.FileOutcome`s → (sessions, newest ts, new, updated, files with new bytes, lines,
+    skipped); a file that could not be read is logged."""
+    sessions: set[str] = set()
+    newest = None
+    new = updated = files = lines = 0
+    skipped: Counter = Counter()
+    for o in outcomes:
+        sessions |= o.sessions
+        new += o.new_requests
+        updated += o.updated_requests
+        lines += o.lines
+        skipped.update(o.skipped)
+        if o.bytes_read or o.restarted:
+            files += 1
+        if o.newest_ts and (newest is None or o.newest_ts > newest):
+            newest = o.newest_ts
+        if o.error:
+            log.info("could not read %s: %s", o.path, o.error)
+    return sessions, newest, new, updated, files, lines, skipped

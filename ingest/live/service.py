@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..claude_code.cached_usage import CachedWatch
+from ..claude_code.state import alerts_and_state
 from ..logs.discovery import LogFile, configured_roots, discover
 from ..store.errors import StoreError, explain
 from ..store.store import Store
-from ..usage.alerts import Alert, check_alerts
+from ..usage.alerts import Alert
 from .follower import Follower
 from .ingester import FileOutcome, Ingester, IngestSummary
-from .reporting import Change, Reporter, WatchStats
+from .reporting import Change, Reporter, WatchStats, summarize
 from .sources import POLL_ONLY_INTERVAL, RECHECK, STORE_FILES, Inbox, Item, Sources
 from .store_guard import LostWriterRole, StoreGuard
 from .writer_lock import WriterLock
@@ -44,6 +45,8 @@ STORE_RECHECK_SECONDS = 0.25
 ONE_TRANSACTION_BYTES = 8 << 20
 """A batch with less new data than this commits as one transaction; larger ones commit file by file."""
 MAX_RETRY_SECONDS = 60.0
+ALERTS_EVERY_S = 1.0
+"""The post-commit step (alerts, the statusline's state file) runs at most this often; a skipped one runs late."""
 
 WRITER = "writer"
 FOLLOWER = "follower"
@@ -66,6 +69,8 @@ class WatchService:
     `open_store(readonly=False)` makes a Store for the ingest thread (Store is not thread-safe, so the thread
     opens its own). `start()` decides the role at once; `stop()` ends everything and releases the writer lock."""
 
+    config_path: Path | None = None  # the file `settings` came from (None: the default), for the state file
+
     def __init__(self, settings, open_store: Callable[..., Store], lock: WriterLock, *,
                  db_path: Path | str | None = None, poll_only: bool = False, poll_interval: float | None = None,
                  batch_delay: float = BATCH_DELAY,
@@ -73,8 +78,7 @@ class WatchService:
                  roots: list[tuple[Path, str]] | None = None,
                  ingester_factory: Callable[[Store, object], Ingester] | None = None):
         self.settings = settings
-        self._open_store = open_store
-        self._lock = lock
+        self._open_store, self._lock = open_store, lock
         self.db_path = Path(db_path) if db_path is not None else None
         self.poll_only = poll_only
         self.poll_interval = poll_interval or (
@@ -84,8 +88,7 @@ class WatchService:
         self._roots_override = roots
         self._ingester_factory = ingester_factory
         self._inbox = Inbox()
-        self._stopping = threading.Event()
-        self._ready = threading.Event()
+        self._stopping, self._ready = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._reporter, self._cached = Reporter(), CachedWatch()
         self.catchup: IngestSummary | None = None
@@ -97,12 +100,14 @@ class WatchService:
         self._guard: StoreGuard | None = None
         self._ingester: Ingester | None = None
         self._retry: set[Item] = set()
-        self._retry_at = float("inf")
-        self._retry_delay = 1.0
+        self._retry_at, self._retry_delay = float("inf"), 1.0
+        self._alerts_ran, self._alerts_at = float("-inf"), float("inf")
 
     @classmethod
     def from_context(cls, ctx, **kwargs) -> WatchService:
-        return cls(ctx.settings, ctx.open_store, ctx.writer_lock(), db_path=ctx.db_path, **kwargs)
+        service = cls(ctx.settings, ctx.open_store, ctx.writer_lock(), db_path=ctx.db_path, **kwargs)
+        service.config_path = ctx.config_path
+        return service
 
     # -- public -------------------------------------------------------------------------------------
 
@@ -244,12 +249,14 @@ class WatchService:
             now = time.monotonic()
             next_poll, next_walk, next_prune = now + self.poll_interval, now + REDISCOVER_SECONDS, now + PRUNE_SECONDS
             while not self._stopping.is_set():
-                due = min(next_poll, next_prune, self._retry_at)
+                due = min(next_poll, next_prune, self._retry_at, self._alerts_at)
                 if self._inbox.wait(due - time.monotonic()):
                     if self._stopping.wait(self.batch_delay):  # the coalescing window
                         break
                     self._safely(self._process, self._inbox.take())
                 now = time.monotonic()
+                if now >= self._alerts_at and (fired := self._fire_alerts_soon()):
+                    self._reporter.notify(Change(frozenset(), None, 0, 0, alerts_fired=fired))
                 if now >= self._retry_at:
                     self._inbox.put_many(self._retry)
                     self._retry, self._retry_at = set(), float("inf")
@@ -317,11 +324,20 @@ class WatchService:
                                          summary.files_read, summary.updated_requests, alerts_fired=fired))
         return summary
 
+    def _fire_alerts_soon(self) -> tuple[Alert, ...]:
+        """`_fire_alerts` now, or within ALERTS_EVERY_S of the last run (a burst of commits pays once a second)."""
+        if time.monotonic() - self._alerts_ran < ALERTS_EVERY_S:
+            self._alerts_at = min(self._alerts_at, self._alerts_ran + ALERTS_EVERY_S)
+            return ()
+        self._alerts_ran, self._alerts_at = time.monotonic(), float("inf")
+        return self._fire_alerts()
+
     def _fire_alerts(self) -> tuple[Alert, ...]:
         """Record the thresholds and spikes the committed rows crossed (the post-commit step: the writer is the
         one process that fires alerts, so readers only read them). A failure here never stops ingestion."""
         try:
-            return tuple(check_alerts(self._live_store, self.settings))
+            # The statuses computed for the alerts also write the statusline's state file (claude_code/state.py).
+            return tuple(alerts_and_state(self._live_store, self.settings, self.db_path, self.config_path))
         except Exception as exc:  # noqa: BLE001 - an alert is a nicety next to keeping the store filled
             self._reporter.failed(f"checking alerts failed: {type(exc).__name__}: {exc}")
             log.warning("checking alerts failed: %s", exc, exc_info=True)
@@ -400,29 +416,14 @@ class WatchService:
         self._publish(outcomes)
 
     def _publish(self, outcomes: list[FileOutcome]) -> None:
-        sessions: set[str] = set()
-        newest = None
-        new = updated = files = lines = 0
-        skipped: Counter = Counter()
-        for o in outcomes:
-            sessions |= o.sessions
-            new += o.new_requests
-            updated += o.updated_requests
-            lines += o.lines
-            skipped.update(o.skipped)
-            if o.bytes_read or o.restarted:
-                files += 1
-            if o.newest_ts and (newest is None or o.newest_ts > newest):
-                newest = o.newest_ts
-            if o.error:
-                log.info("could not read %s: %s", o.path, o.error)
+        sessions, newest, new, updated, files, lines, skipped = summarize(outcomes)
         now = time.time()
         self._reporter.add(skipped, batches=1, lines_ingested=lines, responses_added=new, responses_updated=updated)
         if files:
             self._reporter.set(last_ingest=now)
         if lines:
             self._reporter.set(last_line=now)
-        fired = self._fire_alerts() if new or updated else ()
+        fired = self._fire_alerts_soon() if new or updated else ()
         if new or updated or sessions:
             self._reporter.notify(Change(frozenset(sessions), newest, new, files, updated, now, fired))
 

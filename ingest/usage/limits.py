@@ -17,7 +17,7 @@ from ..records import SOURCES
 from ..store.schema import SLOT_MS, USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
-from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, Series, load_series
+from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, PastCache, Series, load_series
 from .weekly import lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
@@ -295,7 +295,8 @@ def _newest(samples: Sequence[Sample]) -> Sample | None:
 
 def compute_status(store, settings, now_ms: int | None = None, *,
                    windows: Iterable[WindowName] | None = None,
-                   detail: bool | Iterable[WindowName] = True) -> dict[WindowName, WindowStatus]:
+                   detail: bool | Iterable[WindowName] = True,
+                   past: PastCache | None = None) -> dict[WindowName, WindowStatus]:
     """Every window's status: keys "week", "five_hour", "month", plus the per-model weeks
     (`MODEL_WINDOWS`) when samples carry them (the statusline's or those recorded from Claude Code's cache).
 
@@ -376,7 +377,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
             lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
     cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
     series = load_series(store, lo, now, splits, families=any(p.scope in FAMILY for p in plans),
-                          cap_sources=cap_sources)
+                         cap_sources=cap_sources, past=past)
 
     if want("five_hour"):
         block = None

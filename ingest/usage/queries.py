@@ -91,9 +91,9 @@ class Overview:
     machines: tuple[str, ...] = ()
     """This machine and every machine merged from the sync folder."""
     next_step: str | None = None
+    """With no % for the week: the one line saying how to get one (`usage.advice`), filled in by the screen."""
     balance: object = None
     """The prepaid API balance (`usage.balance.Balance`) when one is configured."""
-    """With no % for the week: the one line saying how to get one (`usage.advice`), filled in by the screen."""
 
 
 def store_ready(store: Store) -> bool:
@@ -102,22 +102,30 @@ def store_ready(store: Store) -> bool:
 
 
 def overview(store: Store, settings, now_ms: int, *, tz: tzinfo | None = None,
-             filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT) -> Overview:
+             filter_text: str = "", sort: str = "activity", limit: int = SESSION_LIMIT,
+             previous: list[SessionRow] | None = None, changed: frozenset[str] = frozenset(),
+             past=None) -> Overview:
+    """Everything the overview shows. `previous` + `changed`: the last sessions list and the sessions a commit
+    touched since (activity order, no filter): only those are read again (`session_update`). `past`: a PastCache."""
     tz = tz or settings.zone()
     if not store_ready(store):
         return Overview(now_ms, False, sort=sort, filter_text=filter_text)
     db = store.db
-    requests = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] + \
-        db.execute("SELECT COALESCE(SUM(requests), 0) FROM rollups").fetchone()[0]
+    requests = db.execute("SELECT (SELECT COUNT(*) FROM requests) + "
+                          "(SELECT COALESCE(SUM(requests), 0) FROM rollups)").fetchone()[0]
     last = db.execute("SELECT MAX(ts) FROM requests").fetchone()[0]
     last_session = db.execute("SELECT MAX(last_ts) FROM sessions").fetchone()[0]
     if last_session is not None and (last is None or last_session > last):
         last = last_session
     ov = Overview(now_ms, bool(requests) or last is not None, last_line_ms=last, requests=requests,
                   sort=sort, filter_text=filter_text)
-    ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
+    if previous is not None and changed and sort == "activity" and not filter_text.strip():
+        from .session_update import update_sessions
+        ov.sessions = update_sessions(store, previous, changed, now_ms, limit)
+    else:
+        ov.sessions = sessions(store, now_ms, filter_text=filter_text, sort=sort, limit=limit)
     ov.machines = known_machines(store)
-    ov.windows = window_status(store, settings, now_ms)
+    ov.windows = window_status(store, settings, now_ms, past)
     from .balance import compute_balance
     ov.balance = compute_balance(store, settings, now_ms)
     week = ov.windows.get("week")
@@ -441,8 +449,8 @@ def alert_rows(store: Store, limit: int = 500) -> AlertRows:
 # -- cap windows and forecasts ----------------------------------------------------------------------
 
 
-def window_status(store: Store, settings, now_ms: int) -> dict:
-    """Cap windows ("week", "five_hour", "month", maybe "week_opus"/"week_sonnet") → `limits.WindowStatus` with
-    its forecast. The TUI's one door to the limits maths."""
+def window_status(store: Store, settings, now_ms: int, past=None) -> dict:
+    """Cap windows ("week", "five_hour", "month", the per-model weeks) → `limits.WindowStatus` with its forecast.
+    The TUI's one door to the limits maths (`past`: a `series.PastCache` it keeps between live commits)."""
     from .limits import compute_status
-    return compute_status(store, settings, now_ms=now_ms)
+    return compute_status(store, settings, now_ms=now_ms, past=past)

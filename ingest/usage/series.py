@@ -38,6 +38,11 @@ class Series:
         self.cost.append(self.cost[-1] + cost)
         self.tokens.append(self.tokens[-1] + tokens)
 
+    def copy(self) -> Series:
+        out = Series()
+        out.ts, out.cost, out.tokens = list(self.ts), list(self.cost), list(self.tokens)
+        return out
+
     def between(self, a: int, b: int) -> tuple[float, int]:
         """Estimated USD and tokens in [a, b)."""
         i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
@@ -61,29 +66,68 @@ class Series:
         return sorted(out.items())
 
 
+class PastCache:
+    """`load_series`' sums before a boundary half an hour back, kept between calls by a caller that knows the
+    rows there did not change since (the TUI, between live commits of new lines: re-reading eight weeks of
+    history for the weekly profile on every commit was most of its CPU). `clear()` when anything may have."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.series: dict[str, Series] = {}
+
+    def clear(self) -> None:
+        self.key = None
+        self.series = {}
+
+
+PAST_ALIGN_MS = 30 * MINUTE_MS
+"""The cached part ends on a multiple of this (of the 10-minute buckets and the 15-minute rollup slots both)."""
+
+
 def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool = True,
-                 cap_sources: Sequence[str] = (CAP_SOURCE,)) -> dict[str, Series]:
+                cap_sources: Sequence[str] = (CAP_SOURCE,), past: PastCache | None = None) -> dict[str, Series]:
     """Usage in [lo, hi] for every source ("all"), Claude Code ("cc") and its Opus / Sonnet shares.
 
     One grouped scan per table: rows are summed per 10-minute bucket *and* per segment between split points
     (window starts, sample times, …), so every total this module asks for is exact without reading rows one by
-    one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds."""
+    one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds.
+
+    `past`: the sums before `hi` minus half an hour come from it when it holds them for these bounds and cuts
+    (the same groups: a bucket never straddles the boundary), and are kept there otherwise."""
     cuts = sorted({int(s) for s in splits if lo < s <= hi})
-    series = {key: Series() for key in ("all", "cc", *FAMILY)}
-    by_family = {number: series[name] for name, number in FAMILY.items()}
+    boundary = (hi - PAST_ALIGN_MS) - (hi - PAST_ALIGN_MS) % PAST_ALIGN_MS
+    if past is None or boundary <= lo:
+        return _build(_scan(store, lo, hi, cuts, families, cap_sources, "<="))
+    key = (lo, boundary, tuple(c for c in cuts if c < boundary), families, tuple(cap_sources))
+    if past.key != key:
+        past.clear()
+        past.series = _build(_scan(store, lo, boundary, cuts, families, cap_sources, "<"))
+        past.key = key
+    series = {name: s.copy() for name, s in past.series.items()}
+    return _build(_scan(store, boundary, hi, cuts, families, cap_sources, "<="), series)
+
+
+def _scan(store, lo: int, hi: int, cuts: list[int], families: bool, cap_sources: Sequence[str], upper: str) -> list:
     rows = []
     for table, col in (("requests", "ts"), ("rollups", "slot")):
         # The cut points are integers this module computed, so they can be written into the SQL.
         segment = ("CASE " + " ".join(f"WHEN {col} < {c} THEN {i}" for i, c in enumerate(cuts))
                    + f" ELSE {len(cuts)} END") if cuts else "0"
-        family = FAMILY_SQL if by_family else "0"  # fewer groups when no model-scoped window is asked for
+        family = FAMILY_SQL  # (always: `families` has never reduced the groups, and sums must stay bit-identical)
         marks = ", ".join("?" * len(cap_sources))
         sql = (f"SELECT {col} - {col} % {SERIES_BUCKET_MS}, {segment}, source IN ({marks}), {family}, "
-               f"SUM(cost_usd), SUM({TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} <= ? GROUP BY 1, 2, 3, 4")
+               f"SUM(cost_usd), SUM({TOKENS_SQL}) FROM {table} WHERE {col} >= ? AND {col} {upper} ? "
+               f"GROUP BY 1, 2, 3, 4")
         for bucket, seg, cc, fam, cost, tokens in store.db.execute(sql, (*cap_sources, lo, hi)):
             # Stamp each group with the first instant it can hold, so [a, b) sums split it correctly.
             rows.append((max(bucket, cuts[seg - 1] if seg else lo), cc, fam, cost or 0.0, tokens or 0))
     rows.sort()
+    return rows
+
+
+def _build(rows: list, series: dict[str, Series] | None = None) -> dict[str, Series]:
+    series = series or {key: Series() for key in ("all", "cc", *FAMILY)}
+    by_family = {number: series[name] for name, number in FAMILY.items()}
     for ts, cc, fam, cost, tokens in rows:
         series["all"].add(ts, cost, tokens)
         if cc:

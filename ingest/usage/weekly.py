@@ -27,6 +27,22 @@ def lookback_start(window_start: int) -> int:
     return window_start - PROFILE_WEEKS * WEEK_MS
 
 
+_LEARNT: list = []
+"""The last (inputs, (profile, fit)): both depend only on the weeks before this one, which live commits do not
+touch, and the backtest behind the weights and the band is most of a forecast's time (the TUI re-reads every
+second)."""
+
+
+def _learnt(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, windows, blocked: set[int]):
+    key = (tuple(past), lo, start, zone, tuple(windows), frozenset(blocked))
+    if _LEARNT and _LEARNT[0][0] == key:
+        return _LEARNT[0][1]
+    profile = pf.learn_profile(past, lo, start, zone, blocked)
+    fit = None if profile is None else pf.fit_backtest(past, windows, zone, blocked, cap=100.0)
+    _LEARNT[:] = [(key, (profile, fit))]
+    return profile, fit
+
+
 def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo,
                     hourly: Callable[[int, int], list[tuple[int, float]]], first_use_ms: int | None,
                     history: list[tuple[int, float]], rate_per_hour: float | None, duty: float,
@@ -43,10 +59,9 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
     rebuilt = surfaces.rebuild(hourly(lo, now + 1), samples, [*windows, (start, end)], now)
     past = [(ts, v) for ts, v in rebuilt.hourly if ts < start]
     blocked = blocked_hours(past, windows, samples)
-    profile = pf.learn_profile(past, lo, start, zone, blocked)
+    profile, fit = _learnt(past, lo, start, zone, windows, blocked)
     if profile is None:
         return None
-    fit = pf.fit_backtest(past, windows, zone, blocked, cap=100.0)
     band = fit.band if fit is not None else None
     midnight = max(start, pf.day_start(now, zone))
     today = sum(v for ts, v in rebuilt.hourly if midnight <= ts <= now)

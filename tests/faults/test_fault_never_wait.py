@@ -94,3 +94,38 @@ def test_statusline_answers_from_the_store_when_it_is_free(home, tmp_path):
     proc = run_cli(["--config", str(config), "statusline"], home=home, stdin=b"{}")
     assert proc.returncode == 0
     assert proc.stdout.decode().strip() not in ("", "–", "$0.00"), proc.stdout
+
+
+def test_with_a_state_file_both_answer_in_full_while_the_store_is_locked(home, tmp_path):
+    """The console entry (`python -m tokentop.tui.cli`, as install-hooks writes it) answers from the state file the
+    last full run wrote: under the lock the line still has today's cost, and neither command touches the store."""
+    session = "12345678-0000-4000-8000-000000000000"
+    write_lines(home / ".claude" / "projects" / "-home-u-app" / f"{session}.jsonl",
+                [assistant("msg_1", "req_1", output=1_000_000, model="claude-opus-4-6", session=session,
+                           ts=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 60)))])
+    assert run_cli(["ingest", "--quiet"], home=home).returncode == 0
+    stdin = json.dumps({"hook_event_name": "PreToolUse", "rate_limits": {
+        "seven_day": {"used_percentage": 42, "resets_at": int(time.time()) + 86_400}}}).encode()
+    first = run_cli(["statusline"], home=home, stdin=stdin)
+    assert first.returncode == 0 and "$25.00 today est" in first.stdout.decode(), first.stdout
+    db = home / ".claude-usage" / "usage.db"
+    state = db.with_name(db.name + ".line.json")  # the full run writes it from a process of its own
+    deadline = time.monotonic() + 30
+    while not state.exists():
+        assert time.monotonic() < deadline, "no state file"
+        time.sleep(0.05)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "5"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n", holder.stderr.read()
+        for command in (["statusline"], ["hook"]):
+            started = time.monotonic()
+            proc = run_cli(command, home=home, stdin=stdin, timeout=30)
+            assert time.monotonic() - started < 2.5
+            assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+            if command == ["statusline"]:
+                assert proc.stdout == first.stdout  # today's cost too, though the store is locked
+            else:
+                assert proc.stdout == b""
+    finally:
+        holder.wait(timeout=30)

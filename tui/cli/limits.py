@@ -77,23 +77,61 @@ def _quiet_context(args):
 def cmd_statusline(args) -> int:
     started = time.monotonic()  # the store's budget counts from here, not from whenever the store is opened
     line = "tokentop: –"
+    budget = None
     try:
         stdin = _read_stdin()
         from ...ingest.claude_code import statusline
         from ...ingest.claude_code.bounded import Budget
         wrapped = statusline.Wrapped(args.then, stdin) if args.then else None
         settings, db_path = _quiet_context(args)
-        line = statusline.render(stdin, settings, db_path, _now_ms(), Budget(statusline.BUSY_TIMEOUT_MS, started))
+        budget = Budget(statusline.BUSY_TIMEOUT_MS, started)
+        line = statusline.render(stdin, settings, db_path, _now_ms(), budget)
         if wrapped is not None:
             line = statusline.combine(line, wrapped.lines())
     except Exception:  # noqa: BLE001 - never fail loudly inside Claude Code's status bar
-        pass
+        budget = None
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
     except OSError:
         pass
+    _refresh_state(args, budget)
     return 0
+
+
+def _refresh_state(args, budget) -> None:
+    """After the full path answered from a store that was free: write the state the next runs answer from
+    (`ingest/claude_code/quick.py`), in a process of its own with no output, so Claude Code — which waits for the
+    command — does not wait for this too. Never when the store was busy: the command has waited enough."""
+    if budget is None or budget.cancelled.is_set():
+        return
+    try:
+        import subprocess
+        options = [*(["--db", args.db] if args.db else []), *(["--config", args.config] if args.config else [])]
+        subprocess.Popen([sys.executable, "-c", REFRESH, *options], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except Exception:  # noqa: BLE001 - the state only saves time; the next full run tries again
+        pass
+
+
+REFRESH = "import sys; from tokentop.tui.cli.limits import refresh_state; refresh_state(sys.argv[1:])"
+
+
+def refresh_state(argv: list[str]) -> None:
+    """`_refresh_state`'s process: `[--db PATH] [--config PATH]`, as the command had them."""
+    from pathlib import Path
+
+    from ...ingest import locations
+    from ...ingest.claude_code import state
+    args = argparse.Namespace(db=None, config=None)
+    for flag, value in zip(argv[::2], argv[1::2]):
+        setattr(args, flag.lstrip("-"), value)
+    settings, db_path = _quiet_context(args)
+    config = Path(args.config).expanduser() if args.config else locations.config_path()
+    try:
+        state.refresh(settings, db_path, config, _now_ms(), budget_ms=5000)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 # -- hook -------------------------------------------------------------------------------------------
@@ -105,12 +143,14 @@ def cmd_hook(args) -> int:
         from ...ingest.claude_code import hook
         from ...ingest.claude_code.bounded import Budget
         settings, db_path = _quiet_context(args)
-        answer = hook.run(stdin, settings, db_path, _now_ms(), Budget(hook.BUSY_TIMEOUT_MS, started))
+        budget = Budget(hook.BUSY_TIMEOUT_MS, started)
+        answer = hook.run(stdin, settings, db_path, _now_ms(), budget)
         if answer:
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - fail open: Claude Code goes on as if there were no hook
-        pass
+        return 0
+    _refresh_state(args, budget)
     return 0
 
 

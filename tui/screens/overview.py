@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 from ...ingest.safe_text import clean
 from ...ingest.text import pct_text
 from ...ingest.usage import advice, queries
+from ...ingest.usage.series import PastCache
 from ...widgets import fmt
 from ...widgets.burnup import BurnData, BurnSparkline, BurnUpChart, spark_cells
 from ...widgets.daily_strip import DailyStrip, Day
@@ -77,6 +78,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self._started_ms: int | None = None
         self._alerts_seen: int | None = None
         """The newest alert id already shown: later ones toast. First, the newest fired before the app started."""
+        self._past = PastCache()
+        """The forecast's weeks of history, kept between live commits (which add new lines, not old ones)."""
+        self._backfill_note = ""
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -131,10 +135,17 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     # -- loading ------------------------------------------------------------------------------------
 
     def start_load(self) -> None:
-        self._load(self.filter_text, self.sort)
+        changed = self.take_changes()
+        last = self.overview
+        # After a commit, only the sessions it touched are read again (the rest of the list is kept).
+        keep = (last is not None and last.has_data and changed and last.sort == self.sort
+                and last.filter_text == self.filter_text)
+        if not changed:
+            self._past.clear()  # anything may have changed: the weeks of history the forecast learns from too
+        self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset())
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def _load(self, filter_text: str, sort: str) -> None:
+    def _load(self, filter_text: str, sort: str, previous=None, changed: frozenset[str] = frozenset()) -> None:
         app = self.app
         now = app.now_ms()
         fired = active = []
@@ -142,8 +153,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             if store is None:
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
-                data = queries.overview(store, app.ctx.settings, now, tz=app.tz,
-                                        filter_text=filter_text, sort=sort)
+                data = queries.overview(store, app.ctx.settings, now, tz=app.tz, filter_text=filter_text,
+                                        sort=sort, previous=previous, changed=changed, past=self._past)
                 if data.has_data:
                     fired, active = self._alerts(store, data)
         if data.has_data and advice.needs_step(data.windows):
@@ -299,6 +310,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         parts = [f"Sessions {n}", f"{active} live" if active else "", f"sort: {self.sort}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        parts.append(self._backfill_note)
         self.query_one("#sessions-caption", Static).update(" · ".join(p for p in parts if p))
 
     def _first_run(self, ov: queries.Overview) -> None:
@@ -328,7 +340,12 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self.show_backfill()
 
     def show_backfill(self, done: int = 0, total: int = 0) -> None:
-        """Explain the empty store: the roots searched and, while the first read runs, how far it got."""
+        """Explain the empty store: the roots searched and, while the first read runs, how far it got (once rows
+        show, in the sessions caption)."""
+        note = f"reading logs: {done:,} of {total:,} files" if total and done < total else ""
+        if note != self._backfill_note:
+            self._backfill_note = note
+            self._caption()
         found: FirstRunFound | None = getattr(self, "_found", None)
         text = self.query_one("#firstrun-text", Static)
         bar = self.query_one("#backfill", ProgressBar)

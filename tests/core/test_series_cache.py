@@ -1,0 +1,52 @@
+"""`series.PastCache`: the TUI keeps the forecast's weeks of history between live commits. With it, every status
+is bit-identical to a fresh read, the history is read once, and a new line is still counted."""
+
+from __future__ import annotations
+
+from test_limits import DAY, HOUR, MIN, add_sample, add_usage, make_store, ms
+
+from tokentop.ingest.config import Settings
+from tokentop.ingest.usage.limits import compute_status
+from tokentop.ingest.usage.series import PastCache
+
+NOW = ms("2026-05-04T10:07:00+00:00")
+
+
+def history(store) -> None:
+    for day in range(1, 60):
+        for hour in (9, 11, 14, 16):
+            add_usage(store, NOW - day * DAY + (hour - 10) * HOUR + 13 * MIN, cost=0.5 + (day * hour) % 7 / 10)
+    add_usage(store, NOW - 40 * MIN, cost=2.0)
+    add_sample(store, "seven_day", 40.0, NOW + 2 * DAY, NOW - 3 * HOUR)
+
+
+def statuses(store, settings, now, past=None):
+    return {name: (s.used_pct, s.used_cost, s.used_tokens, s.forecast) for name, s in
+            compute_status(store, settings, now, past=past).items()}
+
+
+def test_a_kept_history_gives_the_same_statuses_and_is_read_once(tmp_path):
+    store = make_store(tmp_path)
+    history(store)
+    settings = Settings(timezone="UTC", weekly_cap_usd=100.0)
+    scans: list[str] = []
+    store.db.set_trace_callback(lambda sql: scans.append(sql) if "GROUP BY 1, 2, 3, 4" in sql else None)
+    past = PastCache()
+    fresh = statuses(store, settings, NOW)
+    assert fresh["week"][3] is not None and fresh["week"][3].method  # a forecast from the weeks of history
+    scans.clear()
+    assert statuses(store, settings, NOW, past) == fresh
+    assert len(scans) == 4  # history and the last half hour, requests and rollups each
+    scans.clear()
+    # A live commit: one new line a minute ago. The history is not read again; the line counts.
+    add_usage(store, NOW + 4 * MIN, cost=3.0)
+    later = NOW + 5 * MIN
+    boundary = ms("2026-05-04T09:30:00+00:00")  # half an hour before, on the half hour
+    kept = statuses(store, settings, later, past)
+    assert len(scans) == 2 and all(f">= {boundary} AND" in s for s in scans), scans  # from the boundary on
+    assert kept == statuses(store, settings, later)
+    assert kept["week"][1] == fresh["week"][1] + 3.0
+    # Rows added to the past are the caller's to announce: after clear() they count.
+    add_usage(store, NOW - 20 * DAY, cost=50.0)
+    past.clear()
+    assert statuses(store, settings, later, past) == statuses(store, settings, later)
