@@ -46,3 +46,8 @@ def where_clause(lo, hi, source, ts_col="ts", source_col="source", machine=None)
         clauses.append(f"{source_col} = ?")
         args.append(source)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def store_ready(store: Store) -> bool:
+    """False for a store that was never migrated (a missing file opened read-only is created empty)."""
+    return getattr(store, "version", 0) >= 1
