@@ -41,9 +41,9 @@ MAX_FIT_POINTS = 16
 """Calibration uses at most this many samples per window (spread evenly, newest always kept)."""
 
 
-def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> int:
-    """Requests in [lo, hi) without a price (their cost is not, or only partly, in the window's dollars). The slot
-    sums answer the common case (none) at once; only when they hold some are the rows counted exactly."""
+def _scope_filter(scope: str, cap_sources: Sequence[str]) -> tuple[str, list[object]]:
+    """' AND …' conditions (and their arguments) that keep a window's rows: the cap's sources, and its model family
+    for a per-model cap."""
     where = ""
     args: list[object] = []
     if scope != "all":
@@ -52,6 +52,13 @@ def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = 
     if scope in FAMILY:
         where += f" AND {FAMILY_SQL} = ?"
         args.append(FAMILY[scope])
+    return where, args
+
+
+def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> int:
+    """Requests in [lo, hi) without a price (their cost is not, or only partly, in the window's dollars). The slot
+    sums answer the common case (none) at once; only when they hold some are the rows counted exactly."""
+    where, args = _scope_filter(scope, cap_sources)
     try:
         near = store.db.execute(f"SELECT COALESCE(SUM(unpriced), 0) FROM slot_usage WHERE slot >= ? AND slot < ?"
                                 f"{where}", (lo - lo % SLOT_MS, hi, *args)).fetchone()[0]
@@ -65,14 +72,8 @@ def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = 
 
 def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
                   cap_sources: Sequence[str] = (CAP_SOURCE,)) -> list[tuple[str, float]]:
-    where = "ts >= ? AND ts < ?"
-    args: list = [lo, hi]
-    if scope != "all":
-        where += f" AND source IN ({', '.join('?' * len(cap_sources))})"
-        args.extend(cap_sources)
-    if scope in FAMILY:
-        where += f" AND {FAMILY_SQL} = ?"
-        args.append(FAMILY[scope])
+    scoped, scope_args = _scope_filter(scope, cap_sources)
+    where, args = "ts >= ? AND ts < ?" + scoped, [lo, hi, *scope_args]
     column = "SUM(cost_usd)" if proxy == "cost" else f"SUM({TOKENS_SQL})"
     rows = store.db.execute(f"SELECT session_id, {column} FROM ({USAGE_SQL}) WHERE {where} GROUP BY session_id",
                             args).fetchall()
