@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..records import CLAUDE_CODE, UsageRecord
 from ..safe_text import clean_result
+from .claude_typed import assistant_fields
 from .jsonl import (
     BAD_FIELD,
     BOM,
@@ -23,6 +24,9 @@ from .jsonl import (
 )
 
 SYNTHETIC_MODEL = "<synthetic>"
+TYPED = True
+"""Read well-formed assistant lines with the typed decoder (`claude_typed`) first; tests turn it off to check that
+both readings give the same records."""
 TYPE_HEAD_BYTES = 2048
 """How far into a line its top-level `"type"` is looked for (Claude Code writes it within ~300 bytes)."""
 # Title sources, weakest first: a user-set title beats Claude's summary, which beats an AI-made title.
@@ -155,39 +159,77 @@ def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
 def _assistant(line: bytes, file_session: str, agent_id: str | None, result: ParseResult, complete: bool,
                undated: list) -> None:
     scratch = result if complete else ParseResult()  # an unterminated tail may still be growing: count nothing
+    fields = assistant_fields(line) if TYPED else None
+    if fields is None:
+        fields = _read_assistant(line, scratch)
+        if fields is None:
+            return
+    (message_id, request_id, line_session, line_agent, sidechain, cwd, model, counts, speed, geo, tools, stamp,
+     branch) = fields
+    input_tokens, output_tokens, write_5m, write_1h, cache_read, searches = counts
+    session_id = line_session if agent_id is None and line_session else file_session
+    if agent_id is None and line_agent is not None and sidechain:
+        agent_id = line_agent
+    ts = parse_timestamp(stamp)
+    rec = UsageRecord(
+        dedup_key=f"{message_id}:{request_id}" if request_id else message_id,
+        message_id=message_id,
+        request_id=request_id,
+        source=CLAUDE_CODE,
+        session_id=session_id,
+        project=cwd,
+        agent_id=agent_id,
+        is_sidechain=sidechain,
+        model=model,
+        ts_ms=0 if ts is None else ts,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_write_5m=write_5m,
+        cache_write_1h=write_1h,
+        cache_read=cache_read,
+        speed=speed,
+        tool_calls=tools,
+        web_search_requests=searches,
+        inference_geo=geo,
+    )
+    facts = {"cwd": cwd, "gitBranch": branch}
+    if ts is None:
+        undated.append((rec, facts, complete))
+        return
+    result.records.append(rec)
+    _session_facts(result, rec, facts)
+
+
+def _read_assistant(line: bytes, scratch: ParseResult) -> tuple | None:
+    """The careful reading of an assistant line (any shape, any type in any field): the record's fields, in the
+    form `claude_typed.assistant_fields` gives them, or None when the line is not a billable response (counted in
+    `scratch.skipped` when it is malformed)."""
     entry = loads(line, scratch)
     if entry is None or entry.get("type") != "assistant":
-        return
+        return None
     message = entry.get("message")
     if not isinstance(message, dict):
         scratch.skipped[BAD_FIELD] += 1
-        return
+        return None
     model = message.get("model")
     if model == SYNTHETIC_MODEL:
-        return  # written by Claude Code itself, never sent to the API
+        return None  # written by Claude Code itself, never sent to the API
     usage = message.get("usage")
     message_id = message.get("id")
     if not isinstance(message_id, str) or not message_id:
         scratch.skipped[NO_ID] += 1
-        return
+        return None
     if not isinstance(usage, dict) or not isinstance(model, str):
         scratch.skipped[BAD_FIELD] += 1
-        return
+        return None
     counts = _usage_counts(usage)
     if isinstance(counts, str):
         scratch.skipped[counts] += 1
-        return
-    input_tokens, output_tokens, write_5m, write_1h, cache_read, searches = counts
+        return None
     request_id = entry.get("requestId")
-    if not isinstance(request_id, str) or not request_id:
-        request_id = None
     line_session = entry.get("sessionId")
-    session_id = line_session if agent_id is None and isinstance(line_session, str) and line_session else file_session
     line_agent = entry.get("agentId")
-    if agent_id is None and isinstance(line_agent, str) and entry.get("isSidechain") is True:
-        agent_id = line_agent
     cwd = entry.get("cwd")
-    cwd = cwd if isinstance(cwd, str) else None
     speed = usage.get("speed")
     geo = usage.get("inference_geo")
     tools = []
@@ -198,34 +240,11 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
                 name, tool_id = block.get("name"), block.get("id")
                 if isinstance(name, str) and isinstance(tool_id, str):
                     tools.append((tool_id, name))
-    ts = parse_timestamp(entry.get("timestamp"))
-    rec = UsageRecord(
-        dedup_key=f"{message_id}:{request_id}" if request_id else message_id,
-        message_id=message_id,
-        request_id=request_id,
-        source=CLAUDE_CODE,
-        session_id=session_id,
-        project=cwd,
-        agent_id=agent_id,
-        is_sidechain=entry.get("isSidechain") is True,
-        model=model,
-        ts_ms=0 if ts is None else ts,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_write_5m=write_5m,
-        cache_write_1h=write_1h,
-        cache_read=cache_read,
-        speed=speed if isinstance(speed, str) else None,
-        tool_calls=tools,
-        web_search_requests=searches,
-        inference_geo=geo if isinstance(geo, str) else None,
-    )
-    facts = {"cwd": cwd, "gitBranch": entry.get("gitBranch")}
-    if ts is None:
-        undated.append((rec, facts, complete))
-        return
-    result.records.append(rec)
-    _session_facts(result, rec, facts)
+    return (message_id, request_id if isinstance(request_id, str) and request_id else None,
+            line_session if isinstance(line_session, str) and line_session else None,
+            line_agent if isinstance(line_agent, str) else None, entry.get("isSidechain") is True,
+            cwd if isinstance(cwd, str) else None, model, counts, speed if isinstance(speed, str) else None,
+            geo if isinstance(geo, str) else None, tools, entry.get("timestamp"), entry.get("gitBranch"))
 
 
 def _session_facts(result: ParseResult, rec: UsageRecord, facts: dict) -> None:

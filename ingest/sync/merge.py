@@ -16,9 +16,10 @@ from pathlib import Path
 
 from ..machine_names import is_safe_name, shown
 from ..records import SessionInfo
+from ..store.batch import UPSERT_SQL
 from ..store.retention import rollup_cost
 from ..store.schema import ADD_NEW_SLOT_USAGE_SQL, fold_on_conflict
-from ..store.store import _UPSERT_SQL, WriteResult
+from ..store.store import WriteResult
 from . import format as fmt
 from .publish import month_range
 from .samples import merge_samples
@@ -170,7 +171,7 @@ def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool, now_ms: 
                      w1, r, i + o + w5 + w1 + r, speed, cost if cost is not None else (reported or 0.0), priced,
                      reported, 0, None, machine))  # (web searches and US-only inference: not in format v1)
     max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
-    db.executemany(_UPSERT_SQL, rows)
+    db.executemany(UPSERT_SQL, rows)
     if db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] > max_before:
         db.execute(ADD_NEW_SLOT_USAGE_SQL, (max_before,))
     db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)", peer.tools)
