@@ -5,8 +5,10 @@ rename carried a position over) is read the ordinary way by the `Ingester`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -79,9 +81,12 @@ class Backfill:
                 summary.add(outcome)
         except BaseException:
             ingester.end_batch(failed=True)
+            if self.deferred:  # Ctrl-C keeps the work committed so far; its indexes are built now, if they can be
+                with contextlib.suppress(sqlite3.Error):  # (else the next open of the store builds them)
+                    indexes.restore(ingester.store.db)
             raise
         ingester.end_batch()
-        if self.deferred:  # (a Ctrl-C before this leaves them to the next open: `Store` puts back what is missing)
+        if self.deferred:
             indexes.restore(ingester.store.db)
         summary.add_stores(ingester.agent_stores.ingest())  # after the files: its own short transactions
         retention = getattr(ingester.settings, "retention_days", 90) or 90

@@ -57,7 +57,6 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
     # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
     find = data.find
-    count = data.count
     size = len(data)
     start = 0
     while start < size:
@@ -76,11 +75,12 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
                 start = end + 1
                 continue
         if data[start] == 0x7B:  # '{'
-            at = find(b'"type":"', start, min(end, start + TYPE_HEAD_BYTES))
+            head_end = start + TYPE_HEAD_BYTES
+            at = find(b'"type":"', start, head_end if head_end < end else end)
             # No other brace before it: the key is in the top-level object, so it is the line's type. (In valid
             # JSON these quotes cannot be inside a string: they would be escaped.) Assistant lines put their own
             # `type` after the message, so they fail this test and are searched in full below.
-            if at >= 0 and count(b"{", start, at) == 1 and count(b"}", start, at) == 0:
+            if at >= 0 and find(b"{", start + 1, at) < 0 and find(b"}", start, at) < 0:
                 close = find(b'"', at + 8, end)
                 if close >= 0 and data[at + 8:close] not in _DECODED_TYPES:
                     if complete and data[end - 1] != 0x7D and not looks_like_json_object(data[start:end]):

@@ -67,7 +67,7 @@ _WORKER_TABLES = (f"CREATE TABLE rows (file INTEGER NOT NULL, {_COLS})",
 def priced(quote: Quote, reported: float | None) -> tuple[float, int]:
     """(cost_usd, priced) for a row. Unpriced rows keep what is known as a floor: the source's own figure
     (OpenClaw writes one) or the standard-speed cost of a fast request whose multiplier is unknown, never more."""
-    if quote.priced:
+    if quote.priced and quote.usd is not None:
         return quote.usd, 1
     return max(reported or 0.0, quote.usd or 0.0), 0
 
@@ -122,7 +122,8 @@ def write_batch(store: Store, records: Iterable[UsageRecord], sessions: Iterable
     db = store.db
     for sql in _TEMP_TABLES:
         db.execute(sql)
-    rows, tools = [], []
+    rows: list[tuple] = []
+    tools: list[tuple[str, str, str]] = []
     prices, machine = store.prices, store.machine
     for rec in records:
         rows.append(row_of(rec, prices, machine))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..machine_names import is_safe_name, shown
 from ..records import SessionInfo
-from ..store.batch import UPSERT_SQL
+from ..store.batch import UPSERT_SQL, write_sessions
 from ..store.retention import rollup_cost
 from ..store.schema import ADD_NEW_SLOT_USAGE_SQL, fold_on_conflict
 from ..store.store import WriteResult
@@ -179,7 +179,7 @@ def _insert(store, peer: fmt.PeerFile, lo: int, hi: int, rollups: bool, now_ms: 
     if rollups:
         count += _insert_rollups(store, peer, lo, hi)
     sessions = [SessionInfo(*s[:6], _before(s[6], now_ms), _before(s[7], now_ms)) for s in peer.sessions]
-    store._write_sessions(sessions, WriteResult())
+    write_sessions(store, sessions, WriteResult())
     return count + len(sessions)
 
 
