@@ -52,7 +52,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     own `sessionId` wins for main-thread files. Only `assistant` lines carry billable usage; `progress` lines
     embed sub-agent usage that is also in the sub-agent's own file, so they are never counted."""
     result = ParseResult()
-    undated: list[tuple[UsageRecord, dict, bool]] = []  # assistant lines without a timestamp, dated at the end
+    undated: list[tuple[UsageRecord, tuple, bool]] = []  # assistant lines without a timestamp, dated at the end
     # Pre-filter, so that only lines that can matter are sliced and decoded. Most bytes are `user` lines with big
     # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
     # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
@@ -101,7 +101,7 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     return clamp_future(clean_result(result))
 
 
-def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: ParseResult) -> None:
+def _date_from_siblings(undated: list[tuple[UsageRecord, tuple, bool]], result: ParseResult) -> None:
     """A line without a (readable) timestamp keeps its counts if another line of the same response (same dedup key)
     in this read has one: the lines of one response are one event, so they share its time. Without such a sibling
     the time is unknown, and a guess could move tokens into the wrong 5-hour window or week: the line is rejected."""
@@ -114,7 +114,7 @@ def _date_from_siblings(undated: list[tuple[UsageRecord, dict, bool]], result: P
             continue
         rec.ts_ms = ts
         result.records.append(rec)
-        _session_facts(result, rec, facts)
+        _session_facts(result, rec, *facts)
 
 
 def _usage_counts(usage: dict) -> tuple[int, int, int, int, int, int] | str:
@@ -171,33 +171,15 @@ def _assistant(line: bytes, file_session: str, agent_id: str | None, result: Par
     if agent_id is None and line_agent is not None and sidechain:
         agent_id = line_agent
     ts = parse_timestamp(stamp)
-    rec = UsageRecord(
-        dedup_key=f"{message_id}:{request_id}" if request_id else message_id,
-        message_id=message_id,
-        request_id=request_id,
-        source=CLAUDE_CODE,
-        session_id=session_id,
-        project=cwd,
-        agent_id=agent_id,
-        is_sidechain=sidechain,
-        model=model,
-        ts_ms=0 if ts is None else ts,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_write_5m=write_5m,
-        cache_write_1h=write_1h,
-        cache_read=cache_read,
-        speed=speed,
-        tool_calls=tools,
-        web_search_requests=searches,
-        inference_geo=geo,
-    )
-    facts = {"cwd": cwd, "gitBranch": branch}
+    # (Positional, in the field order of UsageRecord: this runs for every assistant line of a backfill.)
+    rec = UsageRecord(f"{message_id}:{request_id}" if request_id else message_id, message_id, request_id, CLAUDE_CODE,
+                      session_id, cwd, agent_id, sidechain, model, 0 if ts is None else ts, input_tokens,
+                      output_tokens, write_5m, write_1h, cache_read, speed, tools, None, searches, geo)
     if ts is None:
-        undated.append((rec, facts, complete))
+        undated.append((rec, (cwd, branch), complete))
         return
     result.records.append(rec)
-    _session_facts(result, rec, facts)
+    _session_facts(result, rec, cwd, branch)
 
 
 def _read_assistant(line: bytes, scratch: ParseResult) -> tuple | None:
@@ -247,12 +229,13 @@ def _read_assistant(line: bytes, scratch: ParseResult) -> tuple | None:
             geo if isinstance(geo, str) else None, tools, entry.get("timestamp"), entry.get("gitBranch"))
 
 
-def _session_facts(result: ParseResult, rec: UsageRecord, facts: dict) -> None:
-    info = result.session(rec.session_id, CLAUDE_CODE)
+def _session_facts(result: ParseResult, rec: UsageRecord, cwd: str | None, branch) -> None:
+    info = result.sessions.get(rec.session_id)
+    if info is None:
+        info = result.session(rec.session_id, CLAUDE_CODE)
     info.seen(rec.ts_ms)
-    if facts["cwd"]:
-        info.project = facts["cwd"]
-    branch = facts["gitBranch"]
+    if cwd:
+        info.project = cwd
     if isinstance(branch, str) and branch:
         info.git_branch = branch
 
