@@ -32,7 +32,9 @@ READ_SLACK_BYTES = 64 << 10
 PARALLEL_MIN_BYTES = 32 << 20
 """New files are parsed in worker processes only when they hold at least this much: below it, starting the
 workers costs more than they save."""
-PARALLEL_WORKERS = 2
+PARALLEL_WORKERS = max(2, os.cpu_count() or 2)
+"""One parse worker per core: parsing is most of a cold backfill's CPU, and the writer, a third of the workers' CPU,
+fits in the gaps while it waits for their results."""
 PREFETCH_BYTES = 64 << 20
 """How far ahead of the writer the workers may read, which bounds the parsed results waiting in memory."""
 APPLY_GROUP_FILES = 256
