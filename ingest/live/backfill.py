@@ -32,9 +32,10 @@ READ_SLACK_BYTES = 64 << 10
 PARALLEL_MIN_BYTES = 32 << 20
 """New files are parsed in worker processes only when they hold at least this much: below it, starting the
 workers costs more than they save."""
-PARALLEL_WORKERS = max(2, os.cpu_count() or 2)
+PARALLEL_WORKERS = min(max(2, os.cpu_count() or 2), 8)
 """One parse worker per core: parsing is most of a cold backfill's CPU, and the writer, a third of the workers' CPU,
-fits in the gaps while it waits for their results."""
+fits in the gaps while it waits for their results. (Beyond 8 the one writer could not keep up, and each worker is a
+process of its own.)"""
 PREFETCH_BYTES = 64 << 20
 """How far ahead of the writer the workers may read, which bounds the parsed results waiting in memory."""
 APPLY_GROUP_FILES = 256
