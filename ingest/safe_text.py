@@ -75,8 +75,9 @@ def clean_result(result):
     for rec in result.records:
         # One scan over the fields joined (None reads as "None": harmless), not one per field: this runs for every
         # response of a backfill.
-        if search(f"{rec.project}{rec.model}{rec.session_id}{rec.agent_id}{rec.speed}{rec.dedup_key}"
-                  f"{rec.request_id}") is not None:
+        # (Printable ASCII holds none of the unsafe characters: `isascii` is a flag, `isprintable` one C loop.)
+        joined = f"{rec.project}{rec.model}{rec.session_id}{rec.agent_id}{rec.speed}{rec.dedup_key}{rec.request_id}"
+        if not (joined.isascii() and joined.isprintable()) and search(joined) is not None:
             rec.project = clean_or_none(rec.project)
             rec.model = clean(rec.model)
             rec.session_id = clean(rec.session_id)
@@ -86,7 +87,8 @@ def clean_result(result):
             rec.dedup_key = clean(rec.dedup_key)
             rec.message_id = clean(rec.message_id)
             rec.request_id = clean_or_none(rec.request_id)
-        if rec.tool_calls and search("".join(text for call in rec.tool_calls for text in call)) is not None:
+        tools = "".join(text for call in rec.tool_calls for text in call) if rec.tool_calls else ""
+        if tools and not (tools.isascii() and tools.isprintable()) and search(tools) is not None:
             rec.tool_calls = [(clean(tool_id), clean(name)) for tool_id, name in rec.tool_calls]
     dirty_keys = [sid for sid in result.sessions if _dirty(sid)]
     for info in result.sessions.values():

@@ -5,9 +5,10 @@ rename carried a position over) is read the ordinary way by the `Ingester`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import operator
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from ..logs.discovery import Discovery, LogFile, discover
 from ..logs.jsonl import ParseResult
-from ..records import SessionInfo, UsageRecord
+from ..records import SessionInfo
+from ..store import indexes
+from ..store.batch import StageBuilder, attach_stage
 from ..store.dedup import best_per_key
 from .tail import head_of
 
@@ -29,11 +32,17 @@ READ_SLACK_BYTES = 64 << 10
 PARALLEL_MIN_BYTES = 32 << 20
 """New files are parsed in worker processes only when they hold at least this much: below it, starting the
 workers costs more than they save."""
-PARALLEL_WORKERS = 2
+PARALLEL_WORKERS = min(max(2, os.cpu_count() or 2), 8)
+"""One parse worker per core: parsing is most of a cold backfill's CPU, and the writer, a third of the workers' CPU,
+fits in the gaps while it waits for their results. (Beyond 8 the one writer could not keep up, and each worker is a
+process of its own.)"""
 PREFETCH_BYTES = 64 << 20
 """How far ahead of the writer the workers may read, which bounds the parsed results waiting in memory."""
-APPLY_GROUP_FILES = 32
-"""Worker-parsed files written with one `write_batch`."""
+APPLY_GROUP_FILES = 256
+APPLY_GROUP_BYTES = 32 << 20
+"""Worker-parsed files are written with one `write_batch` per this many files or bytes of logs, whichever comes
+first: the batch's rows move into the store in one sorted statement, and bigger batches touch each index page
+fewer times."""
 TASK_BYTES = 2 << 20
 """Files are handed to a worker in groups of about this size: one hand-off per small file cost the writer more
 than the file's parse."""
@@ -45,6 +54,8 @@ class Backfill:
     def __init__(self, ingester: Ingester):
         self.ingester = ingester
         self.cursor = ingester.cursor
+        self.deferred = False
+        """True once the read-only indexes were dropped for this (cold) backfill, to be built at its end."""
 
     def run(self, found: Discovery | None = None,
             progress: Callable[[int, int, str], None] | None = None) -> IngestSummary:
@@ -56,13 +67,15 @@ class Backfill:
         try:
             # Larger-first would finish the bar unevenly; path order keeps runs reproducible.
             group: list = []  # consecutive worker-parsed files, written together
+            group_bytes = 0
             for index, (log, parsed) in enumerate(self._prefetched(found.files)):
                 if parsed:
                     group.append((log, parsed))
-                if group and (not parsed or len(group) >= APPLY_GROUP_FILES):
+                    group_bytes += parsed[1]
+                if group and (not parsed or len(group) >= APPLY_GROUP_FILES or group_bytes >= APPLY_GROUP_BYTES):
                     for outcome in self._apply(group):
                         summary.add(outcome)
-                    group = []
+                    group, group_bytes = [], 0
                 if not parsed and not self.cursor.untouched(log.path):
                     summary.add(ingester.ingest_file(log))
                 if progress:  # (a file parsed ahead counts as done here; its group is written moments later)
@@ -71,8 +84,13 @@ class Backfill:
                 summary.add(outcome)
         except BaseException:
             ingester.end_batch(failed=True)
+            if self.deferred:  # Ctrl-C keeps the work committed so far; its indexes are built now, if they can be
+                with contextlib.suppress(sqlite3.Error):  # (else the next open of the store builds them)
+                    indexes.restore(ingester.store.db)
             raise
         ingester.end_batch()
+        if self.deferred:
+            indexes.restore(ingester.store.db)
         summary.add_stores(ingester.agent_stores.ingest())  # after the files: its own short transactions
         retention = getattr(ingester.settings, "retention_days", 90) or 90
         ingester.store.prune(retention)
@@ -99,8 +117,9 @@ class Backfill:
                 and threading.active_count() == 1):
             import multiprocessing
             try:
-                pool = multiprocessing.get_context("fork").Pool(PARALLEL_WORKERS, initializer=_worker_start,
-                                                                initargs=(os.getpid(),))
+                store = ingester.store
+                pool = multiprocessing.get_context("fork").Pool(
+                    PARALLEL_WORKERS, initializer=_worker_start, initargs=(os.getpid(), store.prices, store.machine))
             except (ValueError, OSError):  # no fork here, or no processes left: read serially
                 pool = None
         if pool is None:
@@ -110,6 +129,8 @@ class Backfill:
         # A backfill this size also shares transactions of up to BATCH_BYTES between files (see `Ingester._write`):
         # one commit per small file cost more than parsing it. (Smaller catch-ups keep a commit per file, so a
         # reader sees them progress file by file.)
+        attach_stage(ingester.store.db)  # (outside any transaction, as ATTACH must be)
+        self.deferred = indexes.defer(ingester.store.db)
         ingester.begin_batch()
         with pool:
             pending: deque = deque()  # (files, task or None, bytes), in file order
@@ -138,13 +159,14 @@ class Backfill:
     def _apply(self, group: list) -> list[FileOutcome]:
         """Commit new files that workers read whole, each exactly as `Ingester._read` would have, with one
         `write_batch` for the group (per file, its statements cost the writer more than the rows). A file that
-        turns out to be known after all (a rename carries its position over) goes the ordinary way. The group's
-        rows and counts are reported on its last file's outcome."""
+        turns out to be known after all (a rename carries its position over) goes the ordinary way, and its staged
+        rows are left out. The group's rows and counts are reported on its last file's outcome."""
         from .ingester import FileOutcome, count_tail, merge
         ingester = self.ingester
         outcomes, files, combined, nbytes = [], [], ParseResult(), 0
-        for log, (st, size, packed, parser_state, head) in group:
-            result = _unpack(packed)
+        staged: dict[int, tuple[bytes, list[int]]] = {}  # per worker task's staging database: the files taken
+        for log, (st, size, packed, parser_state, head, stage) in group:
+            number, result = _unpack(packed)
             fs = self.cursor.known(log, st)
             if fs.id is not None or fs.offset:
                 outcomes.append(ingester.ingest_file(log))
@@ -160,13 +182,18 @@ class Backfill:
             fs.state = json.dumps(extra)
             files.append((fs, result.skipped))
             merge(combined, result)
+            staged.setdefault(id(stage), (stage, []))[1].append(number)
             nbytes += size
         if files:
-            ingester.write(files, combined, outcomes[-1], nbytes)
+            ingester.write(files, combined, outcomes[-1], nbytes, staged=list(staged.values()))
         return outcomes
 
 
-def _worker_start(parent: int) -> None:
+_PRICES = None
+_MACHINE = ""
+
+
+def _worker_start(parent: int, prices, machine: str) -> None:
     """In each worker, once: Ctrl-C is the parent's to handle (it stops the pool; a worker printing its own
     KeyboardInterrupt traceback was the noise), and a worker dies with its parent rather than failing on the
     broken result pipe with a BrokenPipeError traceback."""
@@ -180,14 +207,19 @@ def _worker_start(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(0)
+    global _PRICES, _MACHINE
+    _PRICES, _MACHINE = prices, machine  # rows are priced here, off the writer
 
 
 def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
     """In a worker: read each new file in one read and parse it as `Ingester._read` would; None for a file that
-    is gone, unreadable or bigger than one read (it is then read the ordinary way)."""
+    is gone, unreadable or bigger than one read (it is then read the ordinary way). The rows go, priced, into one
+    staging database for the whole task (`StageBuilder`), each under its file's number; the writer copies them
+    from there in C, so only a few small tuples per file are pickled."""
     from .ingester import parse
     out: list[tuple | None] = []
-    for path, source, session_id, agent_id, limit in jobs:
+    stage = StageBuilder(_PRICES, _MACHINE)
+    for number, (path, source, session_id, agent_id, limit) in enumerate(jobs):
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
@@ -205,24 +237,24 @@ def _parse_whole_files(jobs: list[tuple]) -> list[tuple | None]:
             out.append(None)  # grew since it was sized: too big to be sure of one read
             continue
         result, parser_state = parse(source, session_id, agent_id, data, None, final_tail=True)
-        # What `Store.write_batch` keeps of one file's records, done in the worker so the writer unpacks and
-        # sorts through half as many; plain tuples, because the dataclasses took the writer 10x longer to unpickle.
-        records = [_record_fields(r) for r in best_per_key(result.records)]
+        # The winner per key (the writer applies the rule again across files), and every record's claim on its
+        # response, losers included, as the writer takes them from records read the ordinary way.
+        stage.add(number, result.records, best_per_key(result.records))
         sessions = [_session_fields(i) for i in result.sessions.values()]
-        out.append((st, len(data), (records, sessions, result.skipped, result.consumed, result.lines,
+        out.append((st, len(data), (number, sessions, result.skipped, result.consumed, result.lines,
                                     result.tail_skipped), parser_state, head_of(data, result.consumed)))
-    return out
+    data = stage.done()  # one bytes object, shared by the task's files (pickled once)
+    return [None if r is None else (*r, data) for r in out]
 
 
-_record_fields = operator.attrgetter(*UsageRecord.__slots__)
-_session_fields = operator.attrgetter(*SessionInfo.__slots__)
+def _session_fields(info: SessionInfo) -> tuple:
+    return tuple(getattr(info, name) for name in SessionInfo.__slots__)
 
 
-def _unpack(packed) -> ParseResult:
-    records, sessions, skipped, consumed, lines, tail_skipped = packed
+def _unpack(packed) -> tuple[int, ParseResult]:
+    number, sessions, skipped, consumed, lines, tail_skipped = packed
     infos = [SessionInfo(*fields) for fields in sessions]
-    return ParseResult([UsageRecord(*fields) for fields in records], {i.session_id: i for i in infos}, skipped,
-                       consumed, lines, tail_skipped)
+    return number, ParseResult([], {i.session_id: i for i in infos}, skipped, consumed, lines, tail_skipped)
 
 
 def _take(pending: deque):

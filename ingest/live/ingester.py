@@ -19,6 +19,7 @@ from ..records import CLAUDE_CODE
 from ..store.store import FileState, Store
 from .agent_stores import AgentStores
 from .backfill import (  # noqa: F401
+    APPLY_GROUP_BYTES,
     APPLY_GROUP_FILES,
     PARALLEL_MIN_BYTES,
     PARALLEL_WORKERS,
@@ -257,12 +258,13 @@ class Ingester:
         self.write([(fs, pending.skipped)], pending, outcome, nbytes)
 
     def write(self, files: list[tuple[FileState, Counter]], pending: ParseResult, outcome: FileOutcome,
-               nbytes: int) -> None:
-        """`pending`'s rows and each file's position (with its skipped lines) in one transaction."""
+              nbytes: int, staged: list | None = None) -> None:
+        """`pending`'s rows (and rows parse workers `staged`) and each file's position (with its skipped lines) in
+        one transaction."""
         batch = self._batch
         if batch is None:
             with self.store.transaction():
-                written = self._write_rows(files, pending)
+                written = self._write_rows(files, pending, staged or ())
         else:
             # A backfill's shared transaction, committed once it holds BATCH_BYTES or is BATCH_SECONDS old: rows
             # and positions still commit together, and a kill or Ctrl-C loses at most that much work.
@@ -270,7 +272,7 @@ class Ingester:
                 batch.tx = self.store.transaction()
                 batch.tx.__enter__()
                 batch.started = time.monotonic()
-            written = self._write_rows(files, pending)
+            written = self._write_rows(files, pending, staged or ())
             batch.bytes += nbytes
             if (batch.bytes >= max(self.commit_bytes, BATCH_BYTES)
                     or time.monotonic() - batch.started >= self.batch_seconds):
@@ -283,8 +285,8 @@ class Ingester:
         if written.newest_ts and (outcome.newest_ts is None or written.newest_ts > outcome.newest_ts):
             outcome.newest_ts = written.newest_ts
 
-    def _write_rows(self, files: list[tuple[FileState, Counter]], pending: ParseResult):
-        written = self.store.write_batch(pending.records, pending.sessions.values())
+    def _write_rows(self, files: list[tuple[FileState, Counter]], pending: ParseResult, staged=()):
+        written = self.store.write_batch(pending.records, pending.sessions.values(), staged)
         for fs, skipped in files:
             self.store.save_file_state(fs, skipped)
         return written

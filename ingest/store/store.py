@@ -12,35 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from ..pricing import PriceTable, Quote
+from ..pricing import PriceTable
 from ..records import SessionInfo, UsageRecord
-from . import claude_costs, harness, machines, ownership, retention
-from .dedup import WINS_SQL, wins
+from . import batch, claude_costs, indexes, machines, ownership, retention
+from .batch import priced as _priced
 from .errors import BUSY_TIMEOUT_MS, StoreError, explain
 from .permissions import PermissionRefused, check_path, ensure_private_dir, is_read_only, refuse_foreign
-from .schema import ADD_NEW_SLOT_USAGE_SQL, enable_wal, migrate
+from .schema import enable_wal, migrate
 from .transaction import Transaction
 
 CACHE_KIB = 16 << 10
 """SQLite page cache per connection."""
-
-_INSERT_COLUMNS = (
-    "dedup_key", "message_id", "request_id", "source", "session_id", "project", "agent_id", "is_sidechain",
-    "model", "ts", "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
-    "total_tokens", "speed", "cost_usd", "priced", "reported_cost", "web_search_requests", "inference_geo", "machine",
-    "attr_agent", "attr_skill", "attr_plugin", "attr_mcp_server", "attr_mcp_tool", "api_block", "priced_as",
-)
-# The dedup upsert: a stored row is replaced only by one that wins under the rule in dedup.py. (Which session owns
-# a response several sessions carry is settled after it, by ownership.py; rows merged from a peer have their own
-# upsert in sync/rows.py.)
-_UPSERT_SQL = "INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(dedup_key) DO UPDATE SET {sets} WHERE " \
-    + WINS_SQL
-_UPSERT_SQL = _UPSERT_SQL.format(
-    cols=", ".join((*_INSERT_COLUMNS, "session_rank")),
-    marks=", ".join("?" * (len(_INSERT_COLUMNS) + 1)),
-    sets=", ".join(f"{c} = excluded.{c}" for c in (*_INSERT_COLUMNS, "session_rank") if c != "dedup_key"),
-)
-
 
 @dataclass(slots=True)
 class FileState:
@@ -114,6 +96,7 @@ class Store:
             if not readonly:
                 migrate(self.db, self.path)
                 machines.claim_unnamed_rows(self)
+                indexes.restore(self.db)  # after a cold backfill that was killed before it rebuilt them
             self.version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self._raise_explained(exc)
@@ -223,72 +206,11 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def write_batch(self, records: Iterable[UsageRecord], sessions: Iterable[SessionInfo] = ()) -> WriteResult:
-        """Upsert records under the dedup rule. Call inside `transaction()` together with the file positions."""
-        records = harness.drop_copies(self, records)
-        best: dict[str, UsageRecord] = {}
-        tools: dict[str, tuple[str, str]] = {}
-        records = list(records)
-        claims = ownership.claims_of(records)
-        for rec in records:
-            for tool_id, name in rec.tool_calls:
-                tools[tool_id] = (rec.message_id, name)
-            old = best.get(rec.dedup_key)
-            if old is None or wins(rec, old):
-                best[rec.dedup_key] = rec
-        result = WriteResult()
-        if not best and not tools:
-            return self._finish(sessions, result, set())
-        db = self.db
-        keep: list[UsageRecord] = []
-        main_ids = {r.message_id for r in best.values() if not r.is_sidechain}
-        sidechain_ids = {r.message_id for r in best.values() if r.is_sidechain}
-        # Sidechain replays of a main-thread response are dropped, whichever of the two is read first.
-        main_in_db = self.existing(
-            "SELECT message_id FROM requests WHERE is_sidechain = 0 AND message_id IN ({})", sidechain_ids - main_ids)
-        main_pruned, pruned = retention.tombstones(self, sidechain_ids - main_ids, set(best))
-        main_in_db |= main_pruned
-        for rec in best.values():
-            if rec.dedup_key in pruned:
-                continue
-            if rec.is_sidechain and (rec.message_id in main_ids or rec.message_id in main_in_db):
-                continue
-            keep.append(rec)
-        dropped = 0
-        if main_ids:
-            for chunk in _chunks(list(main_ids)):
-                dropped += db.execute(
-                    f"DELETE FROM requests WHERE is_sidechain = 1 AND message_id IN ({_marks(chunk)})", chunk).rowcount
-        contested = ownership.record_contested(self, claims, (r.dedup_key for r in keep))
-        rows = []
-        tags = claude_costs.tags_for(db, {r.session_id for r in keep}) if keep else {}
-        for rec in keep:
-            priced_as = claude_costs.priced_as(rec.model, tags.get(rec.session_id))
-            cost, priced = self._price(rec, priced_as)
-            rows.append((rec.dedup_key, rec.message_id, rec.request_id, rec.source, rec.session_id, rec.project,
-                         rec.agent_id, int(rec.is_sidechain), rec.model, rec.ts_ms, rec.input_tokens,
-                         rec.output_tokens, rec.cache_write_5m, rec.cache_write_1h, rec.cache_read,
-                         rec.total_tokens, rec.speed, cost, priced, rec.reported_cost, rec.web_search_requests,
-                         rec.inference_geo, self.machine, *rec.attribution, rec.api_block, priced_as,
-                         rec.session_rank))
-            if result.newest_ts is None or rec.ts_ms > result.newest_ts:
-                result.newest_ts = rec.ts_ms
-        # New rows take rowids above the current maximum, so the max tells how many were added (O(log n)).
-        max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] if rows else 0
-        # rowcount sums each upsert's own changes (inserted or updated rows); total_changes would also count the
-        # slot_usage triggers' writes.
-        changed = db.executemany(_UPSERT_SQL, rows).rowcount
-        if rows:
-            added = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] - max_before
-            if added:
-                db.execute(ADD_NEW_SLOT_USAGE_SQL, (max_before,))
-            result.new_requests = max(added - dropped, 0)
-            result.updated_requests = max(changed - added, 0)
-        if tools:
-            db.executemany("INSERT OR IGNORE INTO tool_calls(tool_use_id, message_id, name) VALUES (?, ?, ?)",
-                           [(k, m, n) for k, (m, n) in tools.items()])
-        result.sessions = frozenset(r.session_id for r in keep)
-        return self._finish(sessions, result, contested)
+    def write_batch(self, records: Iterable[UsageRecord], sessions: Iterable[SessionInfo] = (),
+                    staged: Iterable[tuple[bytes, Sequence[int]]] = ()) -> WriteResult:
+        """Upsert records (and a parse worker's `staged` rows) under the dedup rule: store/batch.py. Call inside
+        `transaction()` together with the file positions."""
+        return batch.write_batch(self, records, sessions, WriteResult(), staged)
 
     def _finish(self, sessions: Iterable[SessionInfo], result: WriteResult, contested: set[str]) -> WriteResult:
         """Write the session facts, then give each contested response (of this batch, or of a session whose last
@@ -408,14 +330,6 @@ def _refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
     except PermissionRefused as exc:
         db.close()
         raise StoreError(str(exc)) from None
-
-
-def _priced(quote: Quote, reported: float | None) -> tuple[float, int]:
-    """(cost_usd, priced) for a row. Unpriced rows keep what is known as a floor: the source's own figure
-    (OpenClaw writes one) or the standard-speed cost of a fast request whose multiplier is unknown, never more."""
-    if quote.priced:
-        return quote.usd, 1
-    return max(reported or 0.0, quote.usd or 0.0), 0
 
 
 def _marks(items: Sequence[object]) -> str:

@@ -267,8 +267,13 @@ class Sess:
 
 
 class Corpus:
-    def __init__(self, out_dir: Path, size: int, seed: int, single_file: bool = False):
+    def __init__(self, out_dir: Path, size: int, seed: int, single_file: bool = False, realistic: bool = False):
         self.out_dir = Path(out_dir)
+        self.realistic = realistic
+        # Real transcripts hold less tool output per response than the default mix, and longer thinking and answers:
+        # with tool output at ~0.15x and text of ~2.5 KB, assistant lines are ~47% of the bytes (default mix: ~12%).
+        self.tool_median = 900 if realistic else 6000
+        self.text_median = 2500
         self.home = self.out_dir / "home"
         self.size = size
         self.seed = seed
@@ -317,7 +322,7 @@ class Corpus:
 
     def tool_size(self, s: Sess) -> int:
         # Log-normal: median ~6 KB, long tail to ~100 KB, as real tool output; capped for tiny sessions.
-        v = int(self.rng.lognormvariate(math.log(6000), 1.1))
+        v = int(self.rng.lognormvariate(math.log(self.tool_median), 1.1))
         return max(200, min(v, 100_000, s.target // 5 if s.target else 100_000))
 
     def tick(self, s: Sess, lo: int, hi: int) -> int:
@@ -548,12 +553,16 @@ class Corpus:
             last = i == n - 1
             out_toks = resp["final"] if last and not interrupted else (1 if interrupted else resp["partial"])
             u = self.uuid()
+            blob = None
+            if self.realistic and blk["type"] in ("thinking", "text"):  # real thinking and answers run to KBs
+                blob = self.blob(int(rng.lognormvariate(math.log(self.text_median), 0.9)))
+                blk = dict(blk, **{blk["type"]: PH})
             msg = {"model": resp["model"], "id": resp["id"], "type": "message", "role": "assistant", "content": [blk],
                    "stop_reason": None, "stop_sequence": None,
                    "usage": self.usage(s, resp["inp"], resp["c5"], resp["c1"], resp["cr"], out_toks, resp["speed"])}
             d = self.envelope(s)
             d.update(message=msg, requestId=resp["req"], type="assistant", uuid=u, timestamp=iso(t))
-            self.line(s, d)
+            self.line(s, d, blob)
             self.add_naive(s.out.naive, resp, out_toks)
             s.parent = u
             uuids.append(u)
@@ -1120,6 +1129,7 @@ class Corpus:
             "size_bytes": self.bytes,
             "requested_size_bytes": self.size,
             "single_file": self.single,
+            **({"realistic": True} if self.realistic else {}),
             "epoch": iso(self.epoch_ms),
             "files": self.files,
             "lines": self.lines,
@@ -1135,11 +1145,11 @@ class Corpus:
         }
 
 
-def generate(out_dir, size: int, seed: int = 42, single_file: bool = False) -> dict:
+def generate(out_dir, size: int, seed: int = 42, single_file: bool = False, realistic: bool = False) -> dict:
     """Write the corpus and DIR/expected.json; returns the expected dict (plus timing, not saved)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    c = Corpus(out_dir, size, seed, single_file)
+    c = Corpus(out_dir, size, seed, single_file, realistic)
     exp = c.generate()
     (out_dir / "expected.json").write_text(json.dumps(exp, indent=1) + "\n")
     exp["_elapsed_s"] = c.elapsed
@@ -1163,10 +1173,12 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="100MB", type=parse_size, help="target corpus size, N[KMG]B (binary units)")
     ap.add_argument("--seed", default=42, type=int)
     ap.add_argument("--single-file", action="store_true", help="write everything into ONE Claude Code session file")
+    ap.add_argument("--realistic", action="store_true",
+                    help="less tool output per response: assistant lines ~47%% of the bytes, as in real logs")
     a = ap.parse_args(argv)
     if (a.out / "home").exists() and any((a.out / "home").iterdir()):
         ap.error(f"{a.out}/home already exists and is not empty; pick a fresh --out")
-    e = generate(a.out, a.size, a.seed, a.single_file)
+    e = generate(a.out, a.size, a.seed, a.single_file, a.realistic)
     cc, oc, nv = e["claude_code"], e["openclaw"], e["naive"]["assistant_lines"]
     mb = e["size_bytes"] / (1 << 20)
     print(f"wrote {e['files']} files, {e['lines']} lines, {mb:.1f} MiB in {e['_elapsed_s']:.1f}s "

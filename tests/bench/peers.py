@@ -11,6 +11,7 @@ Install failures are reported, never raised: the bench prints the other figures 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def install_ccusage(log=print) -> Peer:
     native = modules / "@ccusage" / f"ccusage-{sys.platform}-{arch}" / "bin" / "ccusage"
     launcher = modules / ".bin" / "ccusage"
     if native.exists():
+        if not os.access(native, os.X_OK):  # npm unpacks it 0644; its launcher chmods it on first use, as here
+            native.chmod(native.stat().st_mode | 0o111)
         peer.command = [str(native)]
         peer.note = "native binary timed directly (the npm launcher adds node start-up)"
     elif launcher.exists():

@@ -255,3 +255,32 @@ def test_cli_parses_sizes(gen):
     assert gen.parse_size("5MB") == 5 << 20
     assert gen.parse_size("1GB") == 1 << 30
     assert gen.parse_size("512KB") == 512 << 10
+
+
+def assistant_share(home: Path) -> float:
+    """The share of the Claude Code log bytes that are assistant lines."""
+    total = assistant = 0
+    for p in (home / ".claude").rglob("*.jsonl"):
+        for line in p.read_bytes().splitlines(keepends=True):
+            total += len(line)
+            try:
+                if json.loads(line).get("type") == "assistant":
+                    assistant += len(line)
+            except (ValueError, AttributeError):
+                pass
+    return assistant / total
+
+
+def test_realistic_mix_is_half_assistant_lines_and_keeps_its_totals(gen, tmp_path):
+    gen.generate(tmp_path / "real", 2 << 20, seed=42, realistic=True)
+    gen.generate(tmp_path / "plain", 2 << 20, seed=42)
+    home = tmp_path / "real" / "home"
+    exp = json.loads((tmp_path / "real" / "expected.json").read_text())
+    plain = json.loads((tmp_path / "plain" / "expected.json").read_text())
+    assert exp["realistic"] is True and "realistic" not in plain
+    assert 0.40 <= assistant_share(home) <= 0.55  # real logs: ~47 %
+    assert assistant_share(tmp_path / "plain" / "home") < 0.25  # the default mix is tool-output heavy
+    ref = reference(home)  # the independent reader agrees with the generator on this mix too
+    assert strip(exp["claude_code"]) == ref["claude_code"]
+    assert strip(exp["openclaw"]) == ref["openclaw"]
+    assert exp["by_model"] == ref["by_model"]

@@ -33,9 +33,11 @@ _DUMP_SQL = {
     "files": "SELECT path, source, session_id, agent_id, size, offset, lines, gone FROM files ORDER BY path",
     "skipped": "SELECT f.path, s.reason, s.count FROM skipped s JOIN files f ON f.id = s.file_id ORDER BY 1, 2",
     # The per-slot sums reports read, kept by triggers: they must come out the same too (empty rows aside, and
-    # costs rounded, since floats summed in another order differ in the last bits).
+    # costs rounded, since floats summed in another order differ in the last bits). To 10 decimals: a slot's true
+    # cost has at most ~9 (integer counts times per-token rates), so two orders of summing never round apart there,
+    # as they did at 6 decimals (0.6503225000000001 vs 0.6503224999999999).
     "slot_usage": "SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, "
-                  "cache_read, ROUND(cost_usd, 6), requests, unpriced FROM slot_usage WHERE requests != 0 "
+                  "cache_read, ROUND(cost_usd, 10), requests, unpriced FROM slot_usage WHERE requests != 0 "
                   "ORDER BY 1, 2, 3",
 }
 

@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 # after some batches are committed (BATCH_SECONDS is 2).
 SLOW_WRITES = """
 import time
+import tokentop.ingest.live.backfill as _bf
 import tokentop.ingest.live.ingester as _ing
+_bf.APPLY_GROUP_BYTES = 4 << 20  # several slow writes in this 40 MB corpus, so a 2 s batch commits mid-run
 _write = _ing.Ingester.write
 def _slow(self, *a, **kw):
     time.sleep(1.0)
@@ -88,6 +90,10 @@ def test_ctrl_c_during_a_cold_backfill_is_one_line_and_keeps_its_batches(corpus,
     assert integrity(db) == "ok"
     kept = rows(db)
     assert kept > 0  # committed batches survive the interruption (before: one 40 MB transaction, all lost)
+    con = sqlite3.connect(db)  # and the indexes the cold backfill deferred were built before it left
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    con.close()
+    assert {"requests_ts", "requests_session", "tool_calls_message"} <= names
     again = run_cli(["ingest", "--quiet"], home=home, db=db)
     assert again.returncode == 0, again.stderr.decode()
     assert totals(db) == expected_totals(expected)
