@@ -27,10 +27,14 @@ the reader). A file of a version above 2 is not read: `doctor` names it and says
 
 from __future__ import annotations
 
+import gc
 import gzip
+import operator
 import re
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import groupby, repeat
 
 import orjson
 
@@ -135,7 +139,21 @@ def decompress(data: bytes) -> bytes:
 
 
 def decode(data: bytes, now_ms: int, expect_machine: str | None = None) -> PeerFile:
-    """Parse and check a whole file. Raises BadFile when nothing in it can be trusted."""
+    """Parse and check a whole file. Raises BadFile when nothing in it can be trusted.
+
+    The cycle collector is paused meanwhile: a year's file is hundreds of thousands of small lists and tuples,
+    none in a cycle, and every few hundred of them made it walk all the objects the process holds (reading 10
+    machines' years: 3.4 s with it, 1.8 s without, when the files are kept; ~0.3 s of a cold merge)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _decode(data, now_ms, expect_machine)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _decode(data: bytes, now_ms: int, expect_machine: str | None) -> PeerFile:
     lines = decompress(data).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -183,12 +201,14 @@ def _read_rows(out: PeerFile, lines: list[bytes], version: int, limit: int) -> N
                 rows.append(orjson.loads(line))
             except orjson.JSONDecodeError:
                 out.refuse("unreadable row")
-    groups: dict[str, list] = {}
-    for row in rows:
-        if type(row) is list and row and type(row[0]) is str:
-            groups.setdefault(row[0], []).append(row)
-        else:
-            out.refuse("unreadable row")
+    groups = _grouped(rows)
+    if groups is None:
+        groups = {}
+        for row in rows:
+            if type(row) is list and row and type(row[0]) is str:
+                groups.setdefault(row[0], []).append(row)
+            else:
+                out.refuse("unreadable row")
     for tag, group in groups.items():
         target = _ROWS.get(tag)
         if target is None:
@@ -196,7 +216,11 @@ def _read_rows(out: PeerFile, lines: list[bytes], version: int, limit: int) -> N
                 out.refuse(f"unknown row type {tag[:12]!r}")
             continue
         width, pad = _WIDTHS[tag], (_V1_PAD.get(tag, ()) if version == 1 else ())
-        values = [row[1:] + list(pad) if pad else row[1:] for row in group if len(row) + len(pad) == width + 1]
+        if not pad and set(map(len, group)) == {width + 1}:
+            deque(map(operator.delitem, group, repeat(0)), 0)  # every row the right width: drop the tags in place
+            values = group
+        else:
+            values = [row[1:] + list(pad) if pad else row[1:] for row in group if len(row) + len(pad) == width + 1]
         for _ in range(len(group) - len(values)):
             out.refuse(f"{tag!r} row of the wrong length")
         if columns_pass(tag, values, limit):
@@ -209,3 +233,22 @@ def _read_rows(out: PeerFile, lines: list[bytes], version: int, limit: int) -> N
                 out.refuse(problem)
             else:
                 kept.append(v)
+
+
+def _grouped(rows: list) -> dict[str, list] | None:
+    """The rows by tag (first seen first, file order within a tag) when every row is a list starting with a string,
+    as in every file tokentop writes, found at C speed; None: some row is not, sort them one by one."""
+    if not rows:
+        return {}
+    if set(map(type, rows)) != {list} or not min(map(len, rows)):
+        return None
+    tags = list(map(operator.itemgetter(0), rows))
+    if set(map(type, tags)) != {str}:
+        return None
+    groups: dict[str, list] = {}
+    start = 0
+    for tag, run in groupby(tags):  # a file is written a tag at a time: a handful of runs
+        end = start + len(list(run))
+        groups.setdefault(tag, []).extend(rows[start:end])
+        start = end
+    return groups

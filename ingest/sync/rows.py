@@ -39,6 +39,8 @@ _UPSERT_SQL = (f"INSERT INTO requests ({', '.join(_COLUMNS)}) VALUES ({_VALUES})
                "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "dedup_key")
                + " WHERE " + WINS_SQL)
 """store.py's dedup upsert, for file rows."""
+_INSERT_NEW_SQL = f"INSERT INTO requests ({', '.join(_COLUMNS)}) VALUES ({_VALUES}) ON CONFLICT(dedup_key) DO NOTHING"
+"""The same rows where their key is new (the upsert's DO UPDATE, even unused, made it twice as slow)."""
 _ROLLUP_COLUMNS = ("slot, source, session_id, project, model, speed, long_context, input_tokens, output_tokens, "
                    "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests")
 _TOOL_COLUMNS = ("slot, source, model, speed, long_context, name, calls, requests, input_tokens, output_tokens, "
@@ -133,12 +135,26 @@ def _chunks(items: list, size: int = 500):
 
 
 def _upsert(store, machine: str, rows: list) -> None:
+    """The dedup upsert of `rows`, in two passes that end as the one would: first every row whose key is new
+    (most rows of a merge meet no copy: a cold merge's requests went in in half the time), then, in file order,
+    the rows that met one (or repeat a key the file already had). The ids, the rows and slot_usage come out the
+    same: inserts do not touch slot_usage until the end, and each key meets its rows in the same order."""
     if not rows:
         return
     db = store.db
     max_before = db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
-    db.executemany(_UPSERT_SQL.format(machine=_literal(machine)), rows)
-    if db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] > max_before:
+    machine = _literal(machine)
+    inserted = db.executemany(_INSERT_NEW_SQL.format(machine=machine), rows).rowcount
+    if inserted != len(rows):
+        new = {r[0] for r in db.execute("SELECT dedup_key FROM requests WHERE id > ?", (max_before,))}
+        rest = []
+        for r in rows:
+            if r[0] in new:
+                new.discard(r[0])  # its first row, inserted above; a later one under the same key is not
+            else:
+                rest.append(r)
+        db.executemany(_UPSERT_SQL.format(machine=machine), rest)
+    if inserted or db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0] > max_before:
         db.execute(ADD_NEW_SLOT_USAGE_SQL, (max_before,))  # (no insert trigger: see migration 2)
 
 
@@ -196,3 +212,4 @@ def _rollups(store, peer: fmt.PeerFile, lo: int, hi: int, priced_alike: bool, co
             f"INSERT INTO {table}({columns}, machine) VALUES ({', '.join('?' * len(names))}, "
             f"{_literal(peer.machine)}) {fold_on_conflict(table, sums)}", rows)
     return count
+
