@@ -194,8 +194,10 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     # -- painting -----------------------------------------------------------------------------------
 
     def tick(self, now_ms: int) -> None:
-        """The once-a-second update: the countdown text only."""
-        self.query_one(Countdown).tick(now_ms)
+        """The once-a-second update: the countdown text only. The timer can fire while the screen is still composing
+        or already being torn down (at exit): then there is no countdown yet, or any more, and nothing to update."""
+        for countdown in self.query(Countdown):
+            countdown.tick(now_ms)
 
     def _apply(self, ov: queries.Overview) -> None:
         app = self.app
