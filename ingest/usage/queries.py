@@ -154,24 +154,36 @@ def stored_machines(store: Store) -> list[str]:
     return [r[0] for r in store.db.execute("SELECT machine FROM requests UNION SELECT machine FROM rollups ORDER BY 1")]
 
 
+SESSION_COLUMNS = "session_id, source, project, title, git_branch, first_ts, last_ts, openclaw_agent"
+"""What `session_rows` takes of each `sessions` row, in this order."""
+
+
 def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "activity",
              limit: int = SESSION_LIMIT) -> list[SessionRow]:
     """The newest sessions with their totals; active ones (a line in the last 5 minutes) first by default.
     A filter also searches older sessions by project, title, id, branch and OpenClaw agent."""
     db = store.db
-    cols = "session_id, source, project, title, git_branch, first_ts, last_ts, openclaw_agent"
     # The newest sessions whatever their age: someone back from a month off still sees their last work.
     meta = {r[0]: r for r in db.execute(
-        f"SELECT {cols} FROM sessions ORDER BY last_ts DESC LIMIT ?", (limit * 2,))}
+        f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY last_ts DESC LIMIT ?", (limit * 2,))}
     needle = filter_text.strip().lower()
     if needle:
         like = f"%{needle}%"
         for r in db.execute(
-                f"SELECT {cols} FROM sessions WHERE lower(COALESCE(project, '')) LIKE ? OR lower(COALESCE(title, '')) "
-                f"LIKE ? OR lower(session_id) LIKE ? OR lower(COALESCE(git_branch, '')) LIKE ? "
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE lower(COALESCE(project, '')) LIKE ? "
+                f"OR lower(COALESCE(title, '')) LIKE ? OR lower(session_id) LIKE ? "
+                f"OR lower(COALESCE(git_branch, '')) LIKE ? "
                 f"OR lower(COALESCE(openclaw_agent, '')) LIKE ? "
                 f"ORDER BY last_ts DESC LIMIT ?", (like, like, like, like, like, limit * 2)):
             meta.setdefault(r[0], r)
+    rows = [row for row in session_rows(store, meta, now_ms) if not needle or _matches(row, needle)]
+    rows.sort(key=_SORT_KEYS.get(sort, _SORT_KEYS["activity"]))
+    return rows[:limit]
+
+
+def session_rows(store: Store, meta: dict[str, tuple], now_ms: int) -> list[SessionRow]:
+    """One SessionRow per `sessions` row in `meta` (session id → SESSION_COLUMNS), with its totals. A session that
+    replays another's history starts at its own first response, not at the copied lines' time."""
     totals = _session_totals(store, list(meta))
     replayers = ownership.replayers(store, list(meta))
     rows = []
@@ -179,13 +191,9 @@ def sessions(store: Store, now_ms: int, *, filter_text: str = "", sort: str = "a
         tokens, cost, reqs, models, t_first, t_last, machines = totals.get(sid, (0, 0.0, 0, (), None, None, ()))
         first = first if first is not None and (sid not in replayers or t_first is None) else t_first
         last = last if last is not None else t_last
-        row = SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
-                         last is not None and now_ms - last <= ACTIVE_MS, agent, machines)
-        if needle and not _matches(row, needle):
-            continue
-        rows.append(row)
-    rows.sort(key=_SORT_KEYS.get(sort, _SORT_KEYS["activity"]))
-    return rows[:limit]
+        rows.append(SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
+                               last is not None and now_ms - last <= ACTIVE_MS, agent, machines))
+    return rows
 
 
 def _matches(row: SessionRow, needle: str) -> bool:

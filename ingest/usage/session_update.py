@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .queries import _SORT_KEYS, ACTIVE_MS, SESSION_LIMIT, SessionRow, _session_totals
-
-_COLS = "session_id, source, project, title, git_branch, first_ts, last_ts, openclaw_agent"
+from .queries import _SORT_KEYS, ACTIVE_MS, SESSION_COLUMNS, SESSION_LIMIT, SessionRow, session_rows
 
 
 def update_sessions(store, previous: list[SessionRow], changed, now_ms: int,
@@ -24,15 +22,9 @@ def update_sessions(store, previous: list[SessionRow], changed, now_ms: int,
         chunk = ids[i:i + 500]
         marks = ", ".join("?" * len(chunk))
         meta.update((r[0], r) for r in store.db.execute(
-            f"SELECT {_COLS} FROM sessions WHERE session_id IN ({marks})", chunk))
-    totals = _session_totals(store, list(meta))
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id IN ({marks})", chunk))
     rows = [replace(r, active=r.last_ms is not None and now_ms - r.last_ms <= ACTIVE_MS)
             for r in previous if r.session_id not in meta]
-    for sid, (_, source, project, title, branch, first, last, agent) in meta.items():
-        tokens, cost, reqs, models, t_first, t_last, machines = totals.get(sid, (0, 0.0, 0, (), None, None, ()))
-        first = first if first is not None else t_first
-        last = last if last is not None else t_last
-        rows.append(SessionRow(sid, source, project, title, branch, models, first, last, tokens, cost, reqs,
-                               last is not None and now_ms - last <= ACTIVE_MS, agent, machines))
+    rows += session_rows(store, meta, now_ms)
     rows.sort(key=_SORT_KEYS["activity"])
     return rows[:limit]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -262,3 +263,17 @@ def test_real_logs_with_a_resumed_copy_under_the_other_root(real_logs_home, caps
     assert report["totals"]["output_tokens"] == 104_939 + 100
     assert sum(r["requests"] for r in rows.values()) == report["totals"]["requests"]
     assert rows[original]["requests"] == 170
+
+
+@pytest.mark.parametrize("copy_session", [B, ""], ids=["new-id", "no-id"])
+def test_the_live_update_of_a_resumed_session_agrees_with_a_full_read(tmp_path, copy_session):
+    # The TUI's live path re-reads only the sessions a commit touched (session_update); a resumed session must start
+    # at its own first response there too, as in the full read, not at the copied history's time.
+    from tokentop.ingest.usage.session_update import update_sessions
+
+    store = read(tmp_path, [(ROOTS[0], A, ORIGINAL), (ROOTS[0], B, rewrite(ORIGINAL, copy_session) + OWN_B)])
+    full = queries.sessions(store, NOW_MS)
+    stale = [replace(r, first_ms=0) if r.session_id == B else r for r in full]  # B as an earlier read had it
+    assert update_sessions(store, stale, {B}, NOW_MS) == full
+    resumed_at = datetime.fromisoformat(ts(90)).timestamp() * 1000
+    assert next(r.first_ms for r in full if r.session_id == B) >= resumed_at

@@ -7,7 +7,7 @@ from support.history import API, LIVE, NOW_MS, OPUS, iso
 from support.loglines import assistant
 from test_tui import loaded, make_app, pilot_test, until
 
-from tokentop.ingest.usage import queries, session_update
+from tokentop.ingest.usage import queries
 from tokentop.tui.messages import DataChanged
 
 
@@ -21,7 +21,6 @@ def count_session_reads(monkeypatch) -> list[list[str]]:
         return real(store, ids)
 
     monkeypatch.setattr(queries, "_session_totals", counted)
-    monkeypatch.setattr(session_update, "_session_totals", counted)
     return calls
 
 
