@@ -34,7 +34,8 @@ def _figure(value):
 
 
 def compute(store, settings, db_path, config_path, now: int, statuses=None) -> dict:
-    """The state as of `now` (`statuses`: compute_status's answer without forecasts, if the caller has one)."""
+    """The state as of `now` (`statuses`: compute_status's answer, with or without the week's forecast, if the caller
+    has one)."""
     zone = settings.zone()
     fmt = quick.usable_format(settings.statusline_format)
     wanted = quick.format_fields(fmt)
@@ -122,6 +123,12 @@ def refresh(settings, db_path: Path, config_path, now: int, budget_ms: int = 500
     return True
 
 
+FORECAST_EVERY_MS = 60_000
+"""How often the live service's post-commit step computes the week's forecast for the forecast alert."""
+_forecast_checked = [0]
+"""When this process last did (the live service is one long-running process per store)."""
+
+
 def alerts_and_state(store, settings, db_path, config_path) -> list:
     """The live service's post-commit step: fire the alerts the commit crossed (usage.alerts.check_alerts) and,
     from the same statuses, write the state file (`db_path` None: no file; `config_path` None: the default
@@ -131,7 +138,12 @@ def alerts_and_state(store, settings, db_path, config_path) -> list:
     from ..usage.limits import compute_status
 
     now = now_ms()
-    statuses = compute_status(store, settings, now, detail=False)
+    # The week's forecast (for its alert: "on pace to hit the cap …") at most once a minute: the step itself runs up
+    # to once a second under a live session, and a forecast alert fires once per window, so a minute late is fine.
+    forecast = now - _forecast_checked[0] >= FORECAST_EVERY_MS
+    if forecast:
+        _forecast_checked[0] = now
+    statuses = compute_status(store, settings, now, detail={"week"} if forecast else False)
     fired = check_alerts(store, settings, now, statuses=statuses)
     if db_path is not None:
         try:

@@ -112,8 +112,8 @@ def model_cap_fields(store, settings, now: int, wanted: set[str], values: dict[s
 def store_figures(store, settings, now: int, names: Iterable[str], statuses=None) -> dict:
     """What the line takes from the store, by name: "week" / "five_hour" and the per-model windows (the window's
     status, None if none), "week_eta_ms", "today_cost_usd" / "today_unpriced", "balance_left_usd" (None: no
-    balance configured). `statuses`: compute_status's answer if the caller has one (without forecasts; the ETA is
-    then computed here). The state file carries the same dict (see `state.py`)."""
+    balance configured). `statuses`: compute_status's answer if the caller has one (where its week carries no
+    forecast, the ETA is computed here). The state file carries the same dict (see `state.py`)."""
     from ..usage.limits import compute_status, today_spend
 
     names = set(names)
@@ -121,7 +121,8 @@ def store_figures(store, settings, now: int, names: Iterable[str], statuses=None
     windows = names & {"week", "five_hour", *MODEL_FIELDS.values()}
     eta = "week_eta_ms" in names
     if windows or eta:
-        if statuses is None or eta:
+        week = statuses.get("week") if statuses is not None else None
+        if statuses is None or (eta and (week is None or week.forecast is None)):
             statuses = compute_status(store, settings, now, windows=windows | ({"week"} if eta else set()),
                                       detail={"week"} if eta else False)
         for name in windows:

@@ -55,3 +55,34 @@ def test_a_burst_of_commits_runs_the_post_commit_step_once_then_once_more(home, 
         assert expected > 0 and saved["line"]["today_cost_usd"] == expected
     finally:
         service.stop()
+
+
+def test_the_post_commit_step_fires_the_forecast_alert_at_most_once_a_minute(home, monkeypatch):
+    # The live service is the writer, so its post-commit step is what fires alerts while tokentop runs: the week's
+    # forecast alert ("on pace to hit the cap …") must come from it too, not only from `status`.
+    from support.history import NOW_MS, build_store
+
+    from tokentop.ingest import clock
+    from tokentop.ingest.usage import limits
+    from tokentop.ingest.usage.alerts import FORECAST_LEVEL
+
+    ctx = build_store(home)
+    now = [NOW_MS]
+    monkeypatch.setattr(clock, "now_ms", lambda: now[0])
+    monkeypatch.setattr(state, "_forecast_checked", [0])
+    details = []
+    real = limits.compute_status
+
+    def recorded(*args, **kwargs):
+        details.append(kwargs.get("detail"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "compute_status", recorded)
+    with ctx.open_store() as store:
+        fired = state.alerts_and_state(store, ctx.settings, None, None)
+        assert [a.message for a in fired if a.level == FORECAST_LEVEL] == ["week: on pace to hit the cap 16:09"]
+        now[0] += 1_000
+        state.alerts_and_state(store, ctx.settings, None, None)  # a second later: no forecast again
+        now[0] += state.FORECAST_EVERY_MS
+        state.alerts_and_state(store, ctx.settings, None, None)
+    assert details == [{"week"}, False, {"week"}]
