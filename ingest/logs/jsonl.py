@@ -129,12 +129,6 @@ def check_unread(line: bytes, result: ParseResult) -> None:
         result.skipped[MALFORMED] += 1
 
 
-def looks_like_json_object(line: bytes) -> bool:
-    """Cheap shape check for lines the pre-filter lets pass unparsed, so garbage is still counted."""
-    line = line.strip().removeprefix(BOM)
-    return line[:1] == b"{" and line[-1:] == b"}"
-
-
 def read_count(value, limit: int) -> int | str:
     """A token count as the careful reading of §1 allows: the count, or the reason (a str) its line is rejected.
 

@@ -53,9 +53,6 @@ _TEMP_TABLES = (f"CREATE TEMP TABLE IF NOT EXISTS stage_keep (dedup_key TEXT PRI
                 "PRIMARY KEY (dedup_key, session_id))")
 _STAGE_ROW = f"INSERT INTO temp.stage_keep VALUES ({_MARKS}) {_KEEP_WINNER}"
 _STAGE_CLAIM = f"INSERT INTO temp.stage_claims VALUES (?, ?, ?, ?, ?) {_KEEP_CLAIM}"
-# An OpenClaw row of a session tagged `cli-harness` (harness.py), left out of what a worker staged.
-_NOT_COPY = (f"NOT (source = 'openclaw' AND session_id IN (SELECT session_id FROM main.sessions "
-             f"WHERE billing = '{harness.CLI_HARNESS}'))")
 # Sidechain replays of a main-thread response are dropped, whichever of the two is read first (a main-thread row
 # in this batch, in the store, or already rolled up).
 _DROP_REPLAYS = """
@@ -169,7 +166,7 @@ def write_batch(store: Store, records: Iterable[UsageRecord], sessions: Iterable
     staged = list(staged)
     for data, files in staged:
         db.deserialize(data, name=STAGE)
-        wanted = f"file IN ({', '.join(str(int(f)) for f in files)}) AND {_NOT_COPY}"
+        wanted = f"file IN ({', '.join(str(int(f)) for f in files)}) AND {harness.NOT_COPY_SQL}"
         db.execute(f"INSERT INTO temp.stage_keep SELECT {_COLS} FROM {STAGE}.rows WHERE {wanted} ORDER BY rowid "
                    + _KEEP_WINNER)
         db.execute(f"INSERT INTO temp.stage_tools SELECT tool_use_id, message_id, name FROM {STAGE}.tools "

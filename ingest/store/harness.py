@@ -8,28 +8,25 @@ OpenClaw row of a session tagged `cli-harness` is a copy and is never kept, whic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from ..records import UsageRecord
 
 CLI_HARNESS = "cli-harness"
-_CHUNK = 500
+NOT_COPY_SQL = (f"NOT (source = 'openclaw' AND session_id IN (SELECT session_id FROM main.sessions "
+                f"WHERE billing = '{CLI_HARNESS}'))")
+"""The same rule in SQL, for rows staged by the parse workers (store/batch.py): not an OpenClaw copy."""
 
 
-def _tagged(store, session_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(session_ids), _CHUNK):
-        chunk = session_ids[start:start + _CHUNK]
-        found.update(sid for (sid,) in store.db.execute(
-            f"SELECT session_id FROM sessions WHERE billing = ? AND session_id IN ({','.join('?' * len(chunk))})",
-            (CLI_HARNESS, *chunk)))
-    return found
+def _tagged(store, session_ids: Iterable[str]) -> set[str]:
+    return store.existing(f"SELECT session_id FROM sessions WHERE billing = '{CLI_HARNESS}' AND session_id IN ({{}})",
+                          set(session_ids))
 
 
 def drop_copies(store, records: Iterable[UsageRecord]) -> list[UsageRecord]:
     """The records, without OpenClaw ones of sessions already known to run on the Claude Code CLI."""
     records = list(records)
-    openclaw = sorted({r.session_id for r in records if r.source == "openclaw" and r.session_id})
+    openclaw = {r.session_id for r in records if r.source == "openclaw" and r.session_id}
     tagged = _tagged(store, openclaw) if openclaw else set()
     if not tagged:
         return records
@@ -39,10 +36,10 @@ def drop_copies(store, records: Iterable[UsageRecord]) -> list[UsageRecord]:
 def purge_copies(store, session_ids: Iterable[str]) -> int:
     """Delete OpenClaw rows of these sessions once they are tagged `cli-harness` (an archive read before the tag).
     Run inside the transaction that tags them; the usage triggers take the rows out of every rollup sum."""
-    tagged = sorted(_tagged(store, sorted(set(session_ids))))
+    tagged = sorted(_tagged(store, session_ids))
     deleted = 0
-    for start in range(0, len(tagged), _CHUNK):
-        chunk = tagged[start:start + _CHUNK]
+    for start in range(0, len(tagged), 500):
+        chunk = tagged[start:start + 500]
         deleted += store.db.execute(
             f"DELETE FROM requests WHERE source = 'openclaw' AND session_id IN ({','.join('?' * len(chunk))})",
             chunk).rowcount

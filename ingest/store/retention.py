@@ -93,15 +93,3 @@ def rollup_cost(prices: PriceTable, model: str, speed: str | None, long_context:
     if geo == "us":
         cost *= price.us_multiplier
     return cost + (web_searches or 0) * prices.web_search_per_1000 / 1000
-
-
-def tombstones(store: Store, sidechain_ids: set[str], keys: set[str]) -> tuple[set[str], set[str]]:
-    """What retention already folded, among one batch: (main-thread message ids of `sidechain_ids`, dedup `keys`).
-
-    A rolled-up response leaves its key in `pruned`, so a resumed session that copies it cannot add it twice, and
-    a sidechain replay of a folded main-thread response stays dropped."""
-    # `pruned` stays empty until retention first rolls history up (always, on a cold backfill): skip it then.
-    if not store.db.execute("SELECT EXISTS (SELECT 1 FROM pruned)").fetchone()[0]:
-        return set(), set()
-    main = store.existing("SELECT message_id FROM pruned WHERE is_sidechain = 0 AND message_id IN ({})", sidechain_ids)
-    return main, store.existing("SELECT dedup_key FROM pruned WHERE dedup_key IN ({})", keys)

@@ -152,14 +152,6 @@ class Store:
 
     # -- pricing ------------------------------------------------------------------------------------
 
-    def _price(self, rec: UsageRecord, priced_as: str | None = None) -> tuple[float, int]:
-        if self.prices is None:
-            return 0.0, 0
-        quote = self.prices.quote(priced_as or rec.model, rec.input_tokens, rec.output_tokens, rec.cache_write_5m,
-                                  rec.cache_write_1h, rec.cache_read, rec.speed, rec.inference_geo,
-                                  rec.web_search_requests)
-        return _priced(quote, rec.reported_cost)
-
     def reprice_if_changed(self) -> bool:
         """Re-price all stored history when the effective price table differs from the one it was priced with."""
         prices = self.prices

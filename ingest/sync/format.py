@@ -38,7 +38,7 @@ from itertools import groupby, repeat
 
 import orjson
 
-from .checks import columns_pass, count, row_problem
+from .checks import MIN_TS, columns_pass, count, row_problem
 
 FORMAT = "tokentop-sync"
 VERSION = 2
@@ -52,7 +52,6 @@ MAX_FILE_BYTES = 64 << 20
 """A compressed file larger than this is not read (a year of a heavy machine is a few MB)."""
 MAX_RAW_BYTES = 512 << 20
 """Decompressed bytes read from one file at most: a gzip bomb stops here."""
-MIN_TS = 1_500_000_000_000  # 2017: older than any Claude Code log
 FUTURE_SLACK_MS = 7 * 86_400_000
 """A row dated more than a week after this machine's clock is refused: a peer clock that far off is broken."""
 
