@@ -49,9 +49,10 @@ def parse_claude(data: bytes, session_id: str, agent_id: str | None = None, fina
     embed sub-agent usage that is also in the sub-agent's own file, so they are never counted."""
     result = ParseResult()
     undated: list[tuple[UsageRecord, dict, bool]] = []  # assistant lines without a timestamp, dated at the end
-    # Pre-filter, so that only lines that can matter are sliced and decoded. Most bytes are `user` lines with big
-    # tool results, then `progress` lines: such a line is recognised by its head alone (below) and never searched
-    # further, so the bulk of the buffer costs one newline search (memchr) and no copy.
+    # Pre-filter, so that only lines that can matter are parsed into records. Most bytes are `user` lines with big
+    # tool results, then `progress` lines: such a line is recognised by its head alone (below) and not searched
+    # further; it is still decoded once by `check_unread`, so that a broken one is counted (doctor's counts are the
+    # malformed lines present, issue 16) — that decode is most of the parse cost of those bytes.
     find = data.find
     count = data.count
     size = len(data)
