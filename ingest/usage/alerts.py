@@ -29,6 +29,13 @@ CRITICAL_PCT = 95.0
 OK, WARNING, CRITICAL = 0, 10, 20
 
 
+def alert_kind(window: str, level: int) -> str:
+    """"spike" (a day's), "forecast" (on pace to hit the cap) or "threshold" (a % crossed), from how it is stored."""
+    if window == "day":
+        return "spike"
+    return "forecast" if level == FORECAST_LEVEL else "threshold"
+
+
 @dataclass
 class Alert:
     """One fired alert. `window` is a window name ("week", "five_hour", "month", …) or "day" for a spike."""
@@ -44,9 +51,13 @@ class Alert:
 
     @property
     def kind(self) -> str:
-        if self.window == "day":
-            return "spike"
-        return "forecast" if self.level == FORECAST_LEVEL else "threshold"
+        return alert_kind(self.window, self.level)
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What one alert on a list stands for: per window and reset, the highest level of each kind (a forecast
+        alert, level 150, never hides a threshold's)."""
+        return self.window, self.window_end_ms, self.kind
 
     @property
     def severity(self) -> str:
@@ -198,7 +209,7 @@ def active_alerts(store, now_ms: int | None = None, every_level: bool = False,
     alerts, seen = [], set()
     for row in rows:
         alert = Alert(*row)
-        key = (alert.window, alert.window_end_ms, alert.kind)  # a forecast alert does not hide a threshold's
+        key = alert.key
         if statuses is not None and not still_true(alert, statuses, zone or ZoneInfo("UTC"), now, balance):
             continue
         if every_level or key not in seen:
@@ -224,7 +235,7 @@ def alerts_after(store, after_id: int) -> list[Alert]:
     highest: dict[tuple[str, int, str], Alert] = {}
     for row in rows:
         alert = Alert(*row)
-        key = (alert.window, alert.window_end_ms, alert.kind)  # a forecast (level 150) never hides a threshold
+        key = alert.key
         if key not in highest or alert.level > highest[key].level:
             highest[key] = alert
     return sorted(highest.values(), key=lambda a: a.id or 0)  # read from the table: never None

@@ -281,7 +281,6 @@ def _last(iso: str | None, now_ms: int, tz) -> str:
 
 def _level_text(window, level: int) -> str:
     """The alerts table's level: "60%" for a threshold, "spike" and "pace" (on pace to hit the cap) for the others."""
-    from ...ingest.usage.alerts import FORECAST_LEVEL
-    if window == "day":
-        return "spike"
-    return "pace" if level == FORECAST_LEVEL else f"{level}%"
+    from ...ingest.usage.alerts import alert_kind
+    kind = alert_kind(window, level)
+    return {"spike": "spike", "forecast": "pace"}.get(kind, f"{level}%")
