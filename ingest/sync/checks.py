@@ -93,10 +93,18 @@ def _sums_ok(n, i, o, w5, w1, r, web) -> bool:
             and count(web, 0, n * MAX_WEB))
 
 
+ROLLUP_GEOS = frozenset(("", "us"))
+"""What a rollup keeps of inference_geo (retention's rule): US-only inference or not."""
+
+
+def _rollup_geo(v) -> bool:
+    return type(v) is str and v in ROLLUP_GEOS
+
+
 def _rollup(v, limit) -> str | None:
-    slot, source, session, project, model, speed, long_context, i, o, w5, w1, r, n, cost, priced, web = v
+    slot, source, session, project, model, speed, long_context, i, o, w5, w1, r, n, cost, priced, web, geo = v
     if not (text(source) and text(session) and type(project) is str and text(project, False) and text(model)
-            and type(speed) is str and text(speed, False)):
+            and type(speed) is str and text(speed, False) and _rollup_geo(geo)):
         return "bad text field"
     if not (_flag(long_context) and _flag(priced)):
         return "bad flag"
@@ -108,9 +116,9 @@ def _rollup(v, limit) -> str | None:
 
 
 def _tool_rollup(v, limit) -> str | None:
-    slot, source, model, speed, long_context, name, calls, n, i, o, w5, w1, r, cost, priced, web = v
+    slot, source, model, speed, long_context, name, calls, n, i, o, w5, w1, r, cost, priced, web, geo = v
     if not (text(source) and text(model) and type(speed) is str and text(speed, False) and type(name) is str
-            and text(name, False)):
+            and text(name, False) and _rollup_geo(geo)):
         return "bad text field"
     if not (_flag(long_context) and _flag(priced)):
         return "bad flag"
@@ -175,6 +183,10 @@ def _texts(col, required: bool, max_len: int = MAX_TEXT) -> bool:
     return joined.isprintable() or not _CONTROL.search(joined)
 
 
+def _geos(col) -> bool:
+    return set(map(type, col)) <= {str} and set(col) <= ROLLUP_GEOS
+
+
 def _strs(col) -> bool:
     return None not in col and _texts(col, False)
 
@@ -224,6 +236,7 @@ def _fast_request(cols, limit) -> bool:
 def _fast_rollup(cols, limit) -> bool:
     return (_texts(cols[1], True) and _texts(cols[2], True) and _texts(cols[4], True) and _strs(cols[3])
             and _strs(cols[5]) and _flags(cols[6]) and _flags(cols[14]) and _costs(cols[13], MAX_COST)
+            and _geos(cols[16])
             and _sums(cols, 12, {7: MAX_INPUT, 8: MAX_OUTPUT, 9: MAX_INPUT, 10: MAX_INPUT, 11: MAX_INPUT,
                                  15: MAX_WEB})
             and _times(cols[0], limit, slot=True))
@@ -231,7 +244,7 @@ def _fast_rollup(cols, limit) -> bool:
 
 def _fast_tool_rollup(cols, limit) -> bool:
     return (_texts(cols[1], True) and _texts(cols[2], True) and _strs(cols[3]) and _strs(cols[5])
-            and _flags(cols[4]) and _flags(cols[14]) and _costs(cols[13], MAX_COST)
+            and _flags(cols[4]) and _flags(cols[14]) and _costs(cols[13], MAX_COST) and _geos(cols[16])
             and _sums(cols, 7, {6: 1000, 8: MAX_INPUT, 9: MAX_OUTPUT, 10: MAX_INPUT, 11: MAX_INPUT, 12: MAX_INPUT,
                                 15: MAX_WEB})
             and _times(cols[0], limit, slot=True))

@@ -1,4 +1,4 @@
-"""The sync file format, version 2: gzip'd JSON lines, a header, typed rows, a count at the end.
+"""The sync file format, version 3: gzip'd JSON lines, a header, typed rows, a count at the end.
 
 Why this shape: gzip and JSON are readable by any tool (`zcat file | head`), need nothing beyond the orjson tokentop
 already uses, and gzip's own trailer (CRC and length) plus our `end` line tell a complete file from one a sync tool
@@ -6,23 +6,29 @@ has copied half of. One JSON array per row with a tag first keeps a year of one 
 about a microsecond a row. Every value is checked (checks.py) before it reaches the store: a peer file is input
 like any log.
 
-    {"format": "tokentop-sync", "version": 2, "machine": "laptop", "kind": "usage", "period": "2026-11",
+    {"format": "tokentop-sync", "version": 3, "machine": "laptop", "kind": "usage", "period": "2026-11",
      "written_ms": ..., "prices": "<the writer's price-table fingerprint>"}
     ["r", dedup_key, message_id, request_id, source, session_id, project, agent_id, is_sidechain, model, ts,
           input, output, cache_write_5m, cache_write_1h, cache_read, speed, reported_cost,
           web_search_requests, inference_geo, cost_usd, priced]                         one API response
     ["t", tool_use_id, message_id, name]                                                  one tool call
     ["u", slot, source, session_id, project, model, speed, long_context, input, output, cache_write_5m,
-          cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests]  a retention rollup
+          cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests, inference_geo]
+                                                                                          a retention rollup
     ["x", slot, source, model, speed, long_context, name, calls, requests, input, output, cache_write_5m,
-          cache_write_1h, cache_read, cost_usd, priced, web_search_requests]            a per-tool rollup
+          cache_write_1h, cache_read, cost_usd, priced, web_search_requests, inference_geo]
+                                                                                          a per-tool rollup
     ["s", session_id, source, project, title, title_rank, git_branch, first_ts, last_ts]   a session
     ["o", window, used_pct, resets_at_ms, taken_ms, seen_ms]                               an official sample
     ["end", rows]                                                                          rows written above
 
 Version 1 (tokentop before the surcharge fields travelled) has no `prices`, and its "r", "u" and "x" rows stop
 before web_search_requests: they are read as having no web searches, no US-only inference and no cost (priced by
-the reader). A file of a version above 2 is not read: `doctor` names it and says to upgrade.
+the reader). Version 2's "u" and "x" rows stop before inference_geo ("us" for US-only inference, else ""): they
+are read as not US-only. Rollups are keyed by it (the store keeps US-only and other rows of a slot apart, since
+only the first carry the surcharge), so v3 carries it: without it a peer's two rows of a slot were summed into one
+on receipt, the month never compared equal to the store's again, and its US-only surcharge was lost on re-pricing.
+A file of a version above 3 is not read: `doctor` names it and says to upgrade (a v2 tokentop says so of v3 files).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import orjson
 from .checks import MIN_TS, columns_pass, count, row_problem
 
 FORMAT = "tokentop-sync"
-VERSION = 2
+VERSION = 3
 SUFFIX = ".tokentop.gz"
 USAGE = "usage"
 LIMITS = "limits"
@@ -57,10 +63,15 @@ FUTURE_SLACK_MS = 7 * 86_400_000
 
 _ROWS = {"r": "requests", "t": "tools", "u": "rollups", "x": "tool_rollups", "s": "sessions", "o": "samples"}
 """Row tag → the PeerFile list its rows go to."""
-_WIDTHS = {"r": 21, "t": 3, "u": 16, "x": 16, "s": 8, "o": 5}
+_WIDTHS = {"r": 21, "t": 3, "u": 17, "x": 17, "s": 8, "o": 5}
 """Values after the tag, in the current version; older versions' rows are padded to these."""
-_V1_PAD = {"r": (0, None, None, None), "u": (0,), "x": (0,)}
-"""What a version-1 row lacks, as read: no web searches, no US-only inference, no cost (price it here)."""
+_PADS = {1: {"r": (0, None, None, None), "u": (0, ""), "x": (0, "")}, 2: {"u": ("",), "x": ("",)}}
+"""What an older version's rows lack, as read. Version 1: no web searches, no US-only inference, no cost (priced
+here); version 2: rollups without their inference_geo (not US-only)."""
+
+
+def pad_of(version: int, tag: str) -> tuple:
+    return _PADS.get(version, {}).get(tag, ())
 
 
 def usage_file_name(period: str) -> str:
@@ -214,7 +225,7 @@ def _read_rows(out: PeerFile, lines: list[bytes], version: int, limit: int) -> N
             for _ in group:
                 out.refuse(f"unknown row type {tag[:12]!r}")
             continue
-        width, pad = _WIDTHS[tag], (_V1_PAD.get(tag, ()) if version == 1 else ())
+        width, pad = _WIDTHS[tag], pad_of(version, tag)
         if not pad and set(map(len, group)) == {width + 1}:
             deque(map(operator.delitem, group, repeat(0)), 0)  # every row the right width: drop the tags in place
             values = group

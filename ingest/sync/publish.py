@@ -87,12 +87,12 @@ def month_rows(store, period: str) -> list[list]:
         "(SELECT message_id FROM requests WHERE machine = ? AND ts >= ? AND ts < ?) ORDER BY 1", args)]
     rows += [["u", *r] for r in db.execute(
         "SELECT slot, source, session_id, project, model, speed, long_context, input_tokens, output_tokens, "
-        "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests FROM rollups "
-        "WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6, 7", args)]
+        "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests, inference_geo "
+        "FROM rollups WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6, 7, 17", args)]
     rows += [["x", *r] for r in db.execute(
         "SELECT slot, source, model, speed, long_context, name, calls, requests, input_tokens, output_tokens, "
-        "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests FROM tool_rollups "
-        "WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6", args)]
+        "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests, inference_geo "
+        "FROM tool_rollups WHERE machine = ? AND slot >= ? AND slot < ? ORDER BY 1, 2, 3, 4, 5, 6, 17", args)]
     rows += [["s", *r] for r in db.execute(
         "SELECT session_id, source, project, title, title_rank, git_branch, first_ts, last_ts FROM sessions "
         "WHERE session_id IN (SELECT session_id FROM requests WHERE machine = ?1 AND ts >= ?2 AND ts < ?3 "

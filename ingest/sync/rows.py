@@ -42,9 +42,11 @@ _UPSERT_SQL = (f"INSERT INTO requests ({', '.join(_COLUMNS)}) VALUES ({_VALUES})
 _INSERT_NEW_SQL = f"INSERT INTO requests ({', '.join(_COLUMNS)}) VALUES ({_VALUES}) ON CONFLICT(dedup_key) DO NOTHING"
 """The same rows where their key is new (the upsert's DO UPDATE, even unused, made it twice as slow)."""
 _ROLLUP_COLUMNS = ("slot, source, session_id, project, model, speed, long_context, input_tokens, output_tokens, "
-                   "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests")
+                   "cache_write_5m, cache_write_1h, cache_read, requests, cost_usd, priced, web_search_requests, "
+                   "inference_geo")
 _TOOL_COLUMNS = ("slot, source, model, speed, long_context, name, calls, requests, input_tokens, output_tokens, "
-                 "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests")
+                 "cache_write_5m, cache_write_1h, cache_read, cost_usd, priced, web_search_requests, inference_geo")
+"""Both in the file's order (format.py); inference_geo is part of both tables' keys."""
 _SUMS = ("input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read", "cost_usd", "requests",
          "web_search_requests")
 
@@ -176,9 +178,9 @@ def _rollups(store, peer: fmt.PeerFile, lo: int, hi: int, priced_alike: bool, co
     prices = store.prices
 
     def priced(rows: list, model_at: int, speed_at: int, lc_at: int, sums_at: int) -> list:
-        # Priced here like every other row (same price table on every machine's view; US-only inference is not
-        # kept per rollup, so only a peer pricing alike brings its surcharge); an unknown model keeps the figure
-        # its machine had (OpenClaw's own cost, when it wrote one).
+        # Priced here like every other row (same price table on every machine's view, with the US-only surcharge
+        # of the rows that carry it; a v2 file's rows carry none); an unknown model keeps the figure its machine
+        # had (OpenClaw's own cost, when it wrote one).
         if priced_alike:
             return rows
         out = []
@@ -186,10 +188,11 @@ def _rollups(store, peer: fmt.PeerFile, lo: int, hi: int, priced_alike: bool, co
             model = r[model_at]
             if prices is not None and prices.lookup(model) is not None:
                 i, o, w5, w1, cr = r[sums_at:sums_at + 5]
-                cost = rollup_cost(prices, model, r[speed_at] or None, bool(r[lc_at]), i, o, w5, w1, cr, r[15])
-                out.append((*r[:13], cost, 1, r[15]))
+                cost = rollup_cost(prices, model, r[speed_at] or None, bool(r[lc_at]), i, o, w5, w1, cr, r[15],
+                                   r[16])
+                out.append((*r[:13], cost, 1, r[15], r[16]))
             else:
-                out.append((*r[:13], float(r[13]), 0, r[15]))
+                out.append((*r[:13], float(r[13]), 0, r[15], r[16]))
         return out
 
     count = 0

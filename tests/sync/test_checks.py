@@ -16,8 +16,8 @@ GOOD = {
     "r": ["m1:r1", "m1", "r1", "claude-code", "s1", "/p", None, 0, "claude-opus-4-6", NOW - 1000, 10, 20, 30, 0, 40,
           "fast", None, 2, "us", 0.25, 1],
     "t": ["toolu_1", "m1", "Bash"],
-    "u": [SLOT, "claude-code", "s1", "/p", "claude-opus-4-6", "", 0, 10, 20, 30, 0, 40, 3, 1.5, 1, 4],
-    "x": [SLOT, "claude-code", "claude-opus-4-6", "", 0, "Bash", 2, 3, 10, 20, 30, 0, 40, 1.5, 1, 4],
+    "u": [SLOT, "claude-code", "s1", "/p", "claude-opus-4-6", "", 0, 10, 20, 30, 0, 40, 3, 1.5, 1, 4, "us"],
+    "x": [SLOT, "claude-code", "claude-opus-4-6", "", 0, "Bash", 2, 3, 10, 20, 30, 0, 40, 1.5, 1, 4, ""],
 }
 HOSTILE = st.sampled_from([None, "", "\x1b[2J", "\u009b31m", "a\nb", "x" * 5000, 10**20, 2**63, -1, 0, 1, 2, 1.5,
                            float("nan"), float("inf"), -0.5, 1e300, True, False, [], {}, ["x"], NOW + 30 * 86_400_000,

@@ -18,7 +18,8 @@ LIMIT = NOW + fmt.FUTURE_SLACK_MS
 ROWS = st.sampled_from([
     *([tag, *values] for tag, values in GOOD.items()),
     ["s", "s1", "claude-code", "/p", None, 0, None, NOW - 5000, NOW - 1000],
-    ["r", *GOOD["r"][:-1]], ["u", *GOOD["u"], 0], ["x", "bad"], ["zz", 1], [], [1, 2], {"r": 1}, "r", 7, None,
+    ["r", *GOOD["r"][:-1]], ["u", *GOOD["u"], 0], ["u", *GOOD["u"][:-1]], ["x", *GOOD["x"][:-1]],
+    ["x", "bad"], ["zz", 1], [], [1, 2], {"r": 1}, "r", 7, None,
     ["r", *GOOD["r"][:9], "late", *GOOD["r"][10:]], ["t", "toolu_2", "m2", "\x1b[2J"]])
 
 
@@ -37,7 +38,7 @@ def one_by_one(rows, version=fmt.VERSION):
             for _ in group:
                 out.refuse(f"unknown row type {tag[:12]!r}")
             continue
-        width, pad = fmt._WIDTHS[tag], (fmt._V1_PAD.get(tag, ()) if version == 1 else ())
+        width, pad = fmt._WIDTHS[tag], fmt.pad_of(version, tag)
         values = [row[1:] + list(pad) if pad else row[1:] for row in group if len(row) + len(pad) == width + 1]
         for _ in range(len(group) - len(values)):
             out.refuse(f"{tag!r} row of the wrong length")
@@ -58,7 +59,7 @@ def read(rows, version=fmt.VERSION):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(ROWS, max_size=14), st.booleans(), st.sampled_from([1, fmt.VERSION]))
+@given(st.lists(ROWS, max_size=14), st.booleans(), st.sampled_from([1, 2, fmt.VERSION]))
 def test_fast_grouping_reads_as_one_by_one(rows, by_tag, version):
     if by_tag:  # as tokentop writes them: a tag at a time
         rows.sort(key=lambda r: str(r[0]) if type(r) is list and r else "")

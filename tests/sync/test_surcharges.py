@@ -1,6 +1,7 @@
-"""The surcharges travel (sync format v2): fast mode, web searches and US-only inference priced on a peer's rows as
-on its own, kept rows and rolled-up ones; a version-1 file is still read (priced without what it lacks); a peer
-with another price table has its rows priced here."""
+"""The surcharges travel (sync format v2, and v3 for the rollups' US-only inference): fast mode, web searches and
+US-only inference priced on a peer's rows as on its own, kept rows and rolled-up ones; version-1 and version-2 files
+are still read (priced without what they lack); a peer with another price table has its rows priced here, US-only
+rollups with their surcharge."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def pair(tmp_path):
     lines = [
         line("msg_old1", "2026-01-10T10:00:00.000Z", output=1000, speed="fast", searches=3, geo="us"),
         line("msg_old2", "2026-01-10T10:05:00.000Z", output=2000, geo="us"),
+        # The same slot, model and speed as msg_old2, not US-only: a rollup row of its own (keyed by inference_geo).
+        line("msg_old3", "2026-01-10T10:06:00.000Z", output=300, geo="global"),
         line("msg_new1", _recent(), output=4000, speed="fast", geo="us"),
         line("msg_new2", _recent(), output=500, searches=7),
     ]
@@ -60,7 +63,7 @@ def _recent() -> str:
     return (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-LAPTOP = (cost(100, 1000, fast=True, us=True, searches=3) + cost(100, 2000, us=True)
+LAPTOP = (cost(100, 1000, fast=True, us=True, searches=3) + cost(100, 2000, us=True) + cost(100, 300)
           + cost(100, 4000, fast=True, us=True) + cost(100, 500, searches=7))
 
 
@@ -76,15 +79,17 @@ def test_union_totals_are_exact_with_every_surcharge(pair):
     folder, laptop, desktop = pair
     laptop.sync()
     own = report(laptop)["totals"]
-    assert own["requests"] == 4 and own["cost_usd"] == pytest.approx(LAPTOP, rel=1e-12)
+    assert own["requests"] == 5 and own["cost_usd"] == pytest.approx(LAPTOP, rel=1e-12)
     import sqlite3
     with sqlite3.connect(laptop.db) as db:  # two responses are rollups now: the surcharges must ride on them too
-        assert db.execute("SELECT SUM(requests), SUM(web_search_requests) FROM rollups").fetchone() == (2, 3)
+        assert db.execute("SELECT SUM(requests), SUM(web_search_requests) FROM rollups").fetchone() == (3, 3)
+        laptop_rollups = rollup_rows(db)
+    assert [r[-1] for r in laptop_rollups] == ["", "us", "us"]
     desktop.sync()
     laptop.sync()
     for m in (laptop, desktop):
         t = report(m)["totals"]
-        assert t["requests"] == 5
+        assert t["requests"] == 6
         # (the desktop's one response: Sonnet 4.5, $3 in and $15 out per million)
         assert t["cost_usd"] == pytest.approx(LAPTOP + (3 * 3 + 10 * 15) / 1e6, rel=1e-12), m.name
         split = machines(m)
@@ -92,16 +97,38 @@ def test_union_totals_are_exact_with_every_surcharge(pair):
         assert sum(split.values()) == pytest.approx(t["cost_usd"], rel=1e-12)
     raw = gzip.decompress(next((folder / "laptop").glob("usage-2026-01*")).read_bytes()).splitlines()
     header = orjson.loads(raw[0])
-    assert header["version"] == 2 and header["prices"]
+    assert header["version"] == 3 and header["prices"]
     rollups = [orjson.loads(x) for x in raw[1:-1] if x.startswith(b'["u"')]
-    assert sorted(r[-1] for r in rollups) == [0, 3]  # the rollups carry their web searches
+    assert sorted((r[-2], r[-1]) for r in rollups) == [(0, ""), (0, "us"), (3, "us")]  # web searches, US-only
+    with sqlite3.connect(desktop.db) as db:  # received as three rows, not two summed into one
+        assert rollup_rows(db) == laptop_rollups
+
+
+def rollup_rows(db) -> list:
+    return db.execute("SELECT slot, model, speed, requests, output_tokens, inference_geo FROM rollups "
+                      "ORDER BY 1, 2, 3, 6").fetchall()
+
+
+def test_an_unchanged_month_is_left_alone_when_its_file_is_merged_again(pair):
+    folder, laptop, desktop = pair
+    laptop.sync()
+    desktop.sync()
+    import sqlite3
+    with sqlite3.connect(desktop.db) as db:
+        db.execute("CREATE TABLE spy (slot)")
+        db.execute("CREATE TRIGGER spy AFTER DELETE ON rollups BEGIN INSERT INTO spy VALUES (OLD.slot); END")
+    path = next((folder / "laptop").glob("usage-2026-01*"))
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), mtime=1))  # new bytes, the same rows
+    assert "merged 1 file" in desktop.sync()
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT COUNT(*) FROM spy").fetchone()[0] == 0
 
 
 def as_version_1(data: bytes) -> bytes:
     """A file as tokentop's sync format v1 wrote it: no prices, rows without the surcharge fields."""
     rows = [orjson.loads(x) for x in gzip.decompress(data).splitlines()]
     header = {k: v for k, v in rows[0].items() if k != "prices"} | {"version": 1}
-    cut = {"r": 18, "u": 16, "x": 16}
+    cut = {"r": 18, "u": 16, "x": 16}  # (their lengths with the tag: the tag and 17, 15, 15 values)
     body = [r[:cut[r[0]]] if r[0] in cut else r for r in rows[1:-1]]
     return gzip.compress(b"\n".join(orjson.dumps(r) for r in [header, *body, rows[-1]]) + b"\n")
 
@@ -115,9 +142,32 @@ def test_a_version_1_file_is_read_and_priced_without_what_it_lacks(pair):
     assert "skipped laptop/" not in desktop.run("doctor")[1]
     split = machines(desktop)
     # Fast mode was in v1; web searches and US-only inference were not.
-    assert split["laptop"] == pytest.approx(cost(100, 1000, fast=True) + cost(100, 2000) + cost(100, 4000, fast=True)
-                                            + cost(100, 500), rel=1e-12)
-    assert report(desktop)["totals"]["requests"] == 5
+    assert split["laptop"] == pytest.approx(cost(100, 1000, fast=True) + cost(100, 2000) + cost(100, 300)
+                                            + cost(100, 4000, fast=True) + cost(100, 500), rel=1e-12)
+    assert report(desktop)["totals"]["requests"] == 6
+
+
+def as_version_2(data: bytes) -> bytes:
+    """A file as tokentop's sync format v2 wrote it: rollups without their inference_geo."""
+    rows = [orjson.loads(x) for x in gzip.decompress(data).splitlines()]
+    body = [r[:-1] if r[0] in ("u", "x") else r for r in rows[1:-1]]
+    return gzip.compress(b"\n".join(orjson.dumps(r) for r in [rows[0] | {"version": 2}, *body, rows[-1]]) + b"\n")
+
+
+def test_a_version_2_file_is_read_with_its_rollups_not_us_only(pair):
+    folder, laptop, desktop = pair
+    laptop.sync()
+    desktop.config.write_text('retention_days = 100000\n[prices."claude-opus-4-6"]\ninput = 5.0\noutput = 50.0\n'
+                              'cache_write_5m = 6.25\ncache_write_1h = 10.0\ncache_read = 0.5\nfast_multiplier = 6.0\n'
+                              'us_inference_multiplier = 1.1\n')
+    for path in (folder / "laptop").glob("usage-*"):
+        path.write_bytes(as_version_2(path.read_bytes()))
+    desktop.sync()
+    assert "skipped laptop/" not in desktop.run("doctor")[1]
+    rows = cost(100, 4000, fast=True, us=True, out_rate=50) + cost(100, 500, searches=7, out_rate=50)
+    # v2 rollups say nothing of US-only inference: priced here without it (their two rows of a slot fold into one).
+    rolled = cost(100, 1000, fast=True, searches=3, out_rate=50) + cost(200, 2000 + 300, out_rate=50)
+    assert machines(desktop)["laptop"] == pytest.approx(rows + rolled, rel=1e-12)
 
 
 def test_a_peer_with_another_price_table_is_priced_here(pair):
@@ -128,8 +178,9 @@ def test_a_peer_with_another_price_table_is_priced_here(pair):
                               'us_inference_multiplier = 1.1\n')
     desktop.sync()
     rows = cost(100, 4000, fast=True, us=True, out_rate=50) + cost(100, 500, searches=7, out_rate=50)
-    # Rolled-up rows keep no inference_geo: priced here, their US-only x1.1 is the one thing not re-applied.
-    rolled = cost(100, 1000, fast=True, searches=3, out_rate=50) + cost(100, 2000, out_rate=50)
+    # Rolled-up rows keep whether they were US-only inference (format v3): priced here with their x1.1.
+    rolled = (cost(100, 1000, fast=True, us=True, searches=3, out_rate=50) + cost(100, 2000, us=True, out_rate=50)
+              + cost(100, 300, out_rate=50))
     assert machines(desktop)["laptop"] == pytest.approx(rows + rolled, rel=1e-12)
 
 
