@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from tokentop.ingest.clock import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS  # noqa: E402
 from tokentop.ingest.config import Settings  # noqa: E402
+from tokentop.ingest.store.schema import ADD_NEW_SLOT_USAGE_SQL  # noqa: E402
 from tokentop.ingest.store.store import Store  # noqa: E402
 from tokentop.ingest.usage.limits import compute_status  # noqa: E402
 
@@ -113,12 +114,13 @@ def fill_store(store: Store, usage: dict[int, tuple[float, float]], blocked: set
         resets = START + (week + 1) * WEEK_MS
         if cc > 0:
             output = int(round(cc * USD_PER_PCT / 25e-6))
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO requests(dedup_key, message_id, request_id, source, session_id, project, agent_id,"
                 " is_sidechain, model, ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read,"
                 " total_tokens, speed, cost_usd, priced, reported_cost) VALUES (?, ?, ?, 'claude-code', ?, '/p', NULL,"
                 " 0, 'claude-opus-4-6', ?, 0, ?, 0, 0, 0, ?, NULL, ?, 1, NULL)",
                 (f"m{n}", f"m{n}", f"r{n}", f"s{week}", ts + 30 * MINUTE_MS, output, output, cc * USD_PER_PCT))
+            db.execute(ADD_NEW_SLOT_USAGE_SQL, (cur.lastrowid - 1,))  # the slot sums, as the writer keeps them
         first_blocked = ts in blocked and ts - HOUR_MS not in blocked
         if cc > 0 or first_blocked:
             taken = ts + 45 * MINUTE_MS

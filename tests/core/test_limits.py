@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tokentop.ingest.config import Settings
+from tokentop.ingest.store.schema import ADD_NEW_SLOT_USAGE_SQL
 from tokentop.ingest.store.store import Store
 from tokentop.ingest.usage.limits import calibrate, compute_status
 from tokentop.ingest.usage.samples import FRESH_MS, Sample, fresh_official, load_samples, record_samples
@@ -40,12 +41,13 @@ def add_usage(store: Store, ts: int, cost: float = 1.0, session: str = "s1", mod
     n = next(_ids)
     output = int(round(cost / OPUS_OUTPUT_USD)) if tokens is None else 0
     cache_read = tokens or 0
-    store.db.execute(
+    cur = store.db.execute(
         "INSERT INTO requests(dedup_key, message_id, request_id, source, session_id, project, agent_id, is_sidechain,"
         " model, ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, total_tokens, speed,"
         " cost_usd, priced, reported_cost)"
         " VALUES (?, ?, ?, ?, ?, '/p', NULL, 0, ?, ?, 0, ?, 0, 0, ?, ?, NULL, ?, 1, NULL)",
         (f"m{n}:r{n}", f"m{n}", f"r{n}", source, session, model, ts, output, cache_read, output + cache_read, cost))
+    store.db.execute(ADD_NEW_SLOT_USAGE_SQL, (cur.lastrowid - 1,))  # the slot sums, as the writer keeps them
 
 
 def add_sample(store: Store, window: str, pct: float, resets: int, taken: int, seen: int | None = None) -> None:

@@ -170,3 +170,33 @@ def test_an_unmigrated_store_reads_as_empty(tmp_path):
         assert not queries.session_detail(s, LIVE).found
         assert queries.view_report(s, "models", UTC, NOW_MS) is None
         assert not queries.alert_rows(s).available
+
+
+def _days_from_rows(db, zone, first: date, last: date, until_ms: int | None) -> list[tuple]:
+    """read_days the slow way: every row, placed on its local day (what it read before slot_usage served it)."""
+    from tokentop.ingest.clock import day_start_ms, local_day
+    from tokentop.ingest.store.schema import USAGE_SQL
+    hi = day_start_ms(last + timedelta(days=1), zone)
+    hi = hi if until_ms is None else min(hi, until_ms + 1)
+    acc = {first + timedelta(days=i): [0, 0.0, 0] for i in range((last - first).days + 1)}
+    for ts, tokens, cost, n in db.execute(
+            f"SELECT ts, input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read, cost_usd, "
+            f"requests FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ?", (day_start_ms(first, zone), hi)):
+        if (a := acc.get(local_day(ts, zone))) is not None:
+            a[0], a[1], a[2] = a[0] + tokens, a[1] + cost, a[2] + n
+    return [(d, a[0], round(a[1], 9), a[2]) for d, a in acc.items()]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/St_Johns", "Asia/Kathmandu"])
+def test_days_read_from_the_slot_sums_equal_the_rows(store, zone):
+    # Whole slots come from slot_usage; a slot cut by `until_ms` (the alert's "today so far") from the rows. Zones
+    # at :30 and :45 offsets: a local midnight still falls on a slot boundary.
+    from tokentop.ingest.clock import local_day
+    s, _ = store
+    tz = ZoneInfo(zone)
+    last = local_day(NOW_MS, tz)
+    first = last - timedelta(days=20)
+    for until in (None, NOW_MS, NOW_MS - 7 * 60_000, NOW_MS - 3 * 86_400_000 + 1):
+        got = [(d.day, d.tokens, round(d.cost_usd, 9), d.requests) for d in spikes.read_days(s, tz, first, last, until)]
+        assert got == _days_from_rows(s.db, tz, first, last, until), until
+        assert sum(r[3] for r in got) > 0
