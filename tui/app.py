@@ -58,6 +58,7 @@ class TokentopApp(App[int]):
         self.service = None
         self._unsubscribe = None
         self._last_clock_refresh = 0
+        self._tick_timer = None
         self._backfill_timer = None
         self._last_refresh = 0.0
         self._painted_done = 0
@@ -101,9 +102,9 @@ class TokentopApp(App[int]):
         if self.keymap:
             self.set_keymap(self.keymap)
             self._check_keymap()
-        # The one timer that always runs: it repaints the countdown and nothing else.
-        self.set_interval(1.0, self._tick)
+        # The one timer that always runs: it repaints the countdown and nothing else (see _schedule_tick).
         self._last_clock_refresh = self.now_ms()
+        self._schedule_tick()
         if self.watch_enabled:
             self.call_after_refresh(self._start_service)
         self.call_after_refresh(self.check_size)
@@ -207,6 +208,28 @@ class TokentopApp(App[int]):
         if now - self._last_clock_refresh >= CLOCK_REFRESH_MS:
             self._last_clock_refresh = now
             self.post_message(DataChanged(reason="clock"))
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """The next tick: when the countdown's text next changes (each second under a day, each minute above) or
+        the once-a-minute re-read is due. Each wake-up of a Textual app costs here about as much as 1.5% of a core
+        at once a second, idle, so an idle week-long countdown wakes the app once a minute, not 60 times. A clock
+        given by the caller (tests) may jump: then every second, as before."""
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+        wait_ms = 1000
+        if self.clock is wall_clock_ms:
+            now = self.now_ms()
+            wait_ms = CLOCK_REFRESH_MS - (now - self._last_clock_refresh)
+            overview = self._overview()
+            if overview is not None:
+                wait_ms = min(wait_ms, overview.next_tick_ms(now))
+        self._tick_timer = self.set_timer(max(wait_ms, 20) / 1000, self._tick)
+
+    def countdown_changed(self) -> None:
+        """The countdown's target moved (a re-read): its next change may be sooner than the tick now scheduled."""
+        if self._tick_timer is not None:
+            self._schedule_tick()
 
     def _overview(self) -> OverviewScreen | None:
         for screen in self.screen_stack:

@@ -35,6 +35,17 @@ class Countdown(Static):
             return f"{self.label} reset due · {at}"
         return f"{self.label} resets in {fmt.countdown(left)} · {at}"
 
+    def next_change_ms(self, now_ms: int) -> int:
+        """Milliseconds until `text_at` gives another text: the countdown's next whole minute above a day, its
+        next whole second below (60 s when there is nothing to count down)."""
+        if self.end_ms is None or self.end_ms <= now_ms:
+            return 60_000
+        left = self.end_ms - now_ms
+        if left < 1000:
+            return left  # "00:00:00" until the reset itself, then "reset due"
+        unit = 60_000 if left >= 86_400_000 else 1000
+        return left % unit + 1
+
     def tick(self, now_ms: int) -> None:
         text = self.text_at(now_ms)
         if text != self._text:

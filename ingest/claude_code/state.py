@@ -127,6 +127,10 @@ FORECAST_EVERY_MS = 60_000
 """How often the live service's post-commit step computes the week's forecast for the forecast alert."""
 _forecast_checked = [0]
 """When this process last did (the live service is one long-running process per store)."""
+_past: dict = {}
+"""The service's `series.PastCache`s, one for the steps with the forecast (eight weeks of history) and one for
+those without (this week's): kept between steps, each checks itself against the store's slot sums, so a write to
+the past by anyone is read again."""
 
 
 def alerts_and_state(store, settings, db_path, config_path) -> list:
@@ -143,7 +147,10 @@ def alerts_and_state(store, settings, db_path, config_path) -> list:
     forecast = now - _forecast_checked[0] >= FORECAST_EVERY_MS
     if forecast:
         _forecast_checked[0] = now
-    statuses = compute_status(store, settings, now, detail={"week"} if forecast else False)
+    if forecast not in _past:
+        from ..usage.series import PastCache
+        _past[forecast] = PastCache()
+    statuses = compute_status(store, settings, now, detail={"week"} if forecast else False, past=_past[forecast])
     fired = check_alerts(store, settings, now, statuses=statuses)
     if db_path is not None:
         try:

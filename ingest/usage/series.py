@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
 from ..clock import MINUTE_MS
+from ..store.schema import SLOT_MS
 
 SERIES_BUCKET_MS = 10 * MINUTE_MS
 """Usage is read in 10-minute buckets (plus exact cuts at window starts and sample times)."""
@@ -67,17 +69,36 @@ class Series:
 
 
 class PastCache:
-    """`load_series`' sums before a boundary half an hour back, kept between calls by a caller that knows the
-    rows there did not change since (the TUI, between live commits of new lines: re-reading eight weeks of
-    history for the weekly profile on every commit was most of its CPU). `clear()` when anything may have."""
+    """`load_series`' sums before a boundary half an hour back, kept between calls (the TUI between live commits,
+    the live service between post-commit steps: re-reading eight weeks of history for the weekly profile on every
+    commit was most of their CPU). Each use checks that the history is unchanged by a stamp of the slot sums the
+    writer keeps (`slot_usage`, a few thousand rows where the history is hundreds of thousands: ~2 ms against
+    ~200 ms), so a write to the past by anyone (an old file read late, a sync merge, re-pricing, a prune, another
+    process) is read again. `clear()` drops it outright."""
 
     def __init__(self) -> None:
         self.key: tuple | None = None
+        self.stamp: tuple | None = None
         self.series: dict[str, Series] = {}
 
     def clear(self) -> None:
         self.key = None
+        self.stamp = None
         self.series = {}
+
+
+_STAMP_SQL = (f"SELECT COUNT(*), TOTAL(requests), TOTAL(unpriced), TOTAL(cost_usd), TOTAL({TOKENS_SQL}), "
+              f"TOTAL(slot / {SLOT_MS} * requests), TOTAL(length(model) * requests), TOTAL(length(source) * cost_usd) "
+              f"FROM slot_usage WHERE slot >= ? AND slot < ?")
+"""What the history [lo, boundary) adds up to, per the writer's slot sums (every insert, update and delete of
+requests and rollups keeps them). Rows moving between slots, models or sources change it too."""
+
+
+def _stamp(store, lo: int, hi: int) -> tuple | None:
+    try:  # from the slot holding `lo` (its rows from `lo` on are in the history)
+        return tuple(store.db.execute(_STAMP_SQL, (lo - lo % SLOT_MS, hi)).fetchone())
+    except sqlite3.OperationalError:  # a store from before slot_usage, looked at read-only: never kept
+        return None
 
 
 PAST_ALIGN_MS = 30 * MINUTE_MS
@@ -99,10 +120,11 @@ def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool =
     if past is None or boundary <= lo:
         return _build(_scan(store, lo, hi, cuts, families, cap_sources, "<="))
     key = (lo, boundary, tuple(c for c in cuts if c < boundary), families, tuple(cap_sources))
-    if past.key != key:
+    stamp = _stamp(store, lo, boundary)
+    if past.key != key or past.stamp != stamp or stamp is None:
         past.clear()
         past.series = _build(_scan(store, lo, boundary, cuts, families, cap_sources, "<"))
-        past.key = key
+        past.key, past.stamp = key, stamp
     series = {name: s.copy() for name, s in past.series.items()}
     return _build(_scan(store, boundary, hi, cuts, families, cap_sources, "<="), series)
 

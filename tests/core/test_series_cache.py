@@ -46,7 +46,20 @@ def test_a_kept_history_gives_the_same_statuses_and_is_read_once(tmp_path):
     assert len(scans) == 2 and all(f">= {boundary} AND" in s for s in scans), scans  # from the boundary on
     assert kept == statuses(store, settings, later)
     assert kept["week"][1] == fresh["week"][1] + 3.0
-    # Rows added to the past are the caller's to announce: after clear() they count.
+    # Rows added to the past (an old file read late, a merge, another process) are noticed by the stamp of the
+    # slot sums: the history is read again, and they count.
     add_usage(store, NOW - 20 * DAY, cost=50.0)
-    past.clear()
+    scans.clear()
     assert statuses(store, settings, later, past) == statuses(store, settings, later)
+    assert any(f">= {boundary} AND" not in s for s in scans)
+    # So is a row of the past re-priced or moved to another model, whatever its size.
+    for change in ("UPDATE requests SET cost_usd = cost_usd + 0.01 WHERE ts < ?",
+                   "UPDATE requests SET model = 'claude-sonnet-4-5' WHERE ts < ? AND model LIKE '%opus%' "
+                   "AND id = (SELECT MIN(id) FROM requests)"):
+        store.db.execute(change, (boundary,))
+        scans.clear()
+        assert statuses(store, settings, later, past) == statuses(store, settings, later), change
+        assert any(f">= {boundary} AND" not in s for s in scans), change
+    scans.clear()
+    statuses(store, settings, later, past)
+    assert len(scans) == 2  # and kept again once read

@@ -79,6 +79,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self._alerts_seen: int | None = None
         """The newest alert id already shown: later ones toast. First, the newest fired before the app started."""
         self._past = PastCache()
+        self._countdown: Countdown | None = None
+        self._bar: ProgressBar | None = None
         """The forecast's weeks of history, kept between live commits (which add new lines, not old ones)."""
         self._backfill_note = ""
 
@@ -102,7 +104,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         yield Static("", id="alert-banner", markup=False)
         with Vertical(id="firstrun"):
             yield Static("Opening the store…", id="firstrun-text", markup=False)
-            yield ProgressBar(id="backfill", show_eta=False)
+            # (#backfill, the first read's progress bar, is mounted here only while it shows: see _progress.)
         yield Static("", id="sessions-caption", markup=False)
         yield SessionsTable(id="sessions")
         yield DailyStrip(id="daily")
@@ -116,7 +118,6 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         self.query_one("#alert-banner").display = False
         self.query_one("#model-gauges").display = False
         self.query_one("#next-step").display = False
-        self.query_one("#backfill").display = False
         self._caption()
         self.tick(self.app.now_ms())
         self.refresh_data()
@@ -140,8 +141,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         # After a commit, only the sessions it touched are read again (the rest of the list is kept).
         keep = (last is not None and last.has_data and changed and last.sort == self.sort
                 and last.filter_text == self.filter_text)
-        if not changed:
-            self._past.clear()  # anything may have changed: the weeks of history the forecast learns from too
+        # (The weeks of history the forecast learns from are kept in _past across every reload: it checks itself
+        # against the store's slot sums, so history written by anyone is read again.)
         self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset())
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
@@ -196,8 +197,19 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     def tick(self, now_ms: int) -> None:
         """The once-a-second update: the countdown text only. The timer can fire while the screen is still composing
         or already being torn down (at exit): then there is no countdown yet, or any more, and nothing to update."""
-        for countdown in self.query(Countdown):
+        countdown = self._countdown
+        if countdown is None or not countdown.is_attached:
+            # Looked up once, not every second: a query walks the whole screen, which was most of the idle
+            # monitor's CPU.
+            found = self.query(Countdown)
+            countdown = self._countdown = found.first() if found else None
+        if countdown is not None:
             countdown.tick(now_ms)
+
+    def next_tick_ms(self, now_ms: int) -> int:
+        """Milliseconds until the countdown's text changes (60 s when there is none to show)."""
+        countdown = self._countdown
+        return countdown.next_change_ms(now_ms) if countdown is not None and countdown.is_attached else 60_000
 
     def _apply(self, ov: queries.Overview) -> None:
         app = self.app
@@ -206,6 +218,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         countdown = self.query_one(Countdown)
         countdown.set_target("week", week.end_ms if has_reset(week, ov.now_ms) else None, tz)
         countdown.tick(ov.now_ms)
+        self._countdown = countdown
+        app.countdown_changed()
         data = burn_data(week, ov.now_ms, tz)
         self._status(ov, week, data)
         self._gauges(ov)
@@ -350,13 +364,12 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
             self._caption()
         found: FirstRunFound | None = getattr(self, "_found", None)
         text = self.query_one("#firstrun-text", Static)
-        bar = self.query_one("#backfill", ProgressBar)
         if found is None:
             text.update("Looking for session logs…")
             return
         if not found.files and not found.stores:
             text.update(found.hint)
-            bar.display = False
+            self._progress(0, 0)
             return
         roots = "\n".join(f"  {'✓' if r.exists else '✗'} {r.path}  ({r.files} files)" for r in found.roots)
         for s in found.stores:  # OpenClaw 2026.8+: the agent stores, and the one line saying why one is not read
@@ -372,8 +385,22 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         else:
             head = f"Reading your session logs for the first time ({found.files:,} files)…"
         text.update(f"{head}\n{roots}")
-        bar.display = bool(total) and done < total
-        bar.update(total=total or None, progress=done)
+        self._progress(done, total)
+
+    def _progress(self, done: int, total: int) -> None:
+        """The first read's progress bar, mounted only while it has something to show: Textual's ProgressBar
+        redraws itself every second even when hidden (and 15 times a second without a total), which was most of
+        the idle monitor's CPU once the first read was over."""
+        bar = self._bar
+        if not total or done >= total:
+            if bar is not None:
+                bar.remove()
+                self._bar = None
+            return
+        if bar is None:
+            bar = self._bar = ProgressBar(total=total, id="backfill", show_eta=False)
+            self.query_one("#firstrun").mount(bar)
+        bar.update(total=total, progress=done)
 
     # -- actions ------------------------------------------------------------------------------------
 
