@@ -55,6 +55,12 @@ def usage_sql_of(machine: str) -> str:
     """MACHINE_USAGE_SQL for a store from before migration 6 (looked at read-only): every row is this machine's."""
     return _USAGE_TEMPLATE.format(slot=SLOT_MS, machine=", '" + machine.replace("'", "''") + "' AS machine")
 
+def has_slot_usage(db) -> bool:
+    """Whether the store keeps slot_usage (migration 2 on): a store from before it, looked at read-only while an
+    older tokentop is the writer, was never migrated, and its readers sum the rows instead."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone() is not None
+
+
 # Adds requests rows with id > ? (those one batch just inserted) to slot_usage. Every INSERT INTO requests must be
 # followed by it: there is no insert trigger (see migration 2).
 ADD_NEW_SLOT_USAGE_SQL = f"""

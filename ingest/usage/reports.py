@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ..clock import DAY_MS, day_start_ms, utc_offset_ms
 from ..store import claude_costs
-from ..store.schema import USAGE_SQL
+from ..store.schema import USAGE_SQL, has_slot_usage
 from ..store.store import Store
 from ..text import iso_local
 from .scope import Scope, machine_usage_sql, where_clause
@@ -182,7 +182,7 @@ def _slot_table(store) -> str:
         return (f"(SELECT slot, source, model, machine, input_tokens, output_tokens, cache_write_5m, cache_write_1h, "
                 f"cache_read, cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced "
                 f"FROM ({machine_usage_sql(store.store)}))")
-    if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
+    if has_slot_usage(store.db):
         return "slot_usage"
     return (f"(SELECT slot, source, model, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, "
             f"cost_usd, requests, CASE WHEN priced = 0 THEN requests ELSE 0 END AS unpriced FROM ({USAGE_SQL}))")

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
 from ..clock import MINUTE_MS
-from ..store.schema import SLOT_MS
+from ..store.schema import SLOT_MS, has_slot_usage
 
 SERIES_BUCKET_MS = 10 * MINUTE_MS
 """Usage is read in 10-minute buckets (plus exact cuts at window starts and sample times)."""
@@ -95,10 +94,10 @@ requests and rollups keeps them). Rows moving between slots, models or sources c
 
 
 def _stamp(store, lo: int, hi: int) -> tuple | None:
-    try:  # from the slot holding `lo` (its rows from `lo` on are in the history)
-        return tuple(store.db.execute(_STAMP_SQL, (lo - lo % SLOT_MS, hi)).fetchone())
-    except sqlite3.OperationalError:  # a store from before slot_usage, looked at read-only: never kept
-        return None
+    if not has_slot_usage(store.db):
+        return None  # nothing to check the history against: never kept
+    # From the slot holding `lo` (its rows from `lo` on are in the history).
+    return tuple(store.db.execute(_STAMP_SQL, (lo - lo % SLOT_MS, hi)).fetchone())
 
 
 PAST_ALIGN_MS = 30 * MINUTE_MS

@@ -20,7 +20,8 @@ from datetime import date, timedelta, tzinfo
 from typing import Literal
 
 from ..clock import day_start_ms, local_day
-from ..store.schema import SLOT_MS, USAGE_SQL
+from ..store.schema import SLOT_MS, USAGE_SQL, has_slot_usage
+from .series import TOKENS_SQL
 
 SPIKE_RATIO = 2.0
 """A spike costs at least this many times the median active day before it."""
@@ -30,7 +31,6 @@ SPIKE_MIN_ACTIVE_DAYS = 3
 """Without this many active days among them there is no baseline, and no spike."""
 
 Measure = Literal["cost", "tokens"]
-_TOKENS = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read"
 
 
 @dataclass(slots=True, frozen=True)
@@ -72,11 +72,11 @@ def read_days(store, zone: tzinfo, first: date, last: date, until_ms: int | None
     # both the overview and the post-commit alerts ask); a slot cut by `until_ms` from the rows, as before. Slots
     # are whole in every real zone, so each falls on one side of every local midnight.
     cut = max(lo, hi - hi % SLOT_MS)
-    if not store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slot_usage'").fetchone():
+    if not has_slot_usage(store.db):
         cut = lo  # a store from before slot_usage, looked at read-only: every slot from the rows
-    whole = (f"SELECT slot, SUM({_TOKENS}), SUM(cost_usd), SUM(requests) FROM slot_usage "
+    whole = (f"SELECT slot, SUM({TOKENS_SQL}), SUM(cost_usd), SUM(requests) FROM slot_usage "
              "WHERE slot >= ? AND slot < ? GROUP BY slot")
-    part = (f"SELECT slot, SUM({_TOKENS}), SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) "
+    part = (f"SELECT slot, SUM({TOKENS_SQL}), SUM(cost_usd), SUM(requests) FROM ({USAGE_SQL}) "
             "WHERE ts >= ? AND ts < ? GROUP BY slot")
     for sql, a_ms, b_ms in ((whole, lo, cut), (part, cut, hi)):
         if b_ms <= a_ms:

@@ -197,28 +197,31 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
     def tick(self, now_ms: int) -> None:
         """The once-a-second update: the countdown text only. The timer can fire while the screen is still composing
         or already being torn down (at exit): then there is no countdown yet, or any more, and nothing to update."""
-        countdown = self._countdown
-        if countdown is None or not countdown.is_attached:
-            # Looked up once, not every second: a query walks the whole screen, which was most of the idle
-            # monitor's CPU.
-            found = self.query(Countdown)
-            countdown = self._countdown = found.first() if found else None
+        countdown = self._countdown_widget()
         if countdown is not None:
             countdown.tick(now_ms)
 
+    def _countdown_widget(self) -> Countdown | None:
+        """The header's countdown, looked up once, not every second (a query walks the whole screen); None while
+        the screen is composing or torn down."""
+        countdown = self._countdown
+        if countdown is None or not countdown.is_attached:
+            found = self.query(Countdown)
+            countdown = self._countdown = found.first() if found else None
+        return countdown
+
     def next_tick_ms(self, now_ms: int) -> int:
         """Milliseconds until the countdown's text changes (60 s when there is none to show)."""
-        countdown = self._countdown
-        return countdown.next_change_ms(now_ms) if countdown is not None and countdown.is_attached else 60_000
+        countdown = self._countdown_widget()
+        return countdown.next_change_ms(now_ms) if countdown is not None else 60_000
 
     def _apply(self, ov: queries.Overview) -> None:
         app = self.app
         tz = app.tz
         week = ov.windows.get("week")
-        countdown = self.query_one(Countdown)
+        countdown = self._countdown_widget() or self.query_one(Countdown)
         countdown.set_target("week", week.end_ms if has_reset(week, ov.now_ms) else None, tz)
         countdown.tick(ov.now_ms)
-        self._countdown = countdown
         app.countdown_changed()
         data = burn_data(week, ov.now_ms, tz)
         self._status(ov, week, data)
