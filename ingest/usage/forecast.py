@@ -56,6 +56,11 @@ class Forecast:
     """When the band's low edge reaches the cap; None if it does not before reset."""
     profile_weeks: float | None = None
     """Weeks of history the profile rests on."""
+    hit_chance: float | None = None
+    """How often, on the user's past weeks, a forecast like this one ended at the cap (0..1); None without them."""
+    eta_if_hit_ms: int | None = None
+    """When the cap comes if it does (the median of the past weeks like this one that hit it): set whenever the
+    cap is a real possibility, while `eta_ms` is set only once the forecast commits to it."""
 
 
 @dataclass

@@ -245,7 +245,36 @@ class Backtest:
     error: float
     """Mean absolute error of the window's end at the chosen weights (the caller's unit)."""
     points: int
+    ratios: list[tuple[tuple[float, bool], ...]] | None = None
+    """Per horizon group, every (ratio of actual to predicted remaining usage, the window ended at the cap), by
+    ratio (borrowed like `band`): the whole spread, from which `hit_chance` reads the odds of reaching the cap."""
 
+    def hit_chance(self, hours_left: float, needed_ratio: float) -> float | None:
+        """The chance the window reaches the cap when it needs `needed_ratio` times the predicted remaining usage:
+        P(ratio ≥ needed) over the past points at this horizon (None without them).
+
+        A past window that hit the cap stopped there, so its ratio is only a lower bound of what the week would
+        have done (right-censored): counted as a plain ratio it would say heavy weeks fall short. The product-limit
+        (Kaplan–Meier) estimate keeps such a point as "at least this" and shares it out among the larger ratios."""
+        marked = self.ratios[_horizon_group(hours_left)] if self.ratios else ()
+        return survival(marked, needed_ratio) if marked else None
+
+    def ratio_if_hit(self, hours_left: float, needed_ratio: float, q: float = 0.5) -> float:
+        """The median ratio among the past points at this horizon that reached at least `needed_ratio` (the
+        `q` quantile of the rest of the spread, from the top): how heavy a week that does hit the cap tends to run.
+        An ETA read off it is when the cap comes *if* it comes, which the middle curve (ratio 1) says too late
+        for exactly the weeks that hit."""
+        marked = self.ratios[_horizon_group(hours_left)] if self.ratios else ()
+        base = survival(marked, needed_ratio)
+        if not marked or base <= 0:
+            return needed_ratio
+        n, p = len(marked), 1.0
+        for i, (value, censored) in enumerate(marked):
+            if not censored:
+                p *= 1.0 - 1.0 / (n - i)
+            if value >= needed_ratio and p <= q * base + 1e-12:  # (float products: 0.6 × 2/3 > 0.4)
+                return value
+        return max(needed_ratio, marked[-1][0])  # the rest is censored: at least the largest ratio seen
 
 def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
                  blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE, cap: float | None = None
@@ -296,21 +325,41 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
               for c in range(len(combos))]
     best = min(range(len(combos)), key=errors.__getitem__)
     by_group: list[list[float]] = [[] for _ in range(len(HORIZON_EDGES_H) + 1)]
-    for group, actual, pred, _ in points:
+    marked: list[list[tuple[float, bool]]] = [[] for _ in by_group]
+    for group, actual, pred, left_room in points:
         if pred[best] > 1e-9:
             by_group[group].append(actual / pred[best])
+            marked[group].append((actual / pred[best], actual >= left_room - 1e-9))
     tail = (1 - coverage) / 2
     bands: list[tuple[float, float] | None] = [
         (_quantile(r, tail), _quantile(r, 1 - tail)) if len(r) >= MIN_BAND_SAMPLES else None for r in by_group]
     filled: list[tuple[float, float]] | None = None
+    ratios: list[tuple[tuple[float, bool], ...]] | None = None
     if any(b is not None for b in bands):
         # A group without enough samples borrows from the nearest group that has them (wider horizons first).
-        filled = []
+        filled, ratios = [], []
         for i, b in enumerate(bands):
-            if b is None:
-                b = next((bands[j] for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j]), None)
-            filled.append(b)  # type: ignore[arg-type]
-    return Backtest(combos[best][0], combos[best][1], filled, errors[best], len(points))
+            j = i if b is not None else next(
+                j for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j] is not None)
+            filled.append(bands[j])  # type: ignore[arg-type]
+            ratios.append(tuple(sorted(marked[j])))
+    return Backtest(combos[best][0], combos[best][1], filled, errors[best], len(points), ratios)
+
+
+def survival(marked: Sequence[tuple[float, bool]], x: float) -> float:
+    """P(value ≥ x) from (value, censored) pairs sorted by value, a censored one meaning "at least this": the
+    product-limit estimate, each uncensored value below x removing its share of those still at risk. Beyond the
+    largest value seen it is 0 (Efron's convention): no past point is known to have gone further, and keeping
+    the censored share there would never let the odds of a far-off cap fall under it."""
+    if not marked or x > marked[-1][0]:
+        return 0.0
+    n, p = len(marked), 1.0
+    for i, (value, censored) in enumerate(marked):
+        if value >= x:
+            break
+        if not censored:
+            p *= 1.0 - 1.0 / (n - i)
+    return p
 
 
 def _clip(predicted_left: float, room: float) -> float:

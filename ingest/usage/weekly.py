@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
@@ -20,6 +21,14 @@ BAND_LEVEL = 0.8
 """What the band promises: the outcome falls inside it this often on the user's past weeks (see profile.py)."""
 BLOCKED_PCT = 100.0
 """An official sample this high (or local usage reaching it) means the rest of that week was spent at the cap."""
+COMMIT_CHANCE = 0.5
+SURE_CHANCE = 0.8
+NEAR_MS = 42 * HOUR_MS
+"""An ETA is committed to when the cap is at least as likely as not and within NEAR_MS, or SURE_CHANCE likely
+(further out, "may hit … (n%)"): a cap days away at even odds is a guess, and an alert on it is noise."""
+CLEAR_CHANCE = 0.1
+"""Under this chance (and the band's top under 100%) the forecast says "won't hit the cap before reset". These
+four were chosen on the backtest's tuning seed (tests/bench/backtest_forecast.py --seed 1)."""
 _PARTS = ((0, 6, "night"), (6, 12, "morning"), (12, 18, "afternoon"), (18, 24, "evening"))
 
 
@@ -78,7 +87,7 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
             unseen = away.expected(max(last.confirmed_ms, start), now, zone)
     used = min(shown + unseen, 100.0) if shown < 100 else shown
     proj = pf.project(profile, used, start, now, end, zone, band, used_today=today, **weights)
-    eta = pf.crossing(profile, proj, used, now, end, zone)
+    eta, eta_if_hit, hit_chance = _eta_by_odds(fit, profile, proj, used, now, end, zone)
     eta_early = eta_late = None
     if band is not None and proj.low is not None and proj.high is not None and proj.final > used:
         spread = (proj.high - used) / (proj.final - used)
@@ -93,7 +102,8 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
         grown = mid - used
         lo_r, hi_r = _ratios(proj, used)
         projection.append((ts, mid, max(shown, used + grown * lo_r - unseen), used + grown * hi_r))
-    summary = _summary(used, eta, eta_early, eta_late, proj, end, now, zone, profile, band is not None)
+    summary = _summary(used, eta, eta_early, eta_late, proj, end, now, zone, profile, band is not None,
+                       eta_if_hit, hit_chance)
     if last is not None and now - last.confirmed_ms >= HOUR_MS:
         summary += f" · official {last.used_pct:.0f}% {span(now - last.confirmed_ms)} ago"
         if unseen >= 0.5:
@@ -102,7 +112,33 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
     return Forecast(rate_per_hour, eta, proj.final, low, proj.high, history, projection, summary, unit="%",
                     rate_per_hour=rate_per_hour, duty=duty, method="profile",
                     band_level=BAND_LEVEL if band is not None else None,
-                    eta_early_ms=eta_early, eta_late_ms=eta_late, profile_weeks=round(profile.weeks, 1))
+                    eta_early_ms=eta_early, eta_late_ms=eta_late, profile_weeks=round(profile.weeks, 1),
+                    hit_chance=hit_chance, eta_if_hit_ms=eta_if_hit)
+
+
+def _eta_by_odds(fit: pf.Backtest | None, profile: pf.Profile, proj: pf.Projection, used: float, now: int, end: int,
+                 zone: tzinfo) -> tuple[int | None, int | None, float | None]:
+    """(the ETA the forecast commits to, when the cap comes if it comes, the chance it comes before reset).
+
+    The middle curve is the typical week's, so for exactly the weeks that do hit it crosses 100% late or not at
+    all. With the user's past weeks on record, the odds are how often a forecast like this one ended at the cap
+    (`Backtest.hit_chance`), and the time is read off the curve of the weeks that did (`ratio_if_hit`). The
+    forecast commits (alerts, the hook, "on pace to hit") when the odds are even and the cap is within two days,
+    or when they are high; between that and CLEAR_CHANCE it says "may hit … (n%)"; under it, "won't hit"."""
+    if used >= 100:
+        return now, now, 1.0
+    mid_eta = pf.crossing(profile, proj, used, now, end, zone)
+    if fit is None or not fit.ratios:
+        return mid_eta, mid_eta, None
+    grown, left_h = proj.final - used, (end - now) / HOUR_MS
+    needed = (100 - used) / grown if grown > 0 else math.inf
+    chance = fit.hit_chance(left_h, needed) or 0.0
+    if chance < CLEAR_CHANCE or grown <= 0:
+        return None, None, chance
+    ratio = fit.ratio_if_hit(left_h, needed)
+    if_hit = pf.crossing(profile, proj, used, now, end, zone, extra=ratio - 1)
+    commits = if_hit is not None and chance >= COMMIT_CHANCE and (if_hit - now <= NEAR_MS or chance >= SURE_CHANCE)
+    return (if_hit if commits else None), if_hit, chance
 
 
 def blocked_hours(past: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]],
@@ -134,22 +170,34 @@ def _ratios(proj: pf.Projection, used: float) -> tuple[float, float]:
 
 
 def _summary(used: float, eta: int | None, early: int | None, late: int | None, proj: pf.Projection, end: int,
-             now: int, zone: tzinfo, profile: pf.Profile, banded: bool) -> str:
+             now: int, zone: tzinfo, profile: pf.Profile, banded: bool, if_hit: int | None = None,
+             chance: float | None = None) -> str:
     # What the forecast leans on up to the ETA (or the reset): the rest of today follows today's own ratio, so a cap
     # reached today is "by today's pace", not by a busier part of the week that comes after it.
-    if eta is not None and local_day(eta, zone) == local_day(now, zone):
+    named = eta if eta is not None else if_hit
+    if named is not None and local_day(named, zone) == local_day(now, zone):
         basis = "today's pace"
     else:
-        basis = f"your usual {_busiest_rest(profile, now, eta if eta is not None else end, zone)}"
+        basis = f"your usual {_busiest_rest(profile, now, named if named is not None else end, zone)}"
+    odds = f"{chance:.0%}" if chance is not None else ""
     if used >= 100:
         return f"cap reached — resets {clock_time(end, zone, now)}"
     if eta is not None:
         spread = ""
         if early is not None and late is not None and late - early >= 2 * MINUTE_MS:
             spread = f" ±{span((late - early) // 2)}"
-        elif early is not None and late is None:
+        elif early is not None and late is None and chance is None:  # (with odds, they say it)
             spread = " (may not hit)"
-        return f"on pace to hit the cap {clock_time(eta, zone, now)}{spread} · by {basis}"
+        sure = f" ({odds} likely)" if chance is not None and chance < 0.995 else ""
+        return f"on pace to hit the cap {clock_time(eta, zone, now)}{spread}{sure} · by {basis}"
+    if chance is not None:  # odds measured on the user's past weeks
+        if if_hit is not None:
+            return f"may hit the cap {clock_time(if_hit, zone, now)} ({odds} of weeks like this did) · likely " \
+                   f"ends near {proj.final:.0f}% · by {basis}"
+        if proj.high is not None and proj.high < 100:
+            return f"won't hit the cap before reset (ends near {proj.final:.0f}%, at most {proj.high:.0f}%) · " \
+                   f"by {basis}"
+        return f"unlikely to hit the cap before reset ({odds}; ends near {proj.final:.0f}%) · by {basis}"
     if banded and proj.high is not None and proj.high < 100:
         return f"won't hit the cap before reset (ends near {proj.final:.0f}%, at most {proj.high:.0f}%) · by {basis}"
     if early is not None:

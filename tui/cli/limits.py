@@ -186,7 +186,9 @@ def status_json(statuses, new_alerts, active, level, zone, now, machine: str | N
                 "low_pct_at_reset": f.low_pct_at_reset, "high_pct_at_reset": f.high_pct_at_reset,
                 "projected_total_usd": f.projected_total, "duty": round(f.duty, 4),
                 "method": f.method, "band_level": f.band_level, "eta_early_ms": f.eta_early_ms,
-                "eta_late_ms": f.eta_late_ms, "profile_weeks": f.profile_weeks},
+                "eta_late_ms": f.eta_late_ms, "profile_weeks": f.profile_weeks,
+                "hit_chance": None if f.hit_chance is None else round(f.hit_chance, 3),
+                "eta_if_hit_ms": f.eta_if_hit_ms},
             "top_sessions": [{"session_id": sid, "share": round(share, 4)} for sid, share in s.top_sessions],
         }
 
