@@ -18,7 +18,7 @@ from ..store.schema import SLOT_MS, USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
 from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, PastCache, Series, load_series
-from .weekly import lookback_start, weekly_forecast
+from .weekly import FIVE_HOUR, MONTH, MONTHS_BACK, kind_for, lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
     MODEL_WINDOWS,
@@ -28,6 +28,8 @@ from .windows import (
     WindowStatus,
     five_hour_start,
     month_bounds,
+    past_blocks,
+    past_months,
     roll_forward,
     week_from_reset_spec,
 )
@@ -266,19 +268,27 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
                         "no reset time known: set week_reset in the config (e.g. \"tue 09:00 Europe/Berlin\")",
                         unit="%" if capped else "$", rate_per_hour=p.rate, duty=p.duty,
                         projected_total=None if capped else used)
-    if used_pct is not None and plan.name.startswith("week"):  # capped
-        # The week follows the user's own rhythm once a week of history is on record (usage/weekly.py).
-        weekly = weekly_forecast(used=used_pct, start=start, end=end, now=now, zone=zone,
-                                 hourly=lambda a, b: [(ts, v * scale) for ts, v in
-                                                      series.buckets(unit_proxy, a, b, HOUR_MS)],
-                                 first_use_ms=series.ts[0] if series.ts else None, history=history,
-                                 rate_per_hour=p.rate, duty=p.duty, samples=samples)
-        if weekly is not None:
-            return weekly
+    used_now = used_pct if used_pct is not None else used_cost
+    kind = kind_for(plan.name, capped)
+    if kind is not None:
+        # The window follows the user's own rhythm once a week of history, and past windows of its kind, are on
+        # record (usage/weekly.py); else the active-hours pace below.
+        def hourly(a: int, b: int) -> list[tuple[int, float]]:
+            return [(ts, v * scale) for ts, v in series.buckets(unit_proxy, a, b, HOUR_MS)]
+
+        windows = past_blocks([ts for ts, _ in hourly(lookback_start(start), start)], start) \
+            if kind is FIVE_HOUR else past_months(zone, start, MONTHS_BACK) if kind is MONTH else None
+        profiled = weekly_forecast(used=used_now, start=start, end=end, now=now, zone=zone, hourly=hourly,
+                                   first_use_ms=series.ts[0] if series.ts else None, history=history,
+                                   rate_per_hour=p.rate, duty=p.duty, samples=samples, kind=kind, windows=windows,
+                                   capped=capped)
+        if profiled is not None:
+            if plan.name == "month" and capped and profiled.pct_at_reset is not None:
+                profiled.projected_total = profiled.pct_at_reset * plan.cap_usd / 100
+            return profiled
     usd_per_unit = None
     if plan.name == "month" and capped:
         usd_per_unit = plan.cap_usd / 100
-    used_now = used_pct if used_pct is not None else used_cost
     forecast = build_forecast(name=plan.name, used=used_now, history=history, pace_=p, now_ms=now, end_ms=end,
                               zone=zone, capped=capped, usd_per_unit=usd_per_unit)
     if capped and plan.name.startswith("week"):
@@ -376,6 +386,10 @@ def compute_status(store, settings, now_ms: int | None = None, *,
         lo = min(lo, plan.start, *(start for start, _ in plan.earlier))
         if plan.name.startswith("week") and detailed(plan.name):
             lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
+        if plan.name == "month" and detailed("month"):
+            lo = min(lo, past_months(zone, plan.start, MONTHS_BACK)[0][0])  # …and the month's, the months before
+    if want("five_hour") and detailed("five_hour"):
+        lo = min(lo, lookback_start(now - FIVE_HOURS_MS))  # the 5-hour window's: the weeks before it
     cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
     series = load_series(store, lo, now, splits, families=any(p.scope in FAMILY for p in plans),
                          cap_sources=cap_sources, past=past)

@@ -9,6 +9,7 @@ outcome about 80% of the time on the user's own history."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,8 +43,11 @@ BACKTEST_STEP_MS = 6 * HOUR_MS
 UTC_ZONE = UTC
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def hour_of_week(ms: int, zone: tzinfo) -> int:
-    """0 = Monday 00:00–01:00 local time, … 167 = Sunday 23:00–24:00."""
+    """0 = Monday 00:00–01:00 local time, … 167 = Sunday 23:00–24:00. Kept for the hours asked (the same hour
+    starts of the last weeks and the rest of the window, on every re-read: a zone lookup each is most of a
+    forecast's time); the exact instant is the key, so half-hour zones stay exact."""
     t = local_time(ms, zone)
     return t.weekday() * 24 + t.hour
 
@@ -149,6 +153,20 @@ class Projection:
     def rate_at(self, t_ms: int) -> float:
         return self.today_scale if t_ms < self.today_end_ms else self.scale
 
+    def curve(self, profile: Profile, now_ms: int, times: Sequence[int], used: float, zone: tzinfo) -> list[float]:
+        """`at` for ascending `times`, in one walk over the hours (a month's curve of 61 points would otherwise
+        walk its 700 hours 61 times, on every re-read)."""
+        out, acc, t = [], used, now_ms
+        for target in times:
+            while t < target:
+                stop = min(t - t % HOUR_MS + HOUR_MS, target)
+                if self.today_end_ms > t:
+                    stop = min(stop, self.today_end_ms)
+                acc += self.rate_at(t) * profile.per_hour[hour_of_week(t, zone)] * (stop - t) / HOUR_MS
+                t = stop
+            out.append(acc)
+        return out
+
     def at(self, profile: Profile, now_ms: int, t_ms: int, used: float, zone: tzinfo) -> float:
         """The middle curve: usage expected by `t_ms`."""
         cut = max(now_ms, min(t_ms, self.today_end_ms))
@@ -177,7 +195,8 @@ def _blend(used: float, used_today: float | None, so_far: float, e_today: float,
 
 def project(profile: Profile, used: float, start_ms: int, now_ms: int, end_ms: int, zone: tzinfo,
             band: Sequence[tuple[float, float]] | None = None, used_today: float | None = None,
-            prior_weight: float = PRIOR_WEIGHT, today_weight: float = TODAY_WEIGHT) -> Projection:
+            prior_weight: float = PRIOR_WEIGHT, today_weight: float = TODAY_WEIGHT,
+            edges: Sequence[float] = HORIZON_EDGES_H) -> Projection:
     """Project `used` (so far in the window [start_ms, end_ms)) to the window's end.
 
     `band` is a `Backtest`'s band: per horizon group, the (low, high) ratio of actual to predicted remaining
@@ -192,7 +211,7 @@ def project(profile: Profile, used: float, start_ms: int, now_ms: int, end_ms: i
                                           rest_today, after, prior_weight, today_weight)
     low = high = None
     if band:
-        lo_ratio, hi_ratio = band[_horizon_group((end_ms - now_ms) / HOUR_MS)]
+        lo_ratio, hi_ratio = band[_horizon_group((end_ms - now_ms) / HOUR_MS, edges)]
         low, high = used + mid_left * lo_ratio, used + mid_left * hi_ratio
     return Projection(used + mid_left, low, high, scale, rest_today + after, today_scale, today_end)
 
@@ -219,11 +238,11 @@ def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_m
     return None
 
 
-def _horizon_group(hours_left: float) -> int:
-    for i, edge in enumerate(HORIZON_EDGES_H):
+def _horizon_group(hours_left: float, edges: Sequence[float] = HORIZON_EDGES_H) -> int:
+    for i, edge in enumerate(edges):
         if hours_left < edge:
             return i
-    return len(HORIZON_EDGES_H)
+    return len(edges)
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -246,6 +265,8 @@ class Backtest:
     """Mean absolute error of the window's end at the chosen weights (the caller's unit)."""
     points: int
     ratios: list[tuple[tuple[float, bool], ...]] | None = None
+    edges: tuple[float, ...] = HORIZON_EDGES_H
+    """The horizon groups' edges, in hours left (the window's kind sets them: a 5-hour window's are hours)."""
     """Per horizon group, every (ratio of actual to predicted remaining usage, the window ended at the cap), by
     ratio (borrowed like `band`): the whole spread, from which `hit_chance` reads the odds of reaching the cap."""
 
@@ -256,7 +277,7 @@ class Backtest:
         A past window that hit the cap stopped there, so its ratio is only a lower bound of what the week would
         have done (right-censored): counted as a plain ratio it would say heavy weeks fall short. The product-limit
         (Kaplan–Meier) estimate keeps such a point as "at least this" and shares it out among the larger ratios."""
-        marked = self.ratios[_horizon_group(hours_left)] if self.ratios else ()
+        marked = self.ratios[_horizon_group(hours_left, self.edges)] if self.ratios else ()
         return survival(marked, needed_ratio) if marked else None
 
     def ratio_if_hit(self, hours_left: float, needed_ratio: float, q: float = 0.5) -> float:
@@ -264,7 +285,7 @@ class Backtest:
         `q` quantile of the rest of the spread, from the top): how heavy a week that does hit the cap tends to run.
         An ETA read off it is when the cap comes *if* it comes, which the middle curve (ratio 1) says too late
         for exactly the weeks that hit."""
-        marked = self.ratios[_horizon_group(hours_left)] if self.ratios else ()
+        marked = self.ratios[_horizon_group(hours_left, self.edges)] if self.ratios else ()
         base = survival(marked, needed_ratio)
         if not marked or base <= 0:
             return needed_ratio
@@ -277,8 +298,9 @@ class Backtest:
         return max(needed_ratio, marked[-1][0])  # the rest is censored: at least the largest ratio seen
 
 def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[int, int]], zone: tzinfo,
-                 blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE, cap: float | None = None
-                 ) -> Backtest | None:
+                 blocked: Iterable[int] = (), coverage: float = BAND_COVERAGE, cap: float | None = None,
+                 step_ms: int = BACKTEST_STEP_MS, edges: Sequence[float] = HORIZON_EDGES_H,
+                 hold_out_ms: int | None = None) -> Backtest | None:
     """Run the forecaster over each past window (its profile learnt from the other windows, so it never sees the
     answer) every 6 hours, for each pair of weights in PRIOR_GRID × TODAY_GRID; keep the pair whose end-of-window
     error is smallest, and its ratios of actual to predicted remaining usage per horizon group as the band.
@@ -286,7 +308,10 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
     How far one day or one week of evidence should move the forecast depends on how noisy the user's days and
     weeks are; the user's own history answers that, so nothing is tuned to one kind of user. A window that ran
     into `cap` ended there: predictions are scored clipped to it (a forecast of 130% was right about that week).
-    None when no window could be replayed."""
+    `step_ms` spaces the replayed points and `edges` groups them (a 5-hour window: every hour, grouped by hours
+    left). With `hold_out_ms` the profile leaves out the whole span of that length around each window (a week for
+    5-hour windows: one profile per week, not per window, and none learnt from the same days). None when no
+    window could be replayed."""
     blocked = set(blocked)
     hourly: dict[int, float] = {}
     for ts, amount in buckets:
@@ -296,10 +321,18 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
     combos = [(p, t) for p in PRIOR_GRID for t in TODAY_GRID]
     # Per point: horizon group, actual remaining, and the predicted remaining per pair of weights.
     points: list[tuple[int, float, list[float], float]] = []
+    profiles: dict[tuple[int, int], Profile | None] = {}
     for start, end in windows:
         hours = list(range(start - start % HOUR_MS, end, HOUR_MS))
-        others = [(ts, a) for ts, a in hourly.items() if not start <= ts < end]
-        profile = learn_profile(others, span_lo, span_hi, zone, blocked | set(hours))
+        held = (start, end)
+        if hold_out_ms is not None:
+            k = (start - span_lo) // hold_out_ms
+            held = (span_lo + k * hold_out_ms, span_lo + (k + 1) * hold_out_ms)
+        if held not in profiles:
+            others = [(ts, a) for ts, a in hourly.items() if not held[0] <= ts < held[1]]
+            profiles[held] = learn_profile(others, span_lo, span_hi, zone,
+                                           blocked | set(range(held[0] - held[0] % HOUR_MS, held[1], HOUR_MS)))
+        profile = profiles[held]
         if profile is None:
             continue
         # Cumulative expected and used usage at each hour of the window: every projection is then a few lookups.
@@ -308,7 +341,7 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
             exp_cum.append(exp_cum[-1] + profile.per_hour[hour_of_week(h, zone)])
             used_cum.append(used_cum[-1] + hourly.get(h, 0.0))
         total = used_cum[-1]
-        for now in range(start + BACKTEST_STEP_MS, end, BACKTEST_STEP_MS):
+        for now in range(start + step_ms, end, step_ms):
             i = (now - hours[0]) // HOUR_MS
             midnight = day_start(now, zone)
             d0 = max(0, (midnight - hours[0]) // HOUR_MS)
@@ -318,13 +351,13 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
             rest_today, after = exp_cum[d1] - exp_cum[i], exp_cum[-1] - exp_cum[d1]
             preds = [_blend(used, today, so_far, e_today, rest_today, after, p, t)[2] for p, t in combos]
             room = cap - used if cap is not None else math.inf
-            points.append((_horizon_group((end - now) / HOUR_MS), total - used, preds, room))
+            points.append((_horizon_group((end - now) / HOUR_MS, edges), total - used, preds, room))
     if not points:
         return None
     errors = [sum(abs(actual - _clip(pred[c], left_room)) for _, actual, pred, left_room in points) / len(points)
               for c in range(len(combos))]
     best = min(range(len(combos)), key=errors.__getitem__)
-    by_group: list[list[float]] = [[] for _ in range(len(HORIZON_EDGES_H) + 1)]
+    by_group: list[list[float]] = [[] for _ in range(len(edges) + 1)]
     marked: list[list[tuple[float, bool]]] = [[] for _ in by_group]
     for group, actual, pred, left_room in points:
         if pred[best] > 1e-9:
@@ -343,7 +376,7 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
                 j for j in [*range(i + 1, len(bands)), *range(i - 1, -1, -1)] if bands[j] is not None)
             filled.append(bands[j])  # type: ignore[arg-type]
             ratios.append(tuple(sorted(marked[j])))
-    return Backtest(combos[best][0], combos[best][1], filled, errors[best], len(points), ratios)
+    return Backtest(combos[best][0], combos[best][1], filled, errors[best], len(points), ratios, tuple(edges))
 
 
 def survival(marked: Sequence[tuple[float, bool]], x: float) -> float:

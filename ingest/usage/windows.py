@@ -124,6 +124,29 @@ def month_bounds(zone: tzinfo, now: int) -> tuple[int, int]:
     return local_ms(first, 0, 0, zone), local_ms(following, 0, 0, zone)
 
 
+def past_months(zone: tzinfo, start: int, count: int = 3) -> list[tuple[int, int]]:
+    """The `count` calendar months before the one starting at `start`, oldest first."""
+    out = []
+    for _ in range(count):
+        first = local_day(start - HOUR_MS, zone).replace(day=1)
+        out.append((local_ms(first, 0, 0, zone), start))
+        start = out[-1][0]
+    return out[::-1]
+
+
+def past_blocks(active_hours: Sequence[int], before: int) -> list[tuple[int, int]]:
+    """The 5-hour windows that activity opened, from the starts of hours with usage (ascending), each ending by
+    `before`: a window opens at the first active hour after the previous one ended, as `five_hour_start` reads
+    the running one (past windows carry no block index in the hourly sums, so the activity rule stands)."""
+    out: list[tuple[int, int]] = []
+    for ts in active_hours:
+        if ts + FIVE_HOURS_MS > before:
+            break
+        if not out or ts >= out[-1][1]:
+            out.append((ts, ts + FIVE_HOURS_MS))
+    return out
+
+
 def roll_forward(end: int, now: int, period: int) -> int:
     """A reset time that has passed, moved on by whole periods to the first one after `now`."""
     if end > now:
