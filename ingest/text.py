@@ -70,10 +70,13 @@ def local(ts_ms: int, tz: tzinfo) -> datetime:
 
 def clock_time(ms: int, zone: tzinfo, now_ms: int | None = None) -> str:
     """A moment ahead or just past (a reset, an ETA, when an alert fired): "Sat 14:20"; on `now_ms`'s local day
-    just "14:20"."""
+    just "14:20"; a week or more away, with its date ("Sat 12 Dec 02:11": a month's ETA nine days out is not
+    this Saturday)."""
     when = local_time(ms, zone)
     if now_ms is not None and local_day(now_ms, zone) == when.date():
         return when.strftime("%H:%M")
+    if now_ms is not None and abs(ms - now_ms) >= 7 * 86_400_000:
+        return when.strftime("%a %d %b %H:%M")
     return when.strftime("%a %H:%M")
 
 

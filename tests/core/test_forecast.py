@@ -130,6 +130,8 @@ def test_fmt_helpers():
     reset = ms("2026-03-31T07:00:00+00:00")  # after the spring change: 09:00 CEST
     assert clock_time(reset, berlin) == "Tue 09:00"
     assert clock_time(reset, berlin, reset - 2 * HOUR) == "09:00"
+    assert clock_time(reset, berlin, reset - 6 * DAY) == "Tue 09:00"  # within a week the weekday says which
+    assert clock_time(reset, berlin, reset - 9 * DAY) == "Tue 31 Mar 09:00"  # (a month's ETA): not this Tuesday
 
 
 # -- the weekly profile, end to end through compute_status -------------------------------------------------
