@@ -18,6 +18,9 @@ from .balance import Balance, balance_message, compute_balance
 from .limits import compute_status
 from .windows import WindowName, WindowStatus, dedup_end, threshold_message
 
+_READ = object()
+"""check_alerts' default for `balance`: read it here."""
+
 SPIKE_LEVEL = 200
 """The level a spike alert is recorded at (the rule's ratio in percent), so it shares the one-per-window-and-level
 rule."""
@@ -119,7 +122,7 @@ def _record(store, alert: Alert) -> bool:
 
 
 def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[WindowName, WindowStatus] | None = None,
-                 notify: bool = True) -> list[Alert]:
+                 notify: bool = True, balance: Balance | None | object = _READ) -> list[Alert]:
     """Record every threshold crossed and any spike; return the newly fired ones (per window only the highest
     new level: jumping from 50% to 85% says "80%" once, and 60% is recorded as passed). Delivers them to
     notify-send when `settings.notify_send` and `notify`; the TUI shows its own toasts."""
@@ -147,8 +150,9 @@ def check_alerts(store, settings, now_ms: int | None = None, statuses: Mapping[W
             ahead = forecast_alert(status, end, now)
             if ahead is not None and _record(store, ahead):
                 fired.append(ahead)
-        balance = compute_balance(store, settings, now)
-        if balance is not None:
+        if balance is _READ:  # (a caller that read it already passes it, None included)
+            balance = compute_balance(store, settings, now)
+        if isinstance(balance, Balance):
             newest = None
             for level in thresholds:
                 if balance.alert_pct < level:

@@ -121,6 +121,14 @@ def test_status_shows_the_balance_in_text_and_json(tmp_path, monkeypatch, capsys
     data = json.loads(capsys.readouterr().out)["balance"]
     assert data["estimate"] is True and data["left_usd"] == 80.0 and data["used_pct"] == 20.0
     assert data["as_of"] == "2026-05-01T00:00:00+00:00"
+    # The balance scans every API-billed row since its date: `status` reads it once for the alerts, the banner
+    # and the figure (it read it three times).
+    import tokentop.ingest.usage.balance as balance_module
+    calls = []
+    real = balance_module.compute_balance
+    monkeypatch.setattr(balance_module, "compute_balance", lambda *a, **k: calls.append(1) or real(*a, **k))
+    main(["--db", str(db), "--config", str(config), "status", "--no-ingest", "--json"])
+    assert json.loads(capsys.readouterr().out)["balance"]["left_usd"] == 80.0 and len(calls) == 1
 
 
 def test_the_statusline_can_show_what_is_left(tmp_path):

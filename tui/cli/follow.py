@@ -162,9 +162,7 @@ class Extras:
         try:
             with self.ctx.open_store() as store:
                 now = int(time.time() * 1000)
-                statuses, fired, active, level = evaluate(self.ctx, store, now)
-                from ...ingest.usage.balance import compute_balance
-                balance = compute_balance(store, self.ctx.settings, now)
+                statuses, fired, active, level, balance = evaluate(self.ctx, store, now)
             payload = status_json(statuses, fired, active, level, self.ctx.settings.zone(), now, balance=balance)
             write_atomic(Path(self.status_file).expanduser(), (json.dumps(payload, indent=2) + "\n").encode())
         except Exception as exc:  # noqa: BLE001 - the file stays as it was; said once a minute until it works

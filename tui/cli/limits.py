@@ -264,9 +264,7 @@ def cmd_status(args) -> int:
         if args.machine is not None:
             from .data import check_machine
             check_machine(store, args.machine)
-        statuses, fired, active, level = evaluate(ctx, store, now, machine=args.machine)
-        from ...ingest.usage.balance import compute_balance
-        balance = compute_balance(store, ctx.settings, now)
+        statuses, fired, active, level, balance = evaluate(ctx, store, now, machine=args.machine)
     from ...ingest.claude_code.settings import statusline_installed
     from ...ingest.usage.advice import needs_step, next_step_lines
     step = next_step_lines(statuses, statusline_installed()) if needs_step(statuses) else []
@@ -279,18 +277,19 @@ def cmd_status(args) -> int:
 
 
 def evaluate(ctx, store, now: int, machine: str | None = None):
-    """(statuses, newly fired alerts, active alerts, exit level): what `status` and the status file report.
-    `machine`: the windows' local usage from that machine only (alerts are the account's and fire on all)."""
+    """(statuses, newly fired alerts, active alerts, exit level, balance): what `status` and the status file
+    report. `machine`: the windows' local usage from that machine only (alerts are the account's and fire on all).
+    The balance is read once for all three (it scans the API-billed rows since its date)."""
     from ...ingest.usage.alerts import active_alerts, check_alerts, status_level
     from ...ingest.usage.balance import compute_balance
     from ...ingest.usage.limits import compute_status
     statuses = compute_status(store, ctx.settings, now)
-    fired = check_alerts(store, ctx.settings, now, statuses=statuses)
-    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone(),
-                           balance=compute_balance(store, ctx.settings, now))
+    balance = compute_balance(store, ctx.settings, now)
+    fired = check_alerts(store, ctx.settings, now, statuses=statuses, balance=balance)
+    active = active_alerts(store, now, statuses=statuses, zone=ctx.settings.zone(), balance=balance)
     if machine is not None:
         statuses = machine_view(store, statuses, machine)
-    return statuses, fired, active, status_level(statuses, ctx.settings, active)
+    return statuses, fired, active, status_level(statuses, ctx.settings, active), balance
 
 
 def machine_view(store, statuses, machine: str):
