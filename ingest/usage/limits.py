@@ -374,8 +374,9 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     for plan in plans + ([five_plan] if five_plan else []):
         splits += plan.splits()
         lo = min(lo, plan.start, *(start for start, _ in plan.earlier))
-        if plan.name.startswith("week") and detailed(plan.name):
-            lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
+        if plan.name.startswith("week") and detailed(plan.name) and plan.window_source != "guess":
+            # The weekly profile reads the weeks before this one (a rolling 7 days has no profile: see _forecast).
+            lo = min(lo, lookback_start(plan.start))
     cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
     series = load_series(store, lo, now, splits, families=any(p.scope in FAMILY for p in plans),
                          cap_sources=cap_sources, past=past)

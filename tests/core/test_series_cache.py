@@ -3,6 +3,8 @@ is bit-identical to a fresh read, the history is read once, and a new line is st
 
 from __future__ import annotations
 
+import re
+
 from test_limits import DAY, HOUR, MIN, add_sample, add_usage, make_store, ms
 
 from tokentop.ingest.config import Settings
@@ -25,6 +27,16 @@ def statuses(store, settings, now, past=None):
             compute_status(store, settings, now, past=past).items()}
 
 
+def wide(scans: list[str]) -> list[str]:
+    """The scans over more than one 10-minute bucket (not those of a bucket a cut falls in)."""
+    out = []
+    for sql in scans:
+        _, lo, hi = re.search(r"WHERE (ts|slot) >= (\d+) AND \1 <=? (\d+)", sql).groups()
+        if int(hi) - int(lo) > 10 * MIN:
+            out.append(sql)
+    return out
+
+
 def test_a_kept_history_gives_the_same_statuses_and_is_read_once(tmp_path):
     store = make_store(tmp_path)
     history(store)
@@ -36,7 +48,8 @@ def test_a_kept_history_gives_the_same_statuses_and_is_read_once(tmp_path):
     assert fresh["week"][3] is not None and fresh["week"][3].method  # a forecast from the weeks of history
     scans.clear()
     assert statuses(store, settings, NOW, past) == fresh
-    assert len(scans) == 4  # history and the last half hour, requests and rollups each
+    assert len(wide(scans)) == 4  # history and the last half hour, requests and rollups each
+    assert len(scans) == 10  # and the three buckets a sample time or the week's start cuts, each table
     scans.clear()
     # A live commit: one new line a minute ago. The history is not read again; the line counts.
     add_usage(store, NOW + 4 * MIN, cost=3.0)
@@ -63,3 +76,31 @@ def test_a_kept_history_gives_the_same_statuses_and_is_read_once(tmp_path):
     scans.clear()
     statuses(store, settings, later, past)
     assert len(scans) == 2  # and kept again once read
+
+
+def test_a_rolling_week_moves_its_bounds_every_read_and_still_reads_the_history_once(tmp_path):
+    """No official sample and no week_reset: the week is the last 7 days, so its start (a cut) moves with every
+    read. The kept buckets serve it; only the one bucket the start falls in is read again, and every status is
+    bit-identical to a fresh read (usage on both sides of the moving start, inside its bucket)."""
+    store = make_store(tmp_path)
+    for day in range(1, 60):
+        for hour in (9, 11, 14, 16):
+            add_usage(store, NOW - day * DAY + (hour - 10) * HOUR + 13 * MIN, cost=0.3 + (day * hour) % 7 / 10)
+    for i in range(60):  # one every 37 s around the week's start
+        add_usage(store, NOW - 7 * DAY - 20 * MIN + i * 37_000, cost=0.01 * (i % 5 + 1))
+    add_usage(store, NOW - 40 * MIN, cost=2.0)
+    settings = Settings(timezone="UTC", weekly_cap_usd=100.0)
+    scans: list[str] = []
+    store.db.set_trace_callback(lambda sql: scans.append(sql) if "GROUP BY 1, 2, 3, 4" in sql else None)
+    past = PastCache()
+    boundary = ms("2026-05-04T09:30:00+00:00")
+    for n, now in enumerate([NOW + 1_234, NOW + 2_345, NOW + 3 * MIN + 17, NOW + 11 * MIN + 999, NOW + 21 * MIN]):
+        scans.clear()
+        kept = statuses(store, settings, now, past)
+        read = wide(scans)
+        assert kept["week"][1] > 0
+        assert kept == statuses(store, settings, now), now
+        if n:  # kept: only the last half hour is read wide (requests and rollups), and one bucket per cut
+            assert len(read) == 2 and all(f">= {boundary} AND" in s for s in read), (now, read)
+    # The week's start moved 21 minutes across the usage around it: the totals saw it.
+    assert statuses(store, settings, NOW + 1_234)["week"][1] != statuses(store, settings, NOW + 21 * MIN)["week"][1]
