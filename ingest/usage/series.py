@@ -94,6 +94,8 @@ class PastCache:
         """Each group's first instant, for bisection."""
         self.cut_rows: dict[tuple, list] = {}
         """(from, to, cuts) → the groups of one bucket cut there, as the last read used them."""
+        self.tops: dict[tuple, dict] = {}
+        """The windows' sessions' sums over whole half hours up to `end` (`top_sessions`)."""
 
 
 _STAMP_SQL = (f"SELECT COUNT(*), TOTAL(requests), TOTAL(unpriced), TOTAL(cost_usd), TOTAL({TOKENS_SQL}), "
