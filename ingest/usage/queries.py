@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from ..clock import DAY_MS, MINUTE_MS, local_day
 from ..pricing import model_family
 from ..store import ownership
-from ..store.schema import USAGE_SQL
 from ..store.store import Store
 from . import spikes
 from .reports import Report, build_report
@@ -242,9 +241,17 @@ def _session_totals(store: Store, ids: list[str]) -> dict[str, tuple]:
 def family_split(store: Store, lo_ms: int, hi_ms: int) -> list[FamilyShare]:
     """Share of tokens and of estimated cost per model family in [lo, hi); families with no use are left out."""
     sums: dict[str, list] = {f: [0, 0.0] for f in FAMILIES}
-    sql = (f"SELECT model, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
-           f"SUM(cost_usd) FROM ({USAGE_SQL}) WHERE ts >= ? AND ts < ? GROUP BY model")
-    for model, tokens, cost in store.db.execute(sql, (lo_ms, hi_ms)):
+    # Each table on its own through its time index (USAGE_SQL's union builds every row's columns: 3× slower), a
+    # model's rolled-up part added to its rows' sums.
+    per_model: dict[str, list] = {}
+    for table, ts in (("requests", "ts"), ("rollups", "slot")):
+        sql = (f"SELECT model, SUM(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read), "
+               f"SUM(cost_usd) FROM {table} WHERE {ts} >= ? AND {ts} < ? GROUP BY model")
+        for model, tokens, cost in store.db.execute(sql, (lo_ms, hi_ms)):
+            old = per_model.get(model)
+            per_model[model] = [tokens, cost] if old is None else [(old[0] or 0) + (tokens or 0),
+                                                                   (old[1] or 0.0) + (cost or 0.0)]
+    for model, (tokens, cost) in per_model.items():
         if model == SYNTHETIC:
             continue
         acc = sums[model_family(model)]

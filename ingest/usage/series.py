@@ -29,6 +29,10 @@ class Series:
         self.ts: list[int] = []
         self.cost: list[float] = [0.0]
         self.tokens: list[int] = [0]
+        self.kept: Series | None = None
+        """The series this one is a copy of, grown since (`load_series`' kept history): its whole buckets are
+        worked out once, in `_memo`."""
+        self._memo: dict[tuple, tuple[list[int], list[tuple[int, float]]]] = {}
 
     def add(self, ts: int, cost: float, tokens: int) -> None:
         if self.ts and self.ts[-1] == ts:
@@ -42,6 +46,7 @@ class Series:
     def copy(self) -> Series:
         out = Series()
         out.ts, out.cost, out.tokens = list(self.ts), list(self.cost), list(self.tokens)
+        out.kept = self
         return out
 
     def between(self, a: int, b: int) -> tuple[float, int]:
@@ -56,7 +61,24 @@ class Series:
         return cost if proxy == "cost" else float(tokens)
 
     def buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
-        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending."""
+        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending. The buckets before the
+        last one of `kept` come from it (the same entries summed in the same order: the same floats)."""
+        kept = self.kept
+        edge = kept.ts[-1] - kept.ts[-1] % size if kept is not None and kept.ts else a
+        if not a < edge < b or kept is None:
+            return self._buckets(proxy, a, b, size)
+        whole = kept._memo.get((proxy, edge, size))
+        if whole is None:
+            if len(kept._memo) > 8:
+                kept._memo.clear()
+            items = kept._buckets(proxy, kept.ts[0], edge, size)
+            whole = kept._memo[(proxy, edge, size)] = ([k for k, _ in items], items)
+        first = min(a - a % size + (size if a % size else 0), edge)  # a's own bucket only from a on
+        keys, items = whole
+        return [*self._buckets(proxy, a, first, size), *items[bisect_left(keys, first):],
+                *self._buckets(proxy, edge, b, size)]
+
+    def _buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
         prefix = self.cost if proxy == "cost" else self.tokens
         out: dict[int, float] = {}
         i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)

@@ -43,6 +43,19 @@ def _learnt(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, wi
     return profile, fit
 
 
+_AWAY: list = []
+"""The last (inputs, profile) of what the user does on other surfaces: past weeks only, as `_LEARNT`."""
+
+
+def _away(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, blocked: set[int]):
+    key = (tuple(past), lo, start, zone, frozenset(blocked))
+    if _AWAY and _AWAY[0][0] == key:
+        return _AWAY[0][1]
+    profile = pf.learn_profile(past, lo, start, zone, blocked)
+    _AWAY[:] = [(key, profile)]
+    return profile
+
+
 def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo,
                     hourly: Callable[[int, int], list[tuple[int, float]]], first_use_ms: int | None,
                     history: list[tuple[int, float]], rate_per_hour: float | None, duty: float,
@@ -73,7 +86,7 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
                 and s.taken_ms <= now), key=lambda s: s.confirmed_ms, default=None)
     unseen = 0.0
     if last is not None and now - last.confirmed_ms > FRESH_MS:
-        away = pf.learn_profile([(ts, v) for ts, v in rebuilt.elsewhere if ts < start], lo, start, zone, blocked)
+        away = _away([(ts, v) for ts, v in rebuilt.elsewhere if ts < start], lo, start, zone, blocked)
         if away is not None:
             unseen = away.expected(max(last.confirmed_ms, start), now, zone)
     used = min(shown + unseen, 100.0) if shown < 100 else shown

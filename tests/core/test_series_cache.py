@@ -104,3 +104,52 @@ def test_a_rolling_week_moves_its_bounds_every_read_and_still_reads_the_history_
             assert len(read) == 2 and all(f">= {boundary} AND" in s for s in read), (now, read)
     # The week's start moved 21 minutes across the usage around it: the totals saw it.
     assert statuses(store, settings, NOW + 1_234)["week"][1] != statuses(store, settings, NOW + 21 * MIN)["week"][1]
+
+
+def test_buckets_of_a_grown_copy_are_those_of_one_series():
+    """A copy of the kept history, grown by the last half hour's lines, gives the same buckets as one series holding
+    both (its whole buckets of the history worked out once), whatever the bounds: inside a bucket, on its edge,
+    before or after where the kept part ends."""
+    from tokentop.ingest.usage.series import Series
+    rows = [(1_000 + i * 7_919 % 4_000_000 + i * 1_000, 0.1 * (i % 7) + 0.013, i % 11 * 97) for i in range(400)]
+    rows.sort()
+    kept, whole = Series(), Series()
+    cut = len(rows) * 2 // 3
+    for ts, cost, tokens in rows[:cut]:
+        kept.add(ts, cost, tokens)
+    grown = kept.copy()
+    for ts, cost, tokens in rows:
+        whole.add(ts, cost, tokens)
+    for ts, cost, tokens in rows[cut:]:
+        grown.add(ts, cost, tokens)
+    edge = rows[cut - 1][0]
+    for size in (600_000, 3_600_000):
+        for a in (0, 1_000, 600_000, 1_234_567, edge - 1, edge, edge + 1):
+            for b in (edge, edge + 1, 3 * HOUR, rows[-1][0] + 1, 10 * HOUR):
+                for proxy in ("cost", "tokens"):
+                    assert grown.buckets(proxy, a, b, size) == whole.buckets(proxy, a, b, size), (proxy, a, b, size)
+    assert kept._memo  # the history's whole buckets were kept
+
+
+def test_a_second_read_learns_no_profile_again(tmp_path, monkeypatch):
+    """The week's profile and what the user does elsewhere (the official % is hours old) depend on past weeks only:
+    a live commit's read learns neither again, and its forecast is the one a fresh read gives."""
+    from tokentop.ingest.usage import weekly
+    store = make_store(tmp_path)
+    history(store)
+    settings = Settings(timezone="UTC", weekly_cap_usd=100.0)
+    weekly._LEARNT.clear()
+    weekly._AWAY.clear()
+    past = PastCache()
+    first = statuses(store, settings, NOW, past)
+    assert "elsewhere" in first["week"][3].summary or first["week"][3].method == "profile"
+    learnt = []
+    real = weekly.pf.learn_profile
+    monkeypatch.setattr(weekly.pf, "learn_profile", lambda *a, **k: learnt.append(a) or real(*a, **k))
+    add_usage(store, NOW + 4 * MIN, cost=3.0)
+    kept = statuses(store, settings, NOW + 5 * MIN, past)
+    assert learnt == []
+    monkeypatch.setattr(weekly.pf, "learn_profile", real)
+    weekly._LEARNT.clear()
+    weekly._AWAY.clear()
+    assert kept == statuses(store, settings, NOW + 5 * MIN)
