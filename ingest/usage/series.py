@@ -116,8 +116,19 @@ class PastCache:
         """Each group's first instant, for bisection."""
         self.cut_rows: dict[tuple, list] = {}
         """(from, to, cuts) → the groups of one bucket cut there, as the last read used them."""
-        self.tops: dict[tuple, dict] = {}
-        """The windows' sessions' sums over whole half hours up to `end` (`top_sessions`)."""
+        self.tops: dict[tuple, tuple[dict, set]] = {}
+        """The windows' sessions' sums over whole half hours up to `end`, and the sessions to read again in them
+        (`top_sessions`, `forget_sessions`)."""
+
+    def forget_sessions(self, sessions: Iterable[str] | None) -> None:
+        """Sessions a commit touched (None: any): their kept sums are read again. The stamp of the slot sums does not
+        see a response moving to another session (`store.ownership`, a resumed session's copy)."""
+        if sessions is None:
+            self.tops.clear()
+            return
+        names = set(sessions)
+        for _, stale in self.tops.values():
+            stale |= names
 
 
 _STAMP_SQL = (f"SELECT COUNT(*), TOTAL(requests), TOTAL(unpriced), TOTAL(cost_usd), TOTAL({TOKENS_SQL}), "

@@ -63,3 +63,28 @@ def test_the_sessions_of_a_window_are_summed_once_and_a_new_line_still_counts(tm
     assert max(spans(scans)) > DAY
     assert again["week"][0][0] == "s7"
     same(again, tops(store, settings, NOW + 2_000))
+
+
+def test_a_response_moved_to_another_session_is_read_again_once_its_sessions_are_forgotten(tmp_path):
+    """Ownership (a resumed session's copy) moves a past response between sessions without changing any slot sum:
+    the TUI forgets the sessions each commit touched, and their kept sums are read again (only theirs)."""
+    store = make_store(tmp_path)
+    for day in range(1, 6):
+        add_usage(store, NOW - day * DAY, cost=1.0 + day, session="a")
+        add_usage(store, NOW - day * DAY + HOUR, cost=0.5, session="b")
+    settings = Settings(timezone="UTC", weekly_cap_usd=100.0)
+    past = PastCache()
+    assert tops(store, settings, NOW, past)["week"][0][0] == "a"
+    store.db.execute("UPDATE requests SET session_id = 'b' WHERE session_id = 'a' AND ts < ?", (NOW - 2 * DAY,))
+    scans: list[str] = []
+    store.db.set_trace_callback(lambda sql: scans.append(sql) if "GROUP BY session_id" in sql else None)
+    past.forget_sessions({"a", "b"})
+    moved = tops(store, settings, NOW + 1_000, past)
+    read = list(scans)
+    assert moved["week"][0][0] == "b"
+    same(moved, tops(store, settings, NOW + 1_000))
+    # The two sessions' kept half hours (through the session index), else only the short spans at the ends.
+    assert any("session_id IN (?, ?)" in s or "session_id IN ('a', 'b')" in s for s in read), read
+    assert all("session_id IN" in s or max(spans([s])) <= HOUR for s in read), read
+    past.forget_sessions(None)  # anything may have changed (a follower's catch-up, a merge): all read again
+    assert past.tops == {}

@@ -118,6 +118,7 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
 
     def start_load(self) -> None:
         changed = self.take_changes()
+        self._past.forget_sessions(changed)  # (their kept sums in the windows' top sessions: read again)
         last = self.overview
         # After a commit, only the sessions it touched are read again (the rest of the list is kept).
         keep = (last is not None and last.has_data and changed and last.sort == self.sort
