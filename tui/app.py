@@ -21,6 +21,8 @@ CLOCK_REFRESH_MS = 60_000
 """With no new lines, the screens still re-read once a minute: live markers expire and windows roll over."""
 REFRESH_EVERY_S = 1.0
 """Store changes re-read the screen at most this often (Claude Code writes a line every few hundred ms)."""
+FIRST_PAINT_WAIT_S = 1.0
+"""The live service starts once the first read is on screen, or after this long whatever that read does."""
 
 
 class TokentopApp(App[int]):
@@ -56,6 +58,7 @@ class TokentopApp(App[int]):
         self.tz = ctx.settings.zone()
         self.keymap: dict[str, str] = dict(getattr(ctx.settings, "keys", {}) or {})
         self.service = None
+        self._service_started = False
         self._unsubscribe = None
         self._last_clock_refresh = 0
         self._tick_timer = None
@@ -106,7 +109,9 @@ class TokentopApp(App[int]):
         self._last_clock_refresh = self.now_ms()
         self._schedule_tick()
         if self.watch_enabled:
-            self.call_after_refresh(self._start_service)
+            # Once the first read is on screen (first_paint), else after FIRST_PAINT_WAIT_S: the catch-up and its
+            # post-commit step (the week's forecast) would otherwise share the one interpreter with that read.
+            self.set_timer(FIRST_PAINT_WAIT_S, self._start_service)
         self.call_after_refresh(self.check_size)
 
     def _check_keymap(self) -> None:
@@ -116,7 +121,15 @@ class TokentopApp(App[int]):
         if unknown:
             self.notify(f"config [keys]: no binding with id {', '.join(unknown)}", severity="warning", timeout=8)
 
+    def first_paint(self) -> None:
+        """The default screen's first read is on screen: the live service may start."""
+        if self.watch_enabled:
+            self.call_after_refresh(self._start_service)
+
     def _start_service(self) -> None:
+        if self._service_started:
+            return
+        self._service_started = True
         from ..ingest.live.service import WatchService
         self.service = WatchService.from_context(self.ctx)
         self._unsubscribe = self.service.subscribe(self._on_change)

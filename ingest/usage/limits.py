@@ -17,7 +17,8 @@ from ..records import SOURCES
 from ..store.schema import SLOT_MS, USAGE_SQL
 from .forecast import HALF_LIFE_ACTIVE, Forecast, Pace, build_forecast, pace
 from .samples import FRESH_MS, Sample, load_samples
-from .series import CAP_SOURCE, FAMILY, FAMILY_SQL, TOKENS_SQL, PastCache, Series, load_series
+from .series import CAP_SOURCE, FAMILY, PastCache, Series, load_series
+from .top_sessions import scope_filter, top_sessions
 from .weekly import FIVE_HOUR, MONTH, MONTHS_BACK, kind_for, lookback_start, weekly_forecast
 from .windows import (
     FIVE_HOURS_MS,
@@ -43,24 +44,10 @@ MAX_FIT_POINTS = 16
 """Calibration uses at most this many samples per window (spread evenly, newest always kept)."""
 
 
-def _scope_filter(scope: str, cap_sources: Sequence[str]) -> tuple[str, list[object]]:
-    """' AND …' conditions (and their arguments) that keep a window's rows: the cap's sources, and its model family
-    for a per-model cap."""
-    where = ""
-    args: list[object] = []
-    if scope != "all":
-        where += f" AND source IN ({', '.join('?' * len(cap_sources))})"
-        args.extend(cap_sources)
-    if scope in FAMILY:
-        where += f" AND {FAMILY_SQL} = ?"
-        args.append(FAMILY[scope])
-    return where, args
-
-
 def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> int:
     """Requests in [lo, hi) without a price (their cost is not, or only partly, in the window's dollars). The slot
     sums answer the common case (none) at once; only when they hold some are the rows counted exactly."""
-    where, args = _scope_filter(scope, cap_sources)
+    where, args = scope_filter(scope, cap_sources)
     try:
         near = store.db.execute(f"SELECT COALESCE(SUM(unpriced), 0) FROM slot_usage WHERE slot >= ? AND slot < ?"
                                 f"{where}", (lo - lo % SLOT_MS, hi, *args)).fetchone()[0]
@@ -70,20 +57,6 @@ def _unpriced(store, lo: int, hi: int, scope: str, cap_sources: Sequence[str] = 
         return 0
     return store.db.execute(f"SELECT COALESCE(SUM(CASE WHEN priced = 0 THEN requests ELSE 0 END), 0) FROM "
                             f"({USAGE_SQL}) WHERE ts >= ? AND ts < ?{where}", (lo, hi, *args)).fetchone()[0]
-
-
-def _top_sessions(store, lo: int, hi: int, scope: str, proxy: str,
-                  cap_sources: Sequence[str] = (CAP_SOURCE,)) -> list[tuple[str, float]]:
-    scoped, scope_args = _scope_filter(scope, cap_sources)
-    where, args = "ts >= ? AND ts < ?" + scoped, [lo, hi, *scope_args]
-    column = "SUM(cost_usd)" if proxy == "cost" else f"SUM({TOKENS_SQL})"
-    rows = store.db.execute(f"SELECT session_id, {column} FROM ({USAGE_SQL}) WHERE {where} GROUP BY session_id",
-                            args).fetchall()
-    total = sum(r[1] or 0 for r in rows)
-    if total <= 0:
-        return []
-    rows.sort(key=lambda r: (-(r[1] or 0), r[0]))
-    return [(sid, (amount or 0) / total) for sid, amount in rows[:5] if amount]
 
 
 # -- calibration ------------------------------------------------------------------------------------
@@ -162,8 +135,8 @@ def _plan_samples(plan: _Plan, samples: Sequence[Sample], now: int) -> _Plan:
     return plan
 
 
-def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail: bool,
-              sessions: bool, cap_sources: Sequence[str] = (CAP_SOURCE,)) -> WindowStatus:
+def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail: bool, sessions: bool,
+              cap_sources: Sequence[str] = (CAP_SOURCE,), past: PastCache | None = None) -> WindowStatus:
     start, end = plan.start, plan.end
     upto = min(now + 1, end)
     used_cost, used_tokens = series.between(start, upto)
@@ -222,7 +195,7 @@ def _evaluate(plan: _Plan, series: Series, now: int, zone: tzinfo, store, detail
     assert source is not None
     forecast = _forecast(plan, series, proxy, k, used_pct, used_cost, pct_at, now, zone, plan.history) \
         if detail else None
-    top = _top_sessions(store, start, upto, plan.scope, proxy, cap_sources) if sessions else []
+    top = top_sessions(store, start, upto, plan.scope, proxy, cap_sources, past) if sessions else []
     return WindowStatus(
         name=plan.name, start_ms=start, end_ms=end, source=source, used_pct=used_pct, used_tokens=int(used_tokens),
         used_cost=used_cost, cap_tokens=cap_tokens, cap_usd=cap_usd,
@@ -281,7 +254,7 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
         profiled = weekly_forecast(used=used_now, start=start, end=end, now=now, zone=zone, hourly=hourly,
                                    first_use_ms=series.ts[0] if series.ts else None, history=history,
                                    rate_per_hour=p.rate, duty=p.duty, samples=samples, kind=kind, windows=windows,
-                                   capped=capped)
+                                   capped=capped, name=plan.name)
         if profiled is not None:
             if plan.name == "month" and capped and profiled.pct_at_reset is not None:
                 profiled.projected_total = profiled.pct_at_reset * plan.cap_usd / 100
@@ -384,8 +357,9 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     for plan in plans + ([five_plan] if five_plan else []):
         splits += plan.splits()
         lo = min(lo, plan.start, *(start for start, _ in plan.earlier))
-        if plan.name.startswith("week") and detailed(plan.name):
-            lo = min(lo, lookback_start(plan.start))  # the weekly profile reads the weeks before this one
+        if plan.name.startswith("week") and detailed(plan.name) and plan.window_source != "guess":
+            # The weekly profile reads the weeks before this one (a rolling 7 days has no profile: see _forecast).
+            lo = min(lo, lookback_start(plan.start))
         if plan.name == "month" and detailed("month"):
             lo = min(lo, past_months(zone, plan.start, MONTHS_BACK)[0][0])  # …and the month's, the months before
     if want("five_hour") and detailed("five_hour"):
@@ -410,7 +384,7 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     order: tuple[WindowName, ...] = ("week", "five_hour", *MODEL_WINDOWS, "month")
     plans.sort(key=lambda p: order.index(p.name))
     out = {plan.name: _evaluate(plan, series[plan.scope], now, zone, store, detailed(plan.name),
-                                sessions=detail is True, cap_sources=cap_sources) for plan in plans}
+                                sessions=detail is True, cap_sources=cap_sources, past=past) for plan in plans}
     if want("five_hour") and block is not None and block[0] < now:
         out["five_hour"].claude_block = block[1]
     return out

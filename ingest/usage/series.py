@@ -29,6 +29,10 @@ class Series:
         self.ts: list[int] = []
         self.cost: list[float] = [0.0]
         self.tokens: list[int] = [0]
+        self.kept: Series | None = None
+        """The series this one is a copy of, grown since (`load_series`' kept history): its whole buckets are
+        worked out once, in `_memo`."""
+        self._memo: dict[tuple, tuple[list[int], list[tuple[int, float]]]] = {}
 
     def add(self, ts: int, cost: float, tokens: int) -> None:
         if self.ts and self.ts[-1] == ts:
@@ -42,6 +46,7 @@ class Series:
     def copy(self) -> Series:
         out = Series()
         out.ts, out.cost, out.tokens = list(self.ts), list(self.cost), list(self.tokens)
+        out.kept = self
         return out
 
     def between(self, a: int, b: int) -> tuple[float, int]:
@@ -56,7 +61,24 @@ class Series:
         return cost if proxy == "cost" else float(tokens)
 
     def buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
-        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending."""
+        """Totals per `size`-aligned bucket over [a, b), only buckets with usage, ascending. The buckets before the
+        last one of `kept` come from it (the same entries summed in the same order: the same floats)."""
+        kept = self.kept
+        edge = kept.ts[-1] - kept.ts[-1] % size if kept is not None and kept.ts else a
+        if not a < edge < b or kept is None:
+            return self._buckets(proxy, a, b, size)
+        whole = kept._memo.get((proxy, edge, size))
+        if whole is None:
+            if len(kept._memo) > 8:
+                kept._memo.clear()
+            items = kept._buckets(proxy, kept.ts[0], edge, size)
+            whole = kept._memo[(proxy, edge, size)] = ([k for k, _ in items], items)
+        first = min(a - a % size + (size if a % size else 0), edge)  # a's own bucket only from a on
+        keys, items = whole
+        return [*self._buckets(proxy, a, first, size), *items[bisect_left(keys, first):],
+                *self._buckets(proxy, edge, b, size)]
+
+    def _buckets(self, proxy: str, a: int, b: int, size: int) -> list[tuple[int, float]]:
         prefix = self.cost if proxy == "cost" else self.tokens
         out: dict[int, float] = {}
         i, j = bisect_left(self.ts, a), bisect_left(self.ts, b)
@@ -73,17 +95,40 @@ class PastCache:
     commit was most of their CPU). Each use checks that the history is unchanged by a stamp of the slot sums the
     writer keeps (`slot_usage`, a few thousand rows where the history is hundreds of thousands: ~2 ms against
     ~200 ms), so a write to the past by anyone (an old file read late, a sync merge, re-pricing, a prune, another
-    process) is read again. `clear()` drops it outright."""
+    process) is read again. `clear()` drops it outright.
+
+    Two levels: the history's groups per 10-minute bucket with no cut (`rows`, from `origin` to `end`), and the
+    series built from them for the last bounds and cuts (`key`, `series`). A rolling week moves its start and the
+    lookback with every read: then only the buckets those cut are read again (`cut_rows`), the rest is reused."""
 
     def __init__(self) -> None:
-        self.key: tuple | None = None
-        self.stamp: tuple | None = None
-        self.series: dict[str, Series] = {}
+        self.clear()
 
     def clear(self) -> None:
-        self.key = None
-        self.stamp = None
-        self.series = {}
+        self.key: tuple | None = None
+        self.series: dict[str, Series] = {}
+        self.scope: tuple | None = None
+        self.stamp: tuple | None = None
+        self.origin = self.end = 0
+        self.rows: list[tuple] = []
+        """Groups (first instant, cc, family, cost, tokens) of [origin, end), per bucket, sorted."""
+        self.starts: list[int] = []
+        """Each group's first instant, for bisection."""
+        self.cut_rows: dict[tuple, list] = {}
+        """(from, to, cuts) → the groups of one bucket cut there, as the last read used them."""
+        self.tops: dict[tuple, tuple[dict, set]] = {}
+        """The windows' sessions' sums over whole half hours up to `end`, and the sessions to read again in them
+        (`top_sessions`, `forget_sessions`)."""
+
+    def forget_sessions(self, sessions: Iterable[str] | None) -> None:
+        """Sessions a commit touched (None: any): their kept sums are read again. The stamp of the slot sums does not
+        see a response moving to another session (`store.ownership`, a resumed session's copy)."""
+        if sessions is None:
+            self.tops.clear()
+            return
+        names = set(sessions)
+        for _, stale in self.tops.values():
+            stale |= names
 
 
 _STAMP_SQL = (f"SELECT COUNT(*), TOTAL(requests), TOTAL(unpriced), TOTAL(cost_usd), TOTAL({TOKENS_SQL}), "
@@ -112,20 +157,61 @@ def load_series(store, lo: int, hi: int, splits: Iterable[int], families: bool =
     (window starts, sample times, …), so every total this module asks for is exact without reading rows one by
     one — a heavy user's week is tens of thousands of rows, and the statusline has milliseconds.
 
-    `past`: the sums before `hi` minus half an hour come from it when it holds them for these bounds and cuts
-    (the same groups: a bucket never straddles the boundary), and are kept there otherwise."""
+    `past`: the sums before `hi` minus half an hour come from it (the same groups as one scan: a bucket never
+    straddles the boundary, and a bucket a cut falls in is read again with its cuts), and are kept there."""
     cuts = sorted({int(s) for s in splits if lo < s <= hi})
     boundary = (hi - PAST_ALIGN_MS) - (hi - PAST_ALIGN_MS) % PAST_ALIGN_MS
-    if past is None or boundary <= lo:
+    if past is None or boundary <= lo or not _keep(store, past, lo, boundary, families, cap_sources):
         return _build(_scan(store, lo, hi, cuts, families, cap_sources, "<="))
-    key = (lo, boundary, tuple(c for c in cuts if c < boundary), families, tuple(cap_sources))
-    stamp = _stamp(store, lo, boundary)
-    if past.key != key or past.stamp != stamp or stamp is None:
-        past.clear()
-        past.series = _build(_scan(store, lo, boundary, cuts, families, cap_sources, "<"))
-        past.key, past.stamp = key, stamp
+    key = (lo, boundary, tuple(c for c in cuts if c < boundary))
+    if past.key != key:
+        past.series = _build(_past_rows(store, past, lo, boundary, key[2], families, cap_sources))
+        past.key = key
     series = {name: s.copy() for name, s in past.series.items()}
     return _build(_scan(store, boundary, hi, cuts, families, cap_sources, "<="), series)
+
+
+def _keep(store, past: PastCache, lo: int, boundary: int, families: bool, cap_sources: Sequence[str]) -> bool:
+    """Make `past.rows` hold [lo, boundary) as the store has it now; False when nothing can tell (no slot sums)."""
+    scope = (families, tuple(cap_sources))
+    if past.scope == scope and past.end == boundary and past.origin <= lo:
+        stamp = _stamp(store, past.origin, boundary)
+        if stamp is not None and stamp == past.stamp:
+            return True
+    origin = lo - lo % PAST_ALIGN_MS  # (so the bounds of a rolling week can move on for half an hour)
+    stamp = _stamp(store, origin, boundary)
+    past.clear()
+    if stamp is None:
+        return False
+    past.rows = _scan(store, origin, boundary, [], families, cap_sources, "<")
+    past.starts = [r[0] for r in past.rows]
+    past.scope, past.stamp, past.origin, past.end = scope, stamp, origin, boundary
+    return True
+
+
+def _past_rows(store, past: PastCache, lo: int, boundary: int, cuts: tuple[int, ...], families: bool,
+               cap_sources: Sequence[str]) -> list:
+    """What `_scan(lo, boundary, cuts)` gives, from the kept buckets: only the bucket `lo` falls inside and those a
+    cut falls inside are read (each once while its cuts stay: an official week's cuts are its sample times)."""
+    cut_buckets: dict[int, None] = {}
+    for c in (lo, *cuts):
+        if c % SERIES_BUCKET_MS:
+            cut_buckets[c - c % SERIES_BUCKET_MS] = None
+    out: list = []
+    pos = bisect_left(past.starts, lo)  # (lo's bucket, when lo is not on a boundary, comes from the cut rows)
+    used: dict[tuple, list] = {}
+    for bucket in sorted(cut_buckets):
+        out += past.rows[pos:bisect_left(past.starts, bucket)]
+        a, b = max(bucket, lo), bucket + SERIES_BUCKET_MS
+        key = (a, b, tuple(c for c in cuts if a < c < b))
+        rows = past.cut_rows.get(key)
+        if rows is None:
+            rows = _scan(store, a, b, list(key[2]), families, cap_sources, "<")
+        used[key] = rows
+        out += rows
+        pos = bisect_left(past.starts, b)
+    past.cut_rows = used
+    return out + past.rows[pos:]
 
 
 def _scan(store, lo: int, hi: int, cuts: list[int], families: bool, cap_sources: Sequence[str], upper: str) -> list:

@@ -58,6 +58,10 @@ class Verdict:
     """The median of the earlier active days, in the same measure; None without SPIKE_MIN_ACTIVE_DAYS of them."""
 
 
+_SLOT_DAYS: dict[tzinfo, dict[int, date]] = {}
+"""zone → slot (or row time) → the local day it falls on."""
+
+
 def read_days(store, zone: tzinfo, first: date, last: date, until_ms: int | None = None) -> list[DayUse]:
     """Usage of each local day from `first` to `last` (both included), oldest first; with `until_ms`, only what
     happened by then (the alert's "today so far")."""
@@ -72,6 +76,10 @@ def read_days(store, zone: tzinfo, first: date, last: date, until_ms: int | None
     # both the overview and the post-commit alerts ask); a slot cut by `until_ms` from the rows, as before. Slots
     # are whole in every real zone, so each falls on one side of every local midnight.
     cut = max(lo, hi - hi % SLOT_MS)
+    days = _SLOT_DAYS.setdefault(zone, {})  # (the same slots are read every second: each one's day looked up once)
+    if len(days) > 20_000 or len(_SLOT_DAYS) > 4:
+        _SLOT_DAYS.clear()
+        days = _SLOT_DAYS.setdefault(zone, {})
     if not has_slot_usage(store.db):
         cut = lo  # a store from before slot_usage, looked at read-only: every slot from the rows
     whole = (f"SELECT slot, SUM({TOKENS_SQL}), SUM(cost_usd), SUM(requests) FROM slot_usage "
@@ -82,7 +90,10 @@ def read_days(store, zone: tzinfo, first: date, last: date, until_ms: int | None
         if b_ms <= a_ms:
             continue
         for slot, tokens, cost, reqs in store.db.execute(sql, (a_ms, b_ms)):
-            a = acc.get(local_day(slot, zone))
+            day = days.get(slot)
+            if day is None:
+                day = days[slot] = local_day(slot, zone)
+            a = acc.get(day)
             if a is not None:
                 a[0] += tokens or 0
                 a[1] += cost or 0.0

@@ -80,30 +80,48 @@ def lookback_start(window_start: int) -> int:
 
 
 _LEARNT: dict = {}
-"""Per kind of window, the last (inputs, (profile, fit)): both depend only on the windows before this one, which
+"""Per window (the week and each model's week apart: one slot shared, they evicted each other on every
+re-read), the last (inputs, (profile, fit)): both depend only on the windows before this one, which
 live commits do not touch, and the backtest behind the weights and the band is most of a forecast's time (the
 TUI re-reads every second)."""
 
 
 def _learnt(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, windows, blocked: set[int],
-            kind: Kind = WEEK, capped: bool = True):
+            kind: Kind = WEEK, capped: bool = True, slot: str | None = None):
     key = (tuple(past), lo, start, zone, tuple(windows), frozenset(blocked), capped)
-    held = _LEARNT.get(kind.name)
+    slot = slot or kind.name
+    held = _LEARNT.get(slot)
     if held is not None and held[0] == key:
         return held[1]
     profile = pf.learn_profile(past, lo, start, zone, blocked)
     fit = None if profile is None else pf.fit_backtest(past, windows, zone, blocked, cap=100.0 if capped else None,
                                                        step_ms=kind.step_ms, edges=kind.edges,
                                                        hold_out_ms=kind.hold_out_ms)
-    _LEARNT[kind.name] = (key, (profile, fit))
+    _LEARNT[slot] = (key, (profile, fit))
     return profile, fit
+
+
+_AWAY: dict = {}
+"""Per window, the last (inputs, profile) of what the user does on other surfaces: past windows only, as
+`_LEARNT`."""
+
+
+def _away(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, blocked: set[int], slot: str):
+    key = (tuple(past), lo, start, zone, frozenset(blocked))
+    held = _AWAY.get(slot)
+    if held is not None and held[0] == key:
+        return held[1]
+    profile = pf.learn_profile(past, lo, start, zone, blocked)
+    _AWAY[slot] = (key, profile)
+    return profile
 
 
 def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo,
                     hourly: Callable[[int, int], list[tuple[int, float]]], first_use_ms: int | None,
                     history: list[tuple[int, float]], rate_per_hour: float | None, duty: float,
                     samples: Sequence[Sample] = (), kind: Kind = WEEK,
-                    windows: Sequence[tuple[int, int]] | None = None, capped: bool = True) -> Forecast | None:
+                    windows: Sequence[tuple[int, int]] | None = None, capped: bool = True,
+                    name: str | None = None) -> Forecast | None:
     """`used` is % of the cap so far; `hourly(a, b)` gives (hour_start, % of the cap) buckets of local usage in
     [a, b) (the caller's calibration turns tokens or dollars into %); `samples` are the official weekly samples
     (they tell when past weeks sat at the cap, and what happened on other surfaces between them). None when
@@ -128,7 +146,8 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
     rebuilt = surfaces.rebuild(hourly(lo, now + 1), samples, [*windows, (start, end)], now)
     past = [(ts, v) for ts, v in rebuilt.hourly if ts < start]
     blocked = blocked_hours(past, windows, samples) if capped else set()
-    profile, fit = _learnt(past, lo, start, zone, windows, blocked, kind, capped)
+    slot = name or kind.name  # what the caches keep apart: "week", "week_opus", … share a kind
+    profile, fit = _learnt(past, lo, start, zone, windows, blocked, kind, capped, slot)
     if profile is None or (fit is None and kind is not WEEK):
         return None
     band = fit.band if fit is not None else None
@@ -142,12 +161,7 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
                 and s.taken_ms <= now), key=lambda s: s.confirmed_ms, default=None)
     unseen = 0.0
     if last is not None and now - last.confirmed_ms > FRESH_MS:
-        elsewhere = tuple((ts, v) for ts, v in rebuilt.elsewhere if ts < start)
-        key = (elsewhere, lo, start, zone, frozenset(blocked))
-        held = _LEARNT.get(kind.name + " elsewhere")
-        if held is None or held[0] != key:
-            held = _LEARNT[kind.name + " elsewhere"] = (key, pf.learn_profile(elsewhere, lo, start, zone, blocked))
-        away = held[1]
+        away = _away([(ts, v) for ts, v in rebuilt.elsewhere if ts < start], lo, start, zone, blocked, slot)
         if away is not None:
             unseen = away.expected(max(last.confirmed_ms, start), now, zone)
     used = shown if shown >= 100 or not capped else min(shown + unseen, 100.0)  # (no samples: no unseen)

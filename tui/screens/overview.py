@@ -26,30 +26,11 @@ from ..messages import FirstRunFound, OverviewLoaded
 from .gauge_text import balance_parts, counts_text, official_age, spent_text, unpriced_note, used_of_cap
 from .model_gauges import compose_model_gauges, show_model_gauges
 from .too_small import ChecksSize
+from .window_view import burn_data, has_reset
 
 SOURCE_LABEL = {"official": "official", "calibrated": "calibrated est", "configured": "est (your cap)",
                 "guess": "est"}
 """How the header names where the week's percent comes from (limits.WindowStatus.source)."""
-
-
-def has_reset(status, now_ms: int) -> bool:
-    """False for a rolling 7-day guess (it never resets) and for a 5-hour window that is not open yet."""
-    if status is None or status.window_source == "guess":
-        return False
-    return not (status.window_source == "activity" and status.start_ms >= now_ms)
-
-
-def burn_data(status, now_ms: int, tz) -> BurnData | None:
-    """A window status from ingest.limits as the chart and the sparkline draw it."""
-    if status is None or status.start_ms is None or status.end_ms is None:
-        return None
-    forecast = status.forecast
-    history = list(getattr(forecast, "history", None) or [])
-    projection = list(getattr(forecast, "projection", None) or [])
-    capped = getattr(forecast, "unit", "%") == "%" and status.used_pct is not None
-    end_ms = status.end_ms if has_reset(status, now_ms) else max(status.end_ms, now_ms)
-    return BurnData(status.start_ms, end_ms, now_ms, history, projection, 100.0 if capped else None,
-                    getattr(forecast, "summary", "") or "", tz, "reset" if has_reset(status, now_ms) else "now")
 
 
 class OverviewScreen(ChecksSize, Reloads, Screen):
@@ -137,16 +118,21 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
 
     def start_load(self) -> None:
         changed = self.take_changes()
+        self._past.forget_sessions(changed)  # (their kept sums in the windows' top sessions: read again)
         last = self.overview
         # After a commit, only the sessions it touched are read again (the rest of the list is kept).
         keep = (last is not None and last.has_data and changed and last.sort == self.sort
                 and last.filter_text == self.filter_text)
         # (The weeks of history the forecast learns from are kept in _past across every reload: it checks itself
         # against the store's slot sums, so history written by anyone is read again.)
-        self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset())
+        # The first read paints without the forecasts (their weeks of history and backtest are most of its time),
+        # and the full read follows at once (see on_overview_loaded).
+        self._load(self.filter_text, self.sort, list(last.sessions) if keep else None, changed or frozenset(),
+                   quick=last is None)
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def _load(self, filter_text: str, sort: str, previous=None, changed: frozenset[str] = frozenset()) -> None:
+    def _load(self, filter_text: str, sort: str, previous=None, changed: frozenset[str] = frozenset(),
+              quick: bool = False) -> None:
         app = self.app
         now = app.now_ms()
         fired = active = []
@@ -155,7 +141,8 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
                 data = queries.Overview(now, False, sort=sort, filter_text=filter_text)
             else:
                 data = queries.overview(store, app.ctx.settings, now, tz=app.tz, filter_text=filter_text,
-                                        sort=sort, previous=previous, changed=changed, past=self._past)
+                                        sort=sort, previous=previous, changed=changed,
+                                        past=None if quick else self._past, detail=not quick)
                 if data.has_data:
                     fired, active = self._alerts(store, data)
         if data.has_data and advice.needs_step(data.windows):
@@ -182,6 +169,9 @@ class OverviewScreen(ChecksSize, Reloads, Screen):
         with self.app.batch_update():
             self._apply(message.overview)
             self._show_alerts(message.fired, message.active)
+        if message.overview.partial:
+            self._dirty = True  # the full read, with the forecasts, right after the first paint
+            self.app.first_paint()
         self.load_finished()
 
     @on(Worker.StateChanged)
