@@ -252,7 +252,8 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
         windows = past_blocks([ts for ts, _ in hourly(lookback_start(start), start)], start) \
             if kind is FIVE_HOUR else past_months(zone, start, MONTHS_BACK) if kind is MONTH else None
         profiled = weekly_forecast(used=used_now, start=start, end=end, now=now, zone=zone, hourly=hourly,
-                                   first_use_ms=series.ts[0] if series.ts else None, history=history,
+                                   first_use_ms=series.known_from or (series.ts[0] if series.ts else None),
+                                   history=history,
                                    rate_per_hour=p.rate, duty=p.duty, samples=samples, kind=kind, windows=windows,
                                    capped=capped, name=plan.name)
         if profiled is not None:
@@ -270,6 +271,12 @@ def _forecast(plan: _Plan, series: Series, proxy: str, k: float | None, used_pct
 
 
 # -- all windows ------------------------------------------------------------------------------------
+
+
+def _used_before(store, t: int) -> bool:
+    """Whether the store holds any usage before `t` (two index probes)."""
+    return bool(store.db.execute("SELECT EXISTS(SELECT 1 FROM requests WHERE ts < ?) OR "
+                                 "EXISTS(SELECT 1 FROM rollups WHERE slot < ?)", (t, t)).fetchone()[0])
 
 
 def _newest(samples: Sequence[Sample]) -> Sample | None:
@@ -367,6 +374,10 @@ def compute_status(store, settings, now_ms: int | None = None, *,
     cap_sources = tuple(getattr(settings, "cap_sources", None) or (CAP_SOURCE,))
     series = load_series(store, lo, now, splits, families=any(p.scope in FAMILY for p in plans),
                          cap_sources=cap_sources, past=past)
+    if detail_names is None or detail_names:
+        known = _used_before(store, lo)
+        for scope_series in series.values():
+            scope_series.known_from = lo if known else None
 
     if want("five_hour"):
         block = None

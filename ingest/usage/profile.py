@@ -239,8 +239,10 @@ def crossing(profile: Profile, proj: Projection, used: float, now_ms: int, end_m
 
 
 def _horizon_group(hours_left: float, edges: Sequence[float] = HORIZON_EDGES_H) -> int:
+    """The group of [0, e0], (e0, e1], …: the replay's points sit on the edges (6 h left, 12 h …), and the first
+    group must hold the last ones, not borrow the next group's spread."""
     for i, edge in enumerate(edges):
-        if hours_left < edge:
+        if hours_left <= edge:
             return i
     return len(edges)
 
@@ -278,7 +280,11 @@ class Backtest:
         have done (right-censored): counted as a plain ratio it would say heavy weeks fall short. The product-limit
         (Kaplan–Meier) estimate keeps such a point as "at least this" and shares it out among the larger ratios."""
         marked = self.ratios[_horizon_group(hours_left, self.edges)] if self.ratios else ()
-        return survival(marked, needed_ratio) if marked else None
+        if not marked or (needed_ratio > marked[-1][0] and marked[-1][1]):
+            # Beyond the largest ratio seen, and that one stopped at the cap: how much further such a week would
+            # have gone is not on record (a user whose weeks all hit the cap), so no odds, not 0%.
+            return None
+        return survival(marked, needed_ratio)
 
     def ratio_if_hit(self, hours_left: float, needed_ratio: float, q: float = 0.5) -> float:
         """The median ratio among the past points at this horizon that reached at least `needed_ratio` (the
@@ -364,8 +370,10 @@ def fit_backtest(buckets: Sequence[tuple[int, float]], windows: Sequence[tuple[i
             by_group[group].append(actual / pred[best])
             marked[group].append((actual / pred[best], actual >= left_room - 1e-9))
     tail = (1 - coverage) / 2
+    # The band holds the middle (ratio 1) too: from few, alike past windows both quantiles can fall on one side.
     bands: list[tuple[float, float] | None] = [
-        (_quantile(r, tail), _quantile(r, 1 - tail)) if len(r) >= MIN_BAND_SAMPLES else None for r in by_group]
+        (min(_quantile(r, tail), 1.0), max(_quantile(r, 1 - tail), 1.0)) if len(r) >= MIN_BAND_SAMPLES else None
+        for r in by_group]
     filled: list[tuple[float, float]] | None = None
     ratios: list[tuple[tuple[float, bool], ...]] | None = None
     if any(b is not None for b in bands):

@@ -33,6 +33,9 @@ class Series:
         """The series this one is a copy of, grown since (`load_series`' kept history): its whole buckets are
         worked out once, in `_memo`."""
         self._memo: dict[tuple, tuple[list[int], list[tuple[int, float]]]] = {}
+        self.known_from: int | None = None
+        """Where the scan began when the store holds usage before it: history is known from there on (its first
+        row is not the user's first use). None: the first row is."""
 
     def add(self, ts: int, cost: float, tokens: int) -> None:
         if self.ts and self.ts[-1] == ts:

@@ -25,10 +25,10 @@ BAND_LEVEL = 0.8
 """What the band promises: the outcome falls inside it this often on the user's past weeks (see profile.py)."""
 BLOCKED_PCT = 100.0
 """An official sample this high (or local usage reaching it) means the rest of that week was spent at the cap."""
-COMMIT_CHANCE = 0.5
+COMMIT_CHANCE = 0.55
 SURE_CHANCE = 0.8
 NEAR_MS = 42 * HOUR_MS
-"""An ETA is committed to when the cap is at least as likely as not and within NEAR_MS, or SURE_CHANCE likely
+"""An ETA is committed to when the cap is COMMIT_CHANCE likely and within NEAR_MS, or SURE_CHANCE likely
 (further out, "may hit … (n%)"): a cap days away at even odds is a guess, and an alert on it is noise."""
 CLEAR_CHANCE = 0.1
 """Under this chance (and the band's top under 100%) the forecast says "won't hit the cap before reset". These
@@ -50,12 +50,16 @@ class Kind:
     near_ms: int
     what: str
     until: str
+    stops: bool = True
+    """A cap stops use at 100% (the rest of the window is blocked, a window that reached it is "at least this");
+    a budget does not: spending goes on past it."""
 
 
 WEEK = Kind("week", pf.BACKTEST_STEP_MS, pf.HORIZON_EDGES_H, None, NEAR_MS, "cap", "before reset")
 FIVE_HOUR = Kind("five_hour", HOUR_MS, (1.5, 2.5, 3.5), WEEK_MS, FIVE_HOURS_MS, "cap", "before the window resets")
 """Past 5-hour windows (dozens a week) are replayed every hour; one profile per held-out week, not per window."""
-MONTH = Kind("month", pf.BACKTEST_STEP_MS, (24, 72, 168, 336), None, NEAR_MS, "budget", "before the month ends")
+MONTH = Kind("month", pf.BACKTEST_STEP_MS, (24, 72, 168, 336), None, NEAR_MS, "budget", "before the month ends",
+             stops=False)
 MONTHS_BACK = 2
 """Past months the month's backtest replays (its profile reads them too): two, the fewest a leave-one-out replay
 can use; a third made the first read 45 ms slower (a heavy user's year: 194 → 238 ms) for a band from one more
@@ -87,14 +91,14 @@ TUI re-reads every second)."""
 
 
 def _learnt(past: list[tuple[int, float]], lo: int, start: int, zone: tzinfo, windows, blocked: set[int],
-            kind: Kind = WEEK, capped: bool = True, slot: str | None = None):
-    key = (tuple(past), lo, start, zone, tuple(windows), frozenset(blocked), capped)
+            kind: Kind = WEEK, stops: bool = True, slot: str | None = None):
+    key = (tuple(past), lo, start, zone, tuple(windows), frozenset(blocked), stops)
     slot = slot or kind.name
     held = _LEARNT.get(slot)
     if held is not None and held[0] == key:
         return held[1]
     profile = pf.learn_profile(past, lo, start, zone, blocked)
-    fit = None if profile is None else pf.fit_backtest(past, windows, zone, blocked, cap=100.0 if capped else None,
+    fit = None if profile is None else pf.fit_backtest(past, windows, zone, blocked, cap=100.0 if stops else None,
                                                        step_ms=kind.step_ms, edges=kind.edges,
                                                        hold_out_ms=kind.hold_out_ms)
     _LEARNT[slot] = (key, (profile, fit))
@@ -139,15 +143,16 @@ def weekly_forecast(*, used: float, start: int, end: int, now: int, zone: tzinfo
         # A past window counts once usage is on record from its first day (the first use of a month at 10:00 on
         # the 1st is that month seen); the history starts with the first one that counts.
         windows = [(a, b) for a, b in windows if a + DAY_MS > lo and b <= start]
-        lo = min([lo, *(a for a, _ in windows)])
+        lo = min((a for a, _ in windows), default=start)  # (not the caller's scan: every surface reads the same)
     if start - lo < WEEK_MS:
         return None
     # Official % per hour, every surface: what local usage explains plus what happened elsewhere between samples.
     rebuilt = surfaces.rebuild(hourly(lo, now + 1), samples, [*windows, (start, end)], now)
     past = [(ts, v) for ts, v in rebuilt.hourly if ts < start]
-    blocked = blocked_hours(past, windows, samples) if capped else set()
+    stops = capped and kind.stops
+    blocked = blocked_hours(past, windows, samples) if stops else set()
     slot = name or kind.name  # what the caches keep apart: "week", "week_opus", … share a kind
-    profile, fit = _learnt(past, lo, start, zone, windows, blocked, kind, capped, slot)
+    profile, fit = _learnt(past, lo, start, zone, windows, blocked, kind, stops, slot)
     if profile is None or (fit is None and kind is not WEEK):
         return None
     band = fit.band if fit is not None else None
@@ -206,8 +211,8 @@ def _eta_by_odds(fit: pf.Backtest | None, profile: pf.Profile, proj: pf.Projecti
     The middle curve is the typical week's, so for exactly the weeks that do hit it crosses 100% late or not at
     all. With the user's past weeks on record, the odds are how often a forecast like this one ended at the cap
     (`Backtest.hit_chance`), and the time is read off the curve of the weeks that did (`ratio_if_hit`). The
-    forecast commits (alerts, the hook, "on pace to hit") when the odds are even and the cap is within two days,
-    or when they are high; between that and CLEAR_CHANCE it says "may hit … (n%)"; under it, "won't hit"."""
+    forecast commits (alerts, the hook, "on pace to hit") at COMMIT_CHANCE with the cap within the kind's near_ms,
+    or at SURE_CHANCE further out; between that and CLEAR_CHANCE it says "may hit … (n%)"; under it, "won't hit"."""
     if used >= 100:
         return now, now, 1.0
     mid_eta = pf.crossing(profile, proj, used, now, end, zone)
@@ -215,7 +220,9 @@ def _eta_by_odds(fit: pf.Backtest | None, profile: pf.Profile, proj: pf.Projecti
         return mid_eta, mid_eta, None
     grown, left_h = proj.final - used, (end - now) / HOUR_MS
     needed = (100 - used) / grown if grown > 0 else math.inf
-    chance = fit.hit_chance(left_h, needed) or 0.0
+    chance = fit.hit_chance(left_h, needed) if grown > 0 else 0.0
+    if chance is None:  # no odds on record this far out: the middle curve's time, named but not committed to
+        return None, mid_eta, None
     if chance < CLEAR_CHANCE or grown <= 0:
         return None, None, chance
     ratio = fit.ratio_if_hit(left_h, needed)
@@ -293,9 +300,11 @@ def _summary(used: float, eta: int | None, early: int | None, late: int | None, 
         if proj.high is not None and proj.high < 100:
             return f"won't hit the {what} {until} (ends near {proj.final:.0f}%, at most {proj.high:.0f}%) · " \
                    f"by {basis}"
-        return f"unlikely to hit the {what} {until} ({odds}; ends near {proj.final:.0f}%) · by {basis}"
+        return f"unlikely to hit the {what} {until} ({odds}; ends near {math.floor(proj.final)}%) · by {basis}"
     if banded and proj.high is not None and proj.high < 100:
         return f"won't hit the {what} {until} (ends near {proj.final:.0f}%, at most {proj.high:.0f}%) · by {basis}"
+    if if_hit is not None and banded:  # a backtest without odds this far out: the middle curve's time
+        return f"may hit the {what} {clock_time(if_hit, zone, now)} · likely ends near {proj.final:.0f}% · by {basis}"
     if early is not None:
         return f"may hit the {what} {clock_time(early, zone, now)} if the {noun} runs heavy · likely ends near " \
                f"{proj.final:.0f}% · by {basis}"

@@ -3,6 +3,7 @@ their odds and band; and the honest fallback to the pace when there are none."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,3 +106,45 @@ def test_the_month_follows_the_months_before_it_and_says_its_total_without_a_bud
     assert f.eta_ms == pytest.approx(ms("2026-11-27T11:00:00+00:00"), abs=2 * MIN)
     assert f.projected_total == pytest.approx(42.0, abs=0.05) and f.pct_at_reset == pytest.approx(105.0, abs=0.2)
     assert f.summary.startswith("on pace to hit the budget Fri")
+
+
+def test_a_month_whose_first_day_was_idle_still_counts_and_a_budget_does_not_change_the_total(tmp_path):
+    store = make_store(tmp_path)
+    start = ms("2027-01-01T00:00:00+00:00")
+    # Weekdays from June; the scan starts at the month two back, November, whose 1st was a Sunday (idle).
+    _weekday_mornings(store, ms("2026-06-01T00:00:00+00:00"), start + 15 * DAY, 2.0)
+    store.db.commit()
+    now = start + 14 * DAY + 12 * HOUR  # Friday 15 January, noon: 11 weekdays so far (the 1st, 4–8, 11–15)
+    plain = compute_status(store, Settings(timezone="UTC"), now)["month"].forecast
+    # Older usage is on record, so November counts though its first row is on the 2nd (the scan's first row is
+    # not the user's first use): the profile, and 11 + 10 weekdays of $2.
+    assert plain.method == "profile" and plain.projected_total == pytest.approx(42.0, abs=0.05)
+    # A budget is not a cap: spending goes on past it, so what the month is forecast to spend does not depend on
+    # it. (Read as a cap, the hours after a past month passed it were left out as "blocked".) Weeks that differ,
+    # so that leaving hours out would show: each day costs more as the month goes on.
+    varied = make_store(tmp_path / "varied")
+    t = ms("2026-06-01T00:00:00+00:00")
+    while t < start + 15 * DAY:
+        if (t // DAY + 3) % 7 < 5:
+            day_of_month = int(datetime.fromtimestamp(t / 1000, UTC).day)
+            add_usage(varied, t + 10 * HOUR, cost=1.0 + day_of_month / 10, source="openclaw")
+        t += DAY
+    varied.db.commit()
+    total = compute_status(varied, Settings(timezone="UTC"), now)["month"].forecast.projected_total
+    for budget in (20.0, 30.0, 40.0):
+        f = compute_status(varied, Settings(timezone="UTC", monthly_budget_usd=budget), now)["month"].forecast
+        assert f.method == "profile" and f.projected_total == pytest.approx(total, rel=1e-9), budget
+
+
+def test_the_five_hour_forecast_is_the_same_whichever_windows_are_asked_for(tmp_path):
+    store = make_store(tmp_path)
+    _blocks(store, 10, 1.0)  # ten weeks: the month's scan reaches further back than the 5-hour window's
+    wednesday = MONDAY + 10 * WEEK + 2 * DAY
+    for h in (9, 10):
+        add_usage(store, wednesday + h * HOUR + 10 * MIN, cost=2.5)
+    store.db.commit()
+    settings = Settings(timezone="UTC", five_hour_cap_usd=10.0)
+    alone = compute_status(store, settings, wednesday + 11 * HOUR, windows=["five_hour"])["five_hour"].forecast
+    together = compute_status(store, settings, wednesday + 11 * HOUR)["five_hour"].forecast
+    assert alone.method == "profile" and alone.summary == together.summary
+    assert alone.pct_at_reset == together.pct_at_reset and alone.profile_weeks == together.profile_weeks

@@ -65,16 +65,20 @@ def test_even_odds_days_away_say_may_hit_and_sure_odds_commit():
     assert _odds((0.2, 0.5, 0.7, 0.8)) == (None, None, 0.0)
 
 
-def test_even_odds_within_two_days_commit():
-    # Sunday 00:00: 24 h left, forecast to end at 100 * 24/168 ≈ 14.3% from 0 — make it need ratio 1 by using
-    # a profile that expects 100% in the last day.
+def test_likely_odds_within_two_days_commit():
+    # Sunday 00:00, 24 h left, with a profile that expects the whole 100% in the last day: it needs ratio 1,
+    # which two of three past points reached (over COMMIT_CHANCE), so it commits, at the median of those two.
     profile = pf.Profile(tuple([0.0] * 144 + [100 / 24] * 24), 4.0)
     now = MONDAY + 6 * DAY_MS
-    fit = pf.Backtest(0.05, 0.5, [(0.5, 1.5)] * 6, 1.0, 4, [tuple((r, False) for r in (0.5, 0.9, 1.1, 1.3))] * 6)
+    fit = pf.Backtest(0.05, 0.5, [(0.5, 1.5)] * 6, 1.0, 3, [tuple((r, False) for r in (0.5, 1.1, 1.3))] * 6)
     proj = pf.project(profile, 0.0, MONDAY, now, MONDAY + WEEK_MS, UTC, band=fit.band)
     eta, if_hit, chance = weekly._eta_by_odds(fit, profile, proj, 0.0, now, MONDAY + WEEK_MS, UTC)
-    assert chance == pytest.approx(0.5) and eta == if_hit
+    assert chance == pytest.approx(2 / 3) and chance >= weekly.COMMIT_CHANCE and eta == if_hit
     assert abs(eta - (now + 24 / 1.1 * HOUR_MS)) < 60_000
+    # Even odds, as days away above, are not enough even this close.
+    fit = pf.Backtest(0.05, 0.5, [(0.5, 1.5)] * 6, 1.0, 4, [tuple((r, False) for r in (0.5, 0.9, 1.1, 1.3))] * 6)
+    eta, if_hit, chance = weekly._eta_by_odds(fit, profile, proj, 0.0, now, MONDAY + WEEK_MS, UTC)
+    assert chance == pytest.approx(0.5) and eta is None and if_hit is not None
 
 
 def _weeks(levels: list[float], hours=range(9, 17)) -> list[tuple[int, float]]:
@@ -114,10 +118,11 @@ def test_a_heavy_week_like_the_past_heavy_ones_commits_to_when_they_hit():
     # 25.6 h ahead, within 1.5 h (the forecast still shrinks this week's pace a little toward the usual week).
     assert f.eta_ms is not None and abs(f.eta_ms - truth) < 1.5 * HOUR_MS
     assert f.summary.startswith("on pace to hit the cap Thu")
-    # A light week at the same point: no past week like it came near the cap.
+    # A light week at the same point would need more than twice its forecast: further than any past point went
+    # (the largest were heavy weeks stopped at the cap, "at least this"), so no odds; the band says it.
     f, now, start = _forecast(levels, 1.5, 2 * DAY_MS + 12 * HOUR_MS)
-    assert f.hit_chance < weekly.CLEAR_CHANCE and f.eta_ms is None and f.eta_if_hit_ms is None
-    assert f.summary.startswith("won't hit the cap before reset")
+    assert f.hit_chance is None and f.eta_ms is None and f.eta_if_hit_ms is None
+    assert f.high_pct_at_reset < 100 and f.summary.startswith("won't hit the cap before reset")
 
 
 def test_a_week_between_the_two_kinds_may_hit_and_names_when():
@@ -155,3 +160,17 @@ def test_status_json_gives_the_odds_and_the_time_if_hit(tmp_path, monkeypatch, c
     assert f["method"] == "profile" and f["hit_chance"] == 1.0
     assert f["eta_ms"] == f["eta_if_hit_ms"]
     assert f["eta_ms"] == pytest.approx(monday + 3 * WEEK + 3 * DAY + 10 * HOUR + 7 * MIN, abs=8 * MIN)
+
+
+def test_no_odds_beyond_the_largest_ratio_when_it_stopped_at_the_cap():
+    capped = pf.Backtest(0.05, 0.5, [(0.6, 1.8)] * 6, 1.0, 3, [((1.0, True), (1.2, True), (1.4, True))] * 6)
+    assert capped.hit_chance(30, 1.39) == 1.0  # every past point went at least that far
+    assert capped.hit_chance(30, 1.41) is None  # how much further they would have gone is not on record
+    seen = pf.Backtest(0.05, 0.5, [(0.6, 1.8)] * 6, 1.0, 3, [((1.0, True), (1.2, False), (1.4, False))] * 6)
+    assert seen.hit_chance(30, 1.41) == 0.0  # the largest ended where it ended: none went further
+
+
+def test_the_last_hours_of_a_week_have_a_band_of_their_own():
+    # Past weeks replayed every 6 h: the points 6 h before the reset are the last group's, not the next one's.
+    assert pf._horizon_group(6.0) == 0 and pf._horizon_group(5.0) == 0 and pf._horizon_group(6.5) == 1
+    assert pf._horizon_group(12.0) == 1 and pf._horizon_group(96.0) == 4 and pf._horizon_group(97.0) == 5
